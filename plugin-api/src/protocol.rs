@@ -1,0 +1,365 @@
+//! The messages that cross the plugin boundary, as plain serde types.
+//!
+//! Everything a plugin and the host say to each other is one of these types serialized as JSON.
+//! Only a handful of function pointers (see [`crate::abi`]) are fixed binary layout; the messages
+//! can grow new optional fields without breaking plugins built against an older version, which is
+//! why every field added after the first release must be `#[serde(default)]`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The plugin API version this crate implements.
+///
+/// The host accepts a plugin whose API version has the same major and a minor no greater than its
+/// own: a plugin may rely only on what its host already offers.
+pub const PLUGIN_API_VERSION: &str = "1.0.0";
+
+/// What a plugin says about itself: identity, and the commands it adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The plugin's name, e.g. `org-api-key`. Lowercase words joined by `-`.
+    pub name: String,
+    /// The plugin's own version (semver).
+    pub version: String,
+    /// The plugin API version the plugin was built against ([`PLUGIN_API_VERSION`]).
+    pub plugin_api_version: String,
+    /// One line about the plugin, shown by `baseten plugin list`.
+    #[serde(default)]
+    pub description: String,
+    /// Descriptions of the command groups the plugin's commands sit in, e.g. `org` and
+    /// `org api-key`. Several plugins may describe the same group; the first one found wins.
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
+    /// One entry per leaf command.
+    #[serde(default)]
+    pub commands: Vec<CommandSpec>,
+}
+
+/// A command group: a word of a command path that has subcommands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    /// The group's full path, e.g. `["org", "api-key"]`.
+    pub path: Vec<String>,
+    /// One line shown in `--help`.
+    pub about: String,
+}
+
+/// A leaf command: its place in the tree, its help, its flags and what it prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandSpec {
+    /// The full command path, e.g. `["org", "api-key", "create"]`.
+    pub path: Vec<String>,
+    /// One line shown in the parent's `--help`.
+    pub about: String,
+    /// Longer text shown by the command's own `--help`.
+    #[serde(default)]
+    pub long_about: Option<String>,
+    /// Examples shown in `--help`; each one is run by the plugin's tests.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// The command's own flags (the host adds the global ones).
+    #[serde(default)]
+    pub flags: Vec<FlagSpec>,
+    /// Sets of flags (by long name) of which at most one may be given.
+    #[serde(default)]
+    pub conflicts: Vec<Vec<String>>,
+    /// Sets of flags (by long name) of which exactly one must be given.
+    #[serde(default)]
+    pub one_required: Vec<Vec<String>>,
+    /// What the command prints.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// One example in a command's help.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// What the example does, e.g. `Create a personal API key`.
+    pub description: String,
+    /// The command line, starting with `baseten`.
+    pub command: String,
+}
+
+/// One flag of a command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagSpec {
+    /// The long name without dashes, e.g. `model-id`. Also the key in [`Invocation::flags`].
+    pub long: String,
+    /// An optional one-letter short form.
+    #[serde(default)]
+    pub short: Option<char>,
+    /// Help text.
+    pub help: String,
+    /// The placeholder shown for the value, e.g. `TYPE`.
+    #[serde(default)]
+    pub value_name: Option<String>,
+    /// Whether the flag is a switch, takes one value, or may be repeated.
+    #[serde(default)]
+    pub kind: FlagKind,
+    /// Whether the flag must be given.
+    #[serde(default)]
+    pub required: bool,
+    /// The only values the flag accepts, when the set is closed.
+    #[serde(default)]
+    pub allowed_values: Vec<String>,
+    /// The value used when the flag is not given.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// How a flag takes values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// A switch: present or not. Arrives as a JSON boolean.
+    Bool,
+    /// One value. Arrives as a JSON string, or is absent.
+    #[default]
+    Text,
+    /// Any number of values, the flag repeated. Arrives as a JSON array of strings.
+    Repeated,
+}
+
+/// What a command's output looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    /// The name of the JSON payload's type, shown in help, e.g. `managementapi.APIKeys`.
+    #[serde(default)]
+    pub payload: Option<String>,
+    /// Whether the command prints a stream of records (`--jq` then implies `jsonl`).
+    #[serde(default)]
+    pub streamed: bool,
+    /// Whether `-o none` is allowed. A command whose output can never be seen again (a new
+    /// secret) refuses it before anything is sent.
+    #[serde(default = "default_true")]
+    pub allow_none: bool,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        Self {
+            payload: None,
+            streamed: false,
+            allow_none: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The output mode the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputMode {
+    /// The command's human form.
+    #[default]
+    Text,
+    /// The payload, indented.
+    Json,
+    /// The payload on one line, or one record per line.
+    Jsonl,
+    /// Nothing on stdout.
+    None,
+}
+
+/// One run of a command, as the host hands it to the plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The command path, e.g. `["org", "api-key", "list"]`.
+    pub command: Vec<String>,
+    /// Flag values by long name: a boolean for switches, a string for single values, an array of
+    /// strings for repeated flags. Flags not given are absent (or `false` for switches).
+    #[serde(default)]
+    pub flags: Map<String, Value>,
+    /// The output mode in force (after `--jq` has implied one).
+    #[serde(default)]
+    pub output: OutputMode,
+    /// Whether the host can ask the user a question (stdin and stderr are terminals).
+    #[serde(default)]
+    pub interactive: bool,
+}
+
+/// An HTTP request to the management API, made by the host on the plugin's behalf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, `DELETE`, …
+    pub method: String,
+    /// The path below the API base, starting with `/`, path parameters already percent-encoded
+    /// (see [`crate::sdk::encode_path_segment`]).
+    pub path: String,
+    /// Query parameters, in order.
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    /// The JSON body, if any.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// What the host answers to an [`HttpRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpOutcome {
+    /// The server answered. Any status; the SDK turns non-2xx into a [`PluginError`].
+    Response(HttpResponse),
+    /// No usable answer: no credential, a network failure, an interrupt. The plugin passes it on.
+    Error(PluginError),
+}
+
+/// The server's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body as text.
+    pub body: String,
+}
+
+/// What a command returns: its payload, and how to show it as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandOutput {
+    /// The JSON payload, printed by `-o json`/`jsonl` and fed to `--jq`.
+    pub payload: Value,
+    /// The human form, printed by `-o text`.
+    pub text: TextView,
+    /// Messages for stderr, shown in every output mode (e.g. `Deleted API key abc`).
+    #[serde(default)]
+    pub notices: Vec<String>,
+}
+
+/// The human form of a command's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextView {
+    /// A table: a header row, then one row per record, columns aligned.
+    Table(Table),
+    /// Lines for stdout, as they are.
+    Lines(Vec<String>),
+}
+
+/// A table for the text form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Column headers, e.g. `NAME`.
+    pub columns: Vec<String>,
+    /// Rows of cells, one cell per column.
+    pub rows: Vec<Vec<String>>,
+    /// What to say on stderr when there are no rows, e.g. `No API keys found.`.
+    #[serde(default)]
+    pub empty_message: Option<String>,
+}
+
+/// The result of [`crate::abi::PluginModule::invoke`]: the output or an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandResult {
+    /// The command succeeded.
+    Ok(CommandOutput),
+    /// The command failed.
+    Error(PluginError),
+}
+
+/// A failure, with enough to pick the exit code and tell the user what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginError {
+    /// What kind of failure; picks the exit code.
+    pub kind: ErrorKind,
+    /// What failed and why, one line, lowercase, no trailing period.
+    pub message: String,
+    /// What the user can do about it, one line.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl PluginError {
+    /// An error of `kind` with `message` and no hint.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint line.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for PluginError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Kinds of failure; each maps to one exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad flags or values (exit 2).
+    Usage,
+    /// Not authenticated or not allowed: HTTP 401/403, no credential (exit 3).
+    Auth,
+    /// HTTP 404, or nothing matched a given name (exit 4).
+    NotFound,
+    /// Any other HTTP 4xx (exit 5).
+    Client,
+    /// HTTP 5xx (exit 6).
+    Server,
+    /// No answer: refused, reset, timed out (exit 7).
+    Network,
+    /// The plugin itself failed, e.g. panicked (exit 8).
+    Plugin,
+    /// The user interrupted (exit 130).
+    Interrupted,
+    /// Anything else (exit 1).
+    #[serde(other)]
+    Failure,
+}
+
+/// Severity of a log line sent through [`crate::sdk::Host::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum LogLevel {
+    /// Shown with `-v`.
+    Info = 1,
+    /// Shown with `-vv`.
+    Debug = 2,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_error_kind_from_a_newer_plugin_reads_as_failure() {
+        let error: PluginError =
+            serde_json::from_str(r#"{"kind":"quota","message":"too many"}"#).expect("parses");
+        assert_eq!(error.kind, ErrorKind::Failure);
+    }
+
+    #[test]
+    fn a_minimal_manifest_fills_defaults() {
+        let manifest: Manifest = serde_json::from_str(
+            r#"{"name":"x","version":"0.1.0","plugin_api_version":"1.0.0",
+                "commands":[{"path":["x","list"],"about":"List"}]}"#,
+        )
+        .expect("parses");
+        let command = &manifest.commands[0];
+        assert!(command.output.allow_none);
+        assert!(command.flags.is_empty());
+    }
+
+    #[test]
+    fn flag_kind_defaults_to_text() {
+        let flag: FlagSpec =
+            serde_json::from_str(r#"{"long":"name","help":"Name"}"#).expect("parses");
+        assert_eq!(flag.kind, FlagKind::Text);
+    }
+}

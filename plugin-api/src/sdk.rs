@@ -1,0 +1,714 @@
+//! What a plugin author uses: command specs as data, typed flag access, a [`Host`] to call the
+//! API through, and [`export_plugin!`](crate::export_plugin) to expose it all to the host.
+//!
+//! A plugin is a list of [`Command`]s, each a spec and a `run` function. The SDK builds the
+//! manifest from the specs, routes an invocation to its command, and catches panics so that a
+//! bug in a plugin is an error message, never a crashed host.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::abi::HostServices;
+use crate::protocol::{
+    CommandOutput, CommandResult, CommandSpec, ErrorKind, Example, FlagKind, FlagSpec, GroupSpec,
+    HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest, PLUGIN_API_VERSION, PluginError,
+    Table, TextView,
+};
+
+/// A whole plugin: identity, group descriptions and commands.
+pub struct PluginDefinition {
+    /// The plugin's name, e.g. `org-api-key`.
+    pub name: String,
+    /// The plugin's version, usually `env!("CARGO_PKG_VERSION")`.
+    pub version: String,
+    /// One line about the plugin.
+    pub description: String,
+    /// Descriptions of the groups the commands sit in.
+    pub groups: Vec<GroupSpec>,
+    /// The commands.
+    pub commands: Vec<Command>,
+}
+
+impl PluginDefinition {
+    /// A plugin with no groups or commands yet.
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+            groups: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    /// Describes a command group, e.g. `group(["org", "api-key"], "Manage API keys")`.
+    #[must_use]
+    pub fn group<const N: usize>(mut self, path: [&str; N], about: impl Into<String>) -> Self {
+        self.groups.push(GroupSpec {
+            path: path.iter().map(|word| (*word).to_owned()).collect(),
+            about: about.into(),
+        });
+        self
+    }
+
+    /// Adds a command.
+    #[must_use]
+    pub fn command(mut self, command: Command) -> Self {
+        self.commands.push(command);
+        self
+    }
+
+    /// The manifest the host reads.
+    pub fn manifest(&self) -> Manifest {
+        Manifest {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            plugin_api_version: PLUGIN_API_VERSION.to_owned(),
+            description: self.description.clone(),
+            groups: self.groups.clone(),
+            commands: self
+                .commands
+                .iter()
+                .map(|command| command.spec.clone())
+                .collect(),
+        }
+    }
+
+    /// Routes `invocation` to its command and runs it.
+    pub fn invoke(
+        &self,
+        host: &Host<'_>,
+        invocation: &Invocation,
+    ) -> Result<CommandOutput, PluginError> {
+        let command = self
+            .commands
+            .iter()
+            .find(|command| command.spec.path == invocation.command)
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorKind::Plugin,
+                    format!(
+                        "plugin `{}` has no command `{}`",
+                        self.name,
+                        invocation.command.join(" ")
+                    ),
+                )
+            })?;
+        (command.run)(host, &Args::new(invocation))
+    }
+}
+
+/// The signature of a command's body.
+pub type RunFn = fn(&Host<'_>, &Args<'_>) -> Result<CommandOutput, PluginError>;
+
+/// One leaf command: what it looks like and what it does.
+pub struct Command {
+    /// Path, help, flags and output, as the host shows them.
+    pub spec: CommandSpec,
+    /// The body.
+    pub run: RunFn,
+}
+
+impl CommandSpec {
+    /// A command at `path` with a one-line description.
+    pub fn new<const N: usize>(path: [&str; N], about: impl Into<String>) -> Self {
+        Self {
+            path: path.iter().map(|word| (*word).to_owned()).collect(),
+            about: about.into(),
+            long_about: None,
+            examples: Vec::new(),
+            flags: Vec::new(),
+            conflicts: Vec::new(),
+            one_required: Vec::new(),
+            output: crate::protocol::OutputSpec::default(),
+        }
+    }
+
+    /// The text of the command's own `--help`.
+    #[must_use]
+    pub fn long_about(mut self, text: impl Into<String>) -> Self {
+        self.long_about = Some(text.into());
+        self
+    }
+
+    /// Adds a flag.
+    #[must_use]
+    pub fn flag(mut self, flag: FlagSpec) -> Self {
+        self.flags.push(flag);
+        self
+    }
+
+    /// Adds an example to `--help`.
+    #[must_use]
+    pub fn example(mut self, description: impl Into<String>, command: impl Into<String>) -> Self {
+        self.examples.push(Example {
+            description: description.into(),
+            command: command.into(),
+        });
+        self
+    }
+
+    /// Exactly one of these flags must be given.
+    #[must_use]
+    pub fn exactly_one_of<const N: usize>(mut self, flags: [&str; N]) -> Self {
+        self.one_required
+            .push(flags.iter().map(|flag| (*flag).to_owned()).collect());
+        self
+    }
+
+    /// At most one of these flags may be given.
+    #[must_use]
+    pub fn at_most_one_of<const N: usize>(mut self, flags: [&str; N]) -> Self {
+        self.conflicts
+            .push(flags.iter().map(|flag| (*flag).to_owned()).collect());
+        self
+    }
+
+    /// Names the JSON payload's type, e.g. `managementapi.APIKeys`.
+    #[must_use]
+    pub fn payload(mut self, type_name: impl Into<String>) -> Self {
+        self.output.payload = Some(type_name.into());
+        self
+    }
+
+    /// Refuses `-o none`: for output that can never be seen again.
+    #[must_use]
+    pub fn refuse_output_none(mut self) -> Self {
+        self.output.allow_none = false;
+        self
+    }
+
+    /// Pairs the spec with its body.
+    pub fn run(self, run: RunFn) -> Command {
+        Command { spec: self, run }
+    }
+}
+
+impl FlagSpec {
+    fn with_kind(long: &str, help: impl Into<String>, kind: FlagKind) -> Self {
+        Self {
+            long: long.to_owned(),
+            short: None,
+            help: help.into(),
+            value_name: None,
+            kind,
+            required: false,
+            allowed_values: Vec::new(),
+            default: None,
+        }
+    }
+
+    /// A flag that takes one value.
+    pub fn text(long: &str, help: impl Into<String>) -> Self {
+        Self::with_kind(long, help, FlagKind::Text)
+    }
+
+    /// A flag that may be repeated, each time with a value.
+    pub fn repeated(long: &str, help: impl Into<String>) -> Self {
+        Self::with_kind(long, help, FlagKind::Repeated)
+    }
+
+    /// A switch.
+    pub fn switch(long: &str, help: impl Into<String>) -> Self {
+        Self::with_kind(long, help, FlagKind::Bool)
+    }
+
+    /// A one-letter short form.
+    #[must_use]
+    pub fn short(mut self, letter: char) -> Self {
+        self.short = Some(letter);
+        self
+    }
+
+    /// The placeholder shown for the value.
+    #[must_use]
+    pub fn value_name(mut self, name: impl Into<String>) -> Self {
+        self.value_name = Some(name.into());
+        self
+    }
+
+    /// The flag must be given.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The flag accepts only these values.
+    #[must_use]
+    pub fn allowed_values<const N: usize>(mut self, values: [&str; N]) -> Self {
+        self.allowed_values = values.iter().map(|value| (*value).to_owned()).collect();
+        self
+    }
+
+    /// The value used when the flag is not given.
+    #[must_use]
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+}
+
+/// The flag values of one invocation, typed.
+pub struct Args<'a> {
+    invocation: &'a Invocation,
+}
+
+impl<'a> Args<'a> {
+    /// Wraps an invocation.
+    pub fn new(invocation: &'a Invocation) -> Self {
+        Self { invocation }
+    }
+
+    /// The value of a single-value flag, if given.
+    pub fn text(&self, long: &str) -> Option<&'a str> {
+        self.invocation.flags.get(long).and_then(Value::as_str)
+    }
+
+    /// The values of a repeated flag, in order; empty if not given.
+    pub fn list(&self, long: &str) -> Vec<&'a str> {
+        match self.invocation.flags.get(long) {
+            Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(value)) => vec![value.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a switch was given.
+    pub fn switch(&self, long: &str) -> bool {
+        self.invocation
+            .flags
+            .get(long)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Whether the user can be asked a question.
+    pub fn interactive(&self) -> bool {
+        self.invocation.interactive
+    }
+
+    /// The whole invocation.
+    pub fn invocation(&self) -> &'a Invocation {
+        self.invocation
+    }
+}
+
+/// The host's services as a plugin sees them. Implemented over the ABI for real runs and by
+/// [`crate::testing::RecordingHost`] in tests.
+pub trait HostApi {
+    /// Sends a request; the host adds the base URL, credentials, timeouts and retries.
+    fn http(&self, request: &HttpRequest) -> HttpOutcome;
+    /// Logs one line under `-v`.
+    fn log(&self, level: LogLevel, message: &str);
+    /// Asks the user a yes/no question.
+    fn confirm(&self, prompt: &str) -> bool;
+}
+
+impl HostApi for HostServices {
+    fn http(&self, request: &HttpRequest) -> HttpOutcome {
+        let request = match serde_json::to_string(request) {
+            Ok(request) => request,
+            Err(error) => {
+                return HttpOutcome::Error(PluginError::new(
+                    ErrorKind::Plugin,
+                    format!("could not encode request: {error}"),
+                ));
+            }
+        };
+        let answer = HostServices::http(self, &request);
+        serde_json::from_str(&answer).unwrap_or_else(|error| {
+            HttpOutcome::Error(PluginError::new(
+                ErrorKind::Plugin,
+                format!("could not read the host's answer: {error}"),
+            ))
+        })
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        HostServices::log(self, level as u8, message);
+    }
+
+    fn confirm(&self, prompt: &str) -> bool {
+        HostServices::confirm(self, prompt)
+    }
+}
+
+/// The host, with helpers for JSON APIs. Handed to every command's `run`.
+pub struct Host<'a> {
+    api: &'a dyn HostApi,
+}
+
+impl<'a> Host<'a> {
+    /// Wraps a host implementation.
+    pub fn new(api: &'a dyn HostApi) -> Self {
+        Self { api }
+    }
+
+    /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]
+    /// whose kind follows the status.
+    pub fn send<T: DeserializeOwned>(&self, request: &HttpRequest) -> Result<T, PluginError> {
+        match self.api.http(request) {
+            HttpOutcome::Error(error) => Err(error),
+            HttpOutcome::Response(response) if (200..300).contains(&response.status) => {
+                serde_json::from_str(&response.body).map_err(|error| {
+                    PluginError::new(
+                        ErrorKind::Failure,
+                        format!("unexpected response from the API: {error}"),
+                    )
+                })
+            }
+            HttpOutcome::Response(response) => {
+                Err(error_for_status(response.status, &response.body))
+            }
+        }
+    }
+
+    /// `GET path`, parsed as `T`.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
+        self.send(&request("GET", path, None))
+    }
+
+    /// `POST path` with a JSON body, parsed as `T`.
+    pub fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> Result<T, PluginError> {
+        self.send(&request("POST", path, Some(body)))
+    }
+
+    /// `DELETE path`, parsed as `T`.
+    pub fn delete_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
+        self.send(&request("DELETE", path, None))
+    }
+
+    /// Logs a line shown under `-v`.
+    pub fn info(&self, message: &str) {
+        self.api.log(LogLevel::Info, message);
+    }
+
+    /// Logs a line shown under `-vv`.
+    pub fn debug(&self, message: &str) {
+        self.api.log(LogLevel::Debug, message);
+    }
+
+    /// Asks the user a yes/no question (only when [`Args::interactive`]).
+    pub fn confirm(&self, prompt: &str) -> bool {
+        self.api.confirm(prompt)
+    }
+}
+
+fn request(method: &str, path: &str, body: Option<Value>) -> HttpRequest {
+    HttpRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: Vec::new(),
+        body,
+    }
+}
+
+/// The error for a non-2xx answer: the kind follows the status, the message is the server's
+/// `message`, `detail` or `error` field, or a short clean snippet of a body that is not JSON.
+pub fn error_for_status(status: u16, body: &str) -> PluginError {
+    let kind = match status {
+        401 | 403 => ErrorKind::Auth,
+        404 => ErrorKind::NotFound,
+        400..=499 => ErrorKind::Client,
+        500..=599 => ErrorKind::Server,
+        _ => ErrorKind::Failure,
+    };
+    let reason = server_message(body);
+    let message = match reason {
+        Some(reason) => format!("HTTP {status}: {reason}"),
+        None => format!("HTTP {status}"),
+    };
+    let error = PluginError::new(kind, message);
+    match status {
+        401 => error.with_hint(
+            "check the credential: run `baseten auth status`, or `baseten auth login` again",
+        ),
+        403 => error.with_hint("this API key may not do that; use a key with more rights"),
+        429 => error.with_hint("the API is rate limiting requests; wait a moment and try again"),
+        500..=599 => error.with_hint("the Baseten API had a problem; try again later"),
+        _ => error,
+    }
+}
+
+/// The human part of an error body, on one line and at most 200 characters.
+fn server_message(body: &str) -> Option<String> {
+    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body) {
+        for field in ["message", "detail", "error"] {
+            match fields.get(field) {
+                Some(Value::String(text)) if !text.trim().is_empty() => return Some(clean(text)),
+                Some(value @ (Value::Object(_) | Value::Array(_))) => {
+                    return Some(clean(&value.to_string()));
+                }
+                _ => {}
+            }
+        }
+        return None;
+    }
+    let text = strip_markup(body);
+    (!text.is_empty()).then(|| clean(&text))
+}
+
+/// Drops `<…>` tags so an HTML error page reads as its text.
+fn strip_markup(body: &str) -> String {
+    let mut text = String::with_capacity(body.len().min(4096));
+    let mut in_tag = false;
+    for character in body.chars().take(64 * 1024) {
+        match character {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(character),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Folds white space and control characters and cuts to 200 characters.
+fn clean(text: &str) -> String {
+    const LIMIT: usize = 200;
+    let folded = text
+        .split(|character: char| character.is_whitespace() || character.is_control())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if folded.chars().count() > LIMIT {
+        let cut: String = folded.chars().take(LIMIT).collect();
+        format!("{cut}…")
+    } else {
+        folded
+    }
+}
+
+/// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                encoded.push(char::from(byte));
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
+
+impl CommandOutput {
+    /// Output shown as a table in text mode.
+    pub fn table(payload: Value, table: Table) -> Self {
+        Self {
+            payload,
+            text: TextView::Table(table),
+            notices: Vec::new(),
+        }
+    }
+
+    /// Output shown as lines on stdout in text mode.
+    pub fn lines(payload: Value, lines: Vec<String>) -> Self {
+        Self {
+            payload,
+            text: TextView::Lines(lines),
+            notices: Vec::new(),
+        }
+    }
+
+    /// Adds a message for stderr, shown in every output mode.
+    #[must_use]
+    pub fn notice(mut self, message: impl Into<String>) -> Self {
+        self.notices.push(message.into());
+        self
+    }
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_PANIC_HOOK: Once = Once::new();
+
+/// Replaces this library's panic hook with one that records the message instead of printing it:
+/// the host reports the panic as an error, and no backtrace reaches the user.
+fn install_quiet_panic_hook() {
+    QUIET_PANIC_HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let message = match info.location() {
+                Some(location) => format!("{message} (at {}:{})", location.file(), location.line()),
+                None => message,
+            };
+            LAST_PANIC.with(|last| *last.borrow_mut() = Some(message));
+        }));
+    });
+}
+
+fn panic_error(plugin: &str) -> PluginError {
+    let message = LAST_PANIC
+        .with(|last| last.borrow_mut().take())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    PluginError::new(
+        ErrorKind::Plugin,
+        format!("plugin `{plugin}` panicked: {message}"),
+    )
+    .with_hint("this is a bug in the plugin; report it to its author")
+}
+
+/// Runs [`PluginDefinition::manifest`] as JSON, catching panics. Used by `export_plugin!`.
+#[doc(hidden)]
+pub fn manifest_entry(definition: fn() -> PluginDefinition) -> String {
+    install_quiet_panic_hook();
+    let manifest = catch_unwind(|| definition().manifest());
+    match manifest.map(|manifest| serde_json::to_string(&manifest)) {
+        Ok(Ok(json)) => json,
+        // The host reads an empty object as a manifest it cannot parse, and says so.
+        _ => "{}".to_owned(),
+    }
+}
+
+/// Runs one invocation from JSON to JSON, catching panics. Used by `export_plugin!`.
+#[doc(hidden)]
+pub fn invoke_entry(
+    definition: fn() -> PluginDefinition,
+    host: &dyn HostApi,
+    invocation: &str,
+) -> String {
+    install_quiet_panic_hook();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let definition = definition();
+        let result = match serde_json::from_str::<Invocation>(invocation) {
+            Ok(invocation) => definition.invoke(&Host::new(host), &invocation),
+            Err(error) => Err(PluginError::new(
+                ErrorKind::Plugin,
+                format!(
+                    "plugin `{}` could not read the invocation: {error}",
+                    definition.name
+                ),
+            )),
+        };
+        (definition.name, result)
+    }));
+    let result = match outcome {
+        Ok((_, Ok(output))) => CommandResult::Ok(output),
+        Ok((_, Err(error))) => CommandResult::Error(error),
+        Err(_) => {
+            let name = catch_unwind(|| definition().name).unwrap_or_else(|_| "?".to_owned());
+            CommandResult::Error(panic_error(&name))
+        }
+    };
+    serde_json::to_string(&result).unwrap_or_else(|error| {
+        format!(
+            r#"{{"error":{{"kind":"plugin","message":{}}}}}"#,
+            Value::String(format!("could not encode the command's result: {error}"))
+        )
+    })
+}
+
+/// Exposes a plugin to the host. Call it once, at the root of the plugin's `cdylib` crate, with
+/// a function that returns the [`PluginDefinition`]:
+///
+/// ```ignore
+/// fn plugin() -> baseten_plugin_api::sdk::PluginDefinition { /* … */ }
+/// baseten_plugin_api::export_plugin!(plugin);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    ($definition:path) => {
+        #[doc(hidden)]
+        pub struct __BasetenPluginEntry;
+
+        impl $crate::abi::PluginEntry for __BasetenPluginEntry {
+            fn manifest() -> ::std::string::String {
+                $crate::sdk::manifest_entry($definition)
+            }
+
+            fn invoke(host: $crate::abi::HostServices, invocation: &str) -> ::std::string::String {
+                $crate::sdk::invoke_entry($definition, &host, invocation)
+            }
+        }
+
+        // The name is `abi_stable`'s root-module symbol (`abi::ROOT_MODULE_SYMBOL`), written out
+        // because an attribute cannot take a constant.
+        #[doc(hidden)]
+        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        pub static __BASETEN_PLUGIN_HEADER: $crate::abi::LibHeader =
+            $crate::abi::lib_header::<__BasetenPluginEntry>();
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_bodies_give_their_message() {
+        let error = error_for_status(404, r#"{"message":"API key not found"}"#);
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        assert_eq!(error.message, "HTTP 404: API key not found");
+    }
+
+    #[test]
+    fn detail_and_error_fields_are_read_too() {
+        assert_eq!(
+            error_for_status(400, r#"{"detail":"bad"}"#).message,
+            "HTTP 400: bad"
+        );
+        assert_eq!(
+            error_for_status(409, r#"{"error":"taken"}"#).message,
+            "HTTP 409: taken"
+        );
+        assert_eq!(
+            error_for_status(409, r#"{"error":"taken"}"#).kind,
+            ErrorKind::Client
+        );
+    }
+
+    #[test]
+    fn html_bodies_become_one_short_line() {
+        let error = error_for_status(
+            502,
+            "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>",
+        );
+        assert_eq!(error.kind, ErrorKind::Server);
+        assert_eq!(error.message, "HTTP 502: 502 Bad Gateway nginx");
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let error = error_for_status(500, &"x".repeat(5000));
+        assert!(error.message.chars().count() < 220, "{}", error.message);
+    }
+
+    #[test]
+    fn auth_statuses_map_to_auth() {
+        assert_eq!(error_for_status(401, "").kind, ErrorKind::Auth);
+        assert_eq!(error_for_status(403, "").kind, ErrorKind::Auth);
+        assert_eq!(error_for_status(401, "").message, "HTTP 401");
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(encode_path_segment("abc.DEF-1_~"), "abc.DEF-1_~");
+        assert_eq!(encode_path_segment("a/b c?é"), "a%2Fb%20c%3F%C3%A9");
+        assert_eq!(encode_path_segment(".."), "..");
+    }
+}

@@ -1,0 +1,113 @@
+//! The management API's wire types for API keys and teams, and the mapping between the API's key
+//! types and the names users type.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use baseten_plugin_api::{ErrorKind, PluginError};
+
+/// `GET /v1/api_keys`.
+pub const API_KEYS_PATH: &str = "/v1/api_keys";
+/// `GET /v1/teams`.
+pub const TEAMS_PATH: &str = "/v1/teams";
+
+/// The answer to `GET /v1/api_keys`.
+#[derive(Debug, Deserialize)]
+pub struct ApiKeyList {
+    pub keys: Vec<ApiKey>,
+}
+
+/// One key as listed: metadata only, never the secret.
+#[derive(Debug, Deserialize)]
+pub struct ApiKey {
+    pub prefix: String,
+    #[serde(rename = "type")]
+    pub key_type: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub team_name: Option<String>,
+}
+
+/// The answer to `GET /v1/teams`.
+#[derive(Debug, Deserialize)]
+pub struct TeamList {
+    pub teams: Vec<Team>,
+}
+
+/// One team.
+#[derive(Debug, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+}
+
+/// The answer to a create: the new key, shown once.
+#[derive(Debug, Deserialize)]
+pub struct CreatedApiKey {
+    pub api_key: String,
+}
+
+/// The answer to a delete.
+#[derive(Debug, Deserialize)]
+pub struct Tombstone {
+    pub prefix: String,
+}
+
+/// Key types as users type them, with the API's names, in the order help lists them.
+pub const KEY_TYPES: [(&str, &str); 4] = [
+    ("personal", "PERSONAL"),
+    ("workspace-export-metrics", "WORKSPACE_EXPORT_METRICS"),
+    ("workspace-invoke", "WORKSPACE_INVOKE"),
+    ("workspace-manage-all", "WORKSPACE_MANAGE_ALL"),
+];
+
+/// The key types that may be scoped to models with `--model-id`.
+pub const MODEL_SCOPED_TYPES: [&str; 2] = ["workspace-export-metrics", "workspace-invoke"];
+
+/// The API's name for a key type given on the command line.
+pub fn api_key_type(cli_name: &str) -> Option<&'static str> {
+    KEY_TYPES
+        .iter()
+        .find(|(cli, _)| *cli == cli_name)
+        .map(|(_, api)| *api)
+}
+
+/// The command-line name of a key type the API returned; a type this version does not know is
+/// shown in the same style rather than hidden.
+pub fn cli_key_type(api_name: &str) -> String {
+    KEY_TYPES
+        .iter()
+        .find(|(_, api)| *api == api_name)
+        .map(|(cli, _)| (*cli).to_owned())
+        .unwrap_or_else(|| api_name.to_ascii_lowercase().replace('_', "-"))
+}
+
+/// Reads a typed view of a payload that is kept as received for JSON output.
+pub fn typed<'a, T: Deserialize<'a>>(payload: &'a Value) -> Result<T, PluginError> {
+    T::deserialize(payload).map_err(|error| {
+        PluginError::new(
+            ErrorKind::Failure,
+            format!("unexpected response from the API: {error}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_maps_both_ways() {
+        for (cli, api) in KEY_TYPES {
+            assert_eq!(api_key_type(cli), Some(api));
+            assert_eq!(cli_key_type(api), cli);
+        }
+    }
+
+    #[test]
+    fn unknown_api_types_are_shown_in_cli_style() {
+        assert_eq!(cli_key_type("WORKSPACE_NEW_THING"), "workspace-new-thing");
+        assert_eq!(api_key_type("PERSONAL"), None);
+    }
+}

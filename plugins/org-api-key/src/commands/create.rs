@@ -1,0 +1,288 @@
+//! `baseten org api-key create`: a new key, printed once.
+
+use serde_json::{Map, Value, json};
+
+use baseten_plugin_api::sdk::encode_path_segment;
+use baseten_plugin_api::{
+    Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
+};
+
+use crate::api::{self, CreatedApiKey, TeamList};
+
+pub fn command() -> Command {
+    CommandSpec::new(["org", "api-key", "create"], "Create an API key")
+        .long_about(
+            "Create a new API key. The key value is printed to stdout exactly once and cannot be \
+             retrieved later; capture or pipe it on creation. `--model-id` may be repeated to \
+             scope the key to specific models and is only valid with `--type` \
+             workspace-export-metrics or `--type` workspace-invoke.",
+        )
+        .flag(
+            FlagSpec::text("type", "API key category.")
+                .value_name("TYPE")
+                .required()
+                .allowed_values(api::KEY_TYPES.map(|(cli, _)| cli)),
+        )
+        .flag(FlagSpec::text("name", "Optional human-readable name for the key.").value_name("NAME"))
+        .flag(
+            FlagSpec::repeated(
+                "model-id",
+                "Restrict the key to a specific model. May be repeated. Only valid with --type \
+                 workspace-export-metrics or workspace-invoke.",
+            )
+            .value_name("ID"),
+        )
+        .flag(
+            FlagSpec::text(
+                "team",
+                "Team name or ID to create the key in. Defaults to the organization's default team.",
+            )
+            .value_name("TEAM"),
+        )
+        .example(
+            "Create a personal API key",
+            "baseten org api-key create --type personal --name <label>",
+        )
+        .example(
+            "Create a workspace-invoke key scoped to specific models",
+            "baseten org api-key create --type workspace-invoke --model-id <id-1> --model-id <id-2>",
+        )
+        .example(
+            "Print just the raw key value",
+            "baseten org api-key create --type personal --jq '.api_key'",
+        )
+        .payload("managementapi.APIKey")
+        .refuse_output_none()
+        .run(run)
+}
+
+fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
+    let cli_type = args.text("type").unwrap_or_default();
+    let api_type = api::api_key_type(cli_type).ok_or_else(|| {
+        PluginError::new(ErrorKind::Usage, format!("unknown key type `{cli_type}`")).with_hint(
+            "use one of personal, workspace-export-metrics, workspace-invoke, workspace-manage-all",
+        )
+    })?;
+    let model_ids = args.list("model-id");
+    if !model_ids.is_empty() && !api::MODEL_SCOPED_TYPES.contains(&cli_type) {
+        return Err(PluginError::new(
+            ErrorKind::Usage,
+            format!(
+                "`--model-id` is only valid with `--type workspace-export-metrics` or \
+                 `--type workspace-invoke`, not `--type {cli_type}`"
+            ),
+        ));
+    }
+
+    let mut body = Map::new();
+    body.insert("type".to_owned(), json!(api_type));
+    if let Some(name) = args.text("name") {
+        body.insert("name".to_owned(), json!(name));
+    }
+    if !model_ids.is_empty() {
+        body.insert("model_ids".to_owned(), json!(model_ids));
+    }
+
+    let path = match args.text("team") {
+        Some(team) => format!(
+            "/v1/teams/{}/api_keys",
+            encode_path_segment(&resolve_team(host, team)?)
+        ),
+        None => api::API_KEYS_PATH.to_owned(),
+    };
+    let payload: Value = host
+        .post_json(&path, Value::Object(body))
+        .map_err(|mut error| {
+            error.message = format!("could not create API key: {}", error.message);
+            error
+        })?;
+    let created: CreatedApiKey = api::typed(&payload)?;
+    Ok(CommandOutput::lines(payload, vec![created.api_key])
+        .notice("Save this key now. It will not be shown again."))
+}
+
+/// The ID of the team `wanted` names: an exact ID match wins, then a unique exact name match.
+fn resolve_team(host: &Host<'_>, wanted: &str) -> Result<String, PluginError> {
+    let payload: Value = host.get_json(api::TEAMS_PATH).map_err(|mut error| {
+        error.message = format!("could not list teams: {}", error.message);
+        error
+    })?;
+    let list: TeamList = api::typed(&payload)?;
+    if let Some(team) = list.teams.iter().find(|team| team.id == wanted) {
+        return Ok(team.id.clone());
+    }
+    let named: Vec<_> = list
+        .teams
+        .iter()
+        .filter(|team| team.name == wanted)
+        .collect();
+    match named.as_slice() {
+        [team] => Ok(team.id.clone()),
+        [] => Err(PluginError::new(
+            ErrorKind::NotFound,
+            format!("no team with ID or name \"{wanted}\""),
+        )
+        .with_hint("list teams with `baseten org team list`")),
+        _ => Err(PluginError::new(
+            ErrorKind::Failure,
+            format!("multiple teams named \"{wanted}\"; pass the team ID instead"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::testing::RecordingHost;
+    use baseten_plugin_api::{OutputMode, TextView};
+    use serde_json::json;
+
+    use super::*;
+
+    const CREATE: [&str; 3] = ["org", "api-key", "create"];
+
+    fn teams() -> Value {
+        json!({"teams": [
+            {"id": "team0001", "name": "Default Team", "default": true, "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "team0002", "name": "ML", "default": false, "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "team0003", "name": "Twice", "default": false, "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "team0004", "name": "Twice", "default": false, "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "team0005", "name": "team0002", "default": false, "created_at": "2026-01-01T00:00:00Z"}
+        ]})
+    }
+
+    #[test]
+    fn create_maps_the_type_and_omits_absent_fields() {
+        let host = RecordingHost::new().respond(200, json!({"api_key": "abcd1234.secret"}));
+        let output = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "personal"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect("creates");
+        assert_eq!(
+            output.text,
+            TextView::Lines(vec!["abcd1234.secret".to_owned()])
+        );
+        assert_eq!(
+            output.notices,
+            vec!["Save this key now. It will not be shown again."]
+        );
+        let request = &host.requests()[0];
+        assert_eq!(
+            (request.method.as_str(), request.path.as_str()),
+            ("POST", "/v1/api_keys")
+        );
+        assert_eq!(request.body, Some(json!({"type": "PERSONAL"})));
+    }
+
+    #[test]
+    fn create_sends_name_and_model_ids_in_order() {
+        let host = RecordingHost::new().respond(200, json!({"api_key": "abcd1234.secret"}));
+        host.run(
+            &crate::plugin(),
+            &CREATE,
+            json!({"type": "workspace-invoke", "name": "bot", "model-id": ["m2", "m1"]}),
+            OutputMode::Json,
+            false,
+        )
+        .expect("creates");
+        assert_eq!(
+            host.requests()[0].body,
+            Some(json!({"type": "WORKSPACE_INVOKE", "name": "bot", "model_ids": ["m2", "m1"]}))
+        );
+    }
+
+    #[test]
+    fn model_ids_with_another_type_are_refused_before_any_request() {
+        let host = RecordingHost::new();
+        let error = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "personal", "model-id": ["m1"]}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(
+            error.message.contains("workspace-export-metrics"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("workspace-invoke"),
+            "{}",
+            error.message
+        );
+        assert!(host.requests().is_empty());
+    }
+
+    #[test]
+    fn team_id_match_wins_over_a_team_named_like_it() {
+        let host = RecordingHost::new()
+            .respond(200, teams())
+            .respond(200, json!({"api_key": "abcd1234.secret"}));
+        host.run(
+            &crate::plugin(),
+            &CREATE,
+            json!({"type": "personal", "team": "team0002"}),
+            OutputMode::Text,
+            false,
+        )
+        .expect("creates");
+        assert_eq!(host.requests()[1].path, "/v1/teams/team0002/api_keys");
+    }
+
+    #[test]
+    fn team_by_name_resolves_to_its_id() {
+        let host = RecordingHost::new()
+            .respond(200, teams())
+            .respond(200, json!({"api_key": "abcd1234.secret"}));
+        host.run(
+            &crate::plugin(),
+            &CREATE,
+            json!({"type": "personal", "team": "ML"}),
+            OutputMode::Text,
+            false,
+        )
+        .expect("creates");
+        assert_eq!(host.requests()[1].path, "/v1/teams/team0002/api_keys");
+    }
+
+    #[test]
+    fn unknown_or_ambiguous_team_creates_nothing() {
+        let host = RecordingHost::new().respond(200, teams());
+        let error = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "personal", "team": "Nope"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("no such team");
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        assert_eq!(host.requests().len(), 1);
+
+        let host = RecordingHost::new().respond(200, teams());
+        let error = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "personal", "team": "Twice"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("ambiguous");
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert_eq!(
+            error.message,
+            "multiple teams named \"Twice\"; pass the team ID instead"
+        );
+        assert_eq!(host.requests().len(), 1);
+    }
+}

@@ -1,0 +1,282 @@
+//! `baseten org api-key delete`: remove one key, found by name or prefix.
+
+use serde_json::Value;
+
+use baseten_plugin_api::sdk::encode_path_segment;
+use baseten_plugin_api::{
+    Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
+};
+
+use crate::api::{self, ApiKeyList, Tombstone};
+
+pub fn command() -> Command {
+    CommandSpec::new(["org", "api-key", "delete"], "Delete an API key")
+        .long_about(
+            "Delete an API key. Exactly one of `--name` or `--prefix` is required: `--name` \
+             matches the human-readable name, `--prefix` matches the leading characters shown in \
+             `org api-key list`. On a terminal it asks before deleting unless `--yes` is given.",
+        )
+        .flag(
+            FlagSpec::text("name", "Human-readable name of the API key to delete.")
+                .value_name("NAME"),
+        )
+        .flag(
+            FlagSpec::text(
+                "prefix",
+                "Prefix of the API key to delete (as shown in list).",
+            )
+            .value_name("PREFIX"),
+        )
+        .flag(FlagSpec::switch("yes", "Do not ask for confirmation.").short('y'))
+        .exactly_one_of(["name", "prefix"])
+        .example(
+            "Delete an API key by name",
+            "baseten org api-key delete --name <label>",
+        )
+        .example(
+            "Delete by visible prefix",
+            "baseten org api-key delete --prefix <prefix>",
+        )
+        .example(
+            "Print just the deleted key's prefix",
+            "baseten org api-key delete --name <label> --jq '.prefix'",
+        )
+        .payload("managementapi.APIKeyTombstone")
+        .run(run)
+}
+
+fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
+    let (prefix, name) = match (args.text("name"), args.text("prefix")) {
+        (Some(name), None) => (prefix_for_name(host, name)?, Some(name.to_owned())),
+        (None, Some(prefix)) => {
+            validate_prefix(prefix)?;
+            (prefix.to_owned(), None)
+        }
+        _ => {
+            return Err(PluginError::new(
+                ErrorKind::Usage,
+                "exactly one of `--name` or `--prefix` is required",
+            ));
+        }
+    };
+
+    if args.interactive() && !args.switch("yes") {
+        let name = match name {
+            Some(name) => Some(name),
+            None => name_for_prefix(host, &prefix),
+        };
+        let prompt = match name {
+            Some(name) if !name.is_empty() => format!("Delete API key {prefix} ({name})? [y/N]"),
+            _ => format!("Delete API key {prefix}? [y/N]"),
+        };
+        if !host.confirm(&prompt) {
+            return Err(PluginError::new(
+                ErrorKind::Failure,
+                "delete canceled: nothing was deleted",
+            ));
+        }
+    }
+
+    let path = format!("{}/{}", api::API_KEYS_PATH, encode_path_segment(&prefix));
+    let payload: Value = host.delete_json(&path).map_err(|mut error| {
+        error.message = format!("could not delete API key {prefix}: {}", error.message);
+        error
+    })?;
+    let tombstone: Tombstone = api::typed(&payload)?;
+    Ok(CommandOutput::lines(payload, Vec::new())
+        .notice(format!("Deleted API key {}", tombstone.prefix)))
+}
+
+fn list_keys(host: &Host<'_>) -> Result<ApiKeyList, PluginError> {
+    let payload: Value = host.get_json(api::API_KEYS_PATH).map_err(|mut error| {
+        error.message = format!("could not list API keys: {}", error.message);
+        error
+    })?;
+    api::typed(&payload)
+}
+
+/// The prefix of the one key named exactly `name`.
+fn prefix_for_name(host: &Host<'_>, name: &str) -> Result<String, PluginError> {
+    let list = list_keys(host)?;
+    let matches: Vec<_> = list
+        .keys
+        .iter()
+        .filter(|key| key.name.as_deref() == Some(name))
+        .collect();
+    match matches.as_slice() {
+        [key] => Ok(key.prefix.clone()),
+        [] => Err(
+            PluginError::new(ErrorKind::NotFound, format!("no API key named \"{name}\""))
+                .with_hint("list keys with `baseten org api-key list`"),
+        ),
+        _ => Err(PluginError::new(
+            ErrorKind::Failure,
+            format!("multiple API keys named \"{name}\"; pass --prefix instead"),
+        )),
+    }
+}
+
+/// The name of the key with `prefix`, for the confirmation prompt only: a failure to look it up
+/// just leaves the name out.
+fn name_for_prefix(host: &Host<'_>, prefix: &str) -> Option<String> {
+    let list = list_keys(host).ok()?;
+    list.keys.into_iter().find(|key| key.prefix == prefix)?.name
+}
+
+/// A prefix is a path segment of the request; `.` and `..` would be read as a different path.
+fn validate_prefix(prefix: &str) -> Result<(), PluginError> {
+    if prefix.is_empty() || prefix == "." || prefix == ".." {
+        return Err(
+            PluginError::new(ErrorKind::Usage, format!("invalid prefix \"{prefix}\""))
+                .with_hint("pass the prefix shown by `baseten org api-key list`"),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::OutputMode;
+    use baseten_plugin_api::testing::RecordingHost;
+    use serde_json::json;
+
+    use super::*;
+
+    const DELETE: [&str; 3] = ["org", "api-key", "delete"];
+
+    fn keys() -> Value {
+        json!({"keys": [
+            {"prefix": "aaaa1111", "type": "PERSONAL", "name": "ci", "model_ids": null, "team_name": "Default Team"},
+            {"prefix": "bbbb2222", "type": "PERSONAL", "name": "dup", "model_ids": null, "team_name": "Default Team"},
+            {"prefix": "cccc3333", "type": "PERSONAL", "name": "dup", "model_ids": null, "team_name": "Default Team"}
+        ]})
+    }
+
+    #[test]
+    fn delete_by_name_resolves_the_prefix() {
+        let host = RecordingHost::new()
+            .respond(200, keys())
+            .respond(200, json!({"prefix": "aaaa1111"}));
+        let output = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"name": "ci"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect("deletes");
+        assert_eq!(output.notices, vec!["Deleted API key aaaa1111"]);
+        let requests = host.requests();
+        assert_eq!(
+            (requests[1].method.as_str(), requests[1].path.as_str()),
+            ("DELETE", "/v1/api_keys/aaaa1111")
+        );
+    }
+
+    #[test]
+    fn delete_by_name_with_two_matches_deletes_nothing() {
+        let host = RecordingHost::new().respond(200, keys());
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"name": "dup"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("ambiguous");
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert_eq!(
+            error.message,
+            "multiple API keys named \"dup\"; pass --prefix instead"
+        );
+        assert_eq!(host.requests().len(), 1);
+    }
+
+    #[test]
+    fn delete_by_unknown_name_is_not_found() {
+        let host = RecordingHost::new().respond(200, keys());
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"name": "nope"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("none");
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        assert_eq!(error.message, "no API key named \"nope\"");
+    }
+
+    #[test]
+    fn on_a_terminal_it_asks_and_a_no_deletes_nothing() {
+        let host = RecordingHost::new()
+            .respond(200, keys())
+            .confirm_with(false);
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"name": "ci"}),
+                OutputMode::Text,
+                true,
+            )
+            .expect_err("declined");
+        assert_eq!(host.prompts(), vec!["Delete API key aaaa1111 (ci)? [y/N]"]);
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert_eq!(host.requests().len(), 1);
+    }
+
+    #[test]
+    fn yes_skips_the_question() {
+        let host = RecordingHost::new().respond(200, json!({"prefix": "aaaa1111"}));
+        host.run(
+            &crate::plugin(),
+            &DELETE,
+            json!({"prefix": "aaaa1111", "yes": true}),
+            OutputMode::Text,
+            true,
+        )
+        .expect("deletes");
+        assert!(host.prompts().is_empty());
+        assert_eq!(host.requests().len(), 1);
+    }
+
+    #[test]
+    fn dot_segments_are_refused() {
+        let host = RecordingHost::new();
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"prefix": ".."}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(host.requests().is_empty());
+    }
+
+    #[test]
+    fn odd_prefixes_are_percent_encoded() {
+        let host = RecordingHost::new().respond(404, json!({"message": "API key not found"}));
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"prefix": "a/b c"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("not found");
+        assert_eq!(host.requests()[0].path, "/v1/api_keys/a%2Fb%20c");
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        assert_eq!(
+            error.message,
+            "could not delete API key a/b c: HTTP 404: API key not found"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! `baseten org api-key list`: the keys of the organization, metadata only.
+
+use serde_json::Value;
+
+use baseten_plugin_api::{
+    Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table,
+};
+
+use crate::api::{self, ApiKeyList};
+
+pub fn command() -> Command {
+    CommandSpec::new(["org", "api-key", "list"], "List API keys")
+        .long_about("List API keys (metadata only; key values are never returned).")
+        .example("List all API keys in the org", "baseten org api-key list")
+        .example(
+            "Print just the prefixes of personal keys",
+            "baseten org api-key list --jq '.keys[] | select(.type == \"PERSONAL\") | .prefix'",
+        )
+        .payload("managementapi.APIKeys")
+        .run(run)
+}
+
+fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
+    let payload: Value = host.get_json(api::API_KEYS_PATH).map_err(context)?;
+    let list: ApiKeyList = api::typed(&payload)?;
+    // Only text mode shows the table; building it for a 100,000-key JSON run would be waste.
+    let rows = if args.invocation().output == OutputMode::Text {
+        list.keys
+            .iter()
+            .map(|key| {
+                vec![
+                    key.name.clone().unwrap_or_default(),
+                    format!("{}****", key.prefix),
+                    api::cli_key_type(&key.key_type),
+                    key.team_name.clone().unwrap_or_default(),
+                ]
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CommandOutput::table(
+        payload,
+        Table {
+            columns: ["NAME", "KEY", "TYPE", "TEAM"].map(str::to_owned).to_vec(),
+            rows,
+            empty_message: Some("No API keys found.".to_owned()),
+        },
+    ))
+}
+
+fn context(mut error: PluginError) -> PluginError {
+    error.message = format!("could not list API keys: {}", error.message);
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::testing::RecordingHost;
+    use baseten_plugin_api::{ErrorKind, TextView};
+    use serde_json::json;
+
+    use super::*;
+
+    fn plugin() -> baseten_plugin_api::PluginDefinition {
+        crate::plugin()
+    }
+
+    #[test]
+    fn list_shows_masked_keys_with_cli_types_and_empty_cells() {
+        let host = RecordingHost::new().respond(
+            200,
+            json!({"keys": [
+                {"prefix": "abcd1234", "type": "PERSONAL", "name": "ci", "model_ids": null, "team_name": "Default Team"},
+                {"prefix": "wxyz9876", "type": "WORKSPACE_INVOKE", "name": null, "model_ids": ["m1"], "team_name": null}
+            ]}),
+        );
+        let output = host
+            .run(
+                &plugin(),
+                &["org", "api-key", "list"],
+                json!({}),
+                OutputMode::Text,
+                false,
+            )
+            .expect("list succeeds");
+        let TextView::Table(table) = output.text else {
+            panic!("a table")
+        };
+        assert_eq!(
+            table.rows,
+            vec![
+                vec!["ci", "abcd1234****", "personal", "Default Team"],
+                vec!["", "wxyz9876****", "workspace-invoke", ""],
+            ]
+        );
+        assert_eq!(host.requests()[0].path, "/v1/api_keys");
+        assert_eq!(host.requests()[0].method, "GET");
+    }
+
+    #[test]
+    fn list_keeps_the_payload_as_received() {
+        let body =
+            json!({"keys": [{"prefix": "abcd1234", "type": "PERSONAL", "extra": 1}], "next": null});
+        let host = RecordingHost::new().respond(200, body.clone());
+        let output = host
+            .run(
+                &plugin(),
+                &["org", "api-key", "list"],
+                json!({}),
+                OutputMode::Json,
+                false,
+            )
+            .expect("list succeeds");
+        assert_eq!(output.payload, body);
+    }
+
+    #[test]
+    fn a_body_without_keys_is_an_unexpected_response() {
+        let host = RecordingHost::new().respond(200, json!({"items": []}));
+        let error = host
+            .run(
+                &plugin(),
+                &["org", "api-key", "list"],
+                json!({}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("fails");
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert!(
+            error
+                .message
+                .starts_with("unexpected response from the API"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn server_errors_name_what_failed() {
+        let host = RecordingHost::new().respond(500, json!({"message": "boom"}));
+        let error = host
+            .run(
+                &plugin(),
+                &["org", "api-key", "list"],
+                json!({}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("fails");
+        assert_eq!(error.kind, ErrorKind::Server);
+        assert_eq!(error.message, "could not list API keys: HTTP 500: boom");
+    }
+}

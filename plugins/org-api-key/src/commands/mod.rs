@@ -1,0 +1,5 @@
+//! One module per command; each has its spec and its body.
+
+pub mod create;
+pub mod delete;
+pub mod list;
