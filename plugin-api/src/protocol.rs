@@ -270,6 +270,10 @@ pub struct PluginError {
     /// What the user can do about it, one line.
     #[serde(default)]
     pub hint: Option<String>,
+    /// The request reached the server but no answer came back: the change it asked for may have
+    /// been made. A command that creates something says so and how to check.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outcome_unknown: bool,
 }
 
 impl PluginError {
@@ -279,6 +283,7 @@ impl PluginError {
             kind,
             message: message.into(),
             hint: None,
+            outcome_unknown: false,
         }
     }
 

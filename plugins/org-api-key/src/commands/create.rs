@@ -222,6 +222,35 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_outcome_says_the_key_may_exist() {
+        let mut lost = PluginError::new(
+            ErrorKind::Network,
+            "no answer from the API after the request was sent",
+        );
+        lost.outcome_unknown = true;
+        let host = RecordingHost::new().fail(lost);
+        let error = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "personal"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("fails");
+        assert_eq!(error.kind, ErrorKind::Network);
+        assert!(
+            error.message.ends_with("the key may exist"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("check with `baseten org api-key list` before creating it again")
+        );
+    }
+
+    #[test]
     fn team_id_match_wins_over_a_team_named_like_it() {
         let host = RecordingHost::new()
             .respond(200, teams())

@@ -1,0 +1,520 @@
+//! The command line: global options, the built-in commands and every plugin command, built with
+//! clap's builder API from the plugins' specs; then parsing and dispatch.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::builder::PossibleValuesParser;
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
+use serde_json::{Map, Value};
+
+use baseten_plugin_api::protocol::{CommandResult, CommandSpec, FlagKind, Invocation};
+use baseten_plugin_api::{ErrorKind, OutputMode};
+
+use crate::commands;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::jq::JqFilter;
+use crate::log::Logger;
+use crate::output::{self, RenderError, Rendering};
+use crate::plugins::{PluginServices, Registry};
+
+/// The host's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where `--help` lists the options every command takes.
+const GLOBAL_HEADING: &str = "Global Options";
+
+/// How a run ends.
+pub enum Outcome {
+    Success,
+    Failed(CliError),
+}
+
+/// Parses `args` and runs the command they name.
+pub fn run(mut context: Context, args: Vec<OsString>) -> Outcome {
+    let registry = Registry::discover(&context);
+    let command = build(&registry);
+    let matches = match command.try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => return clap_error(&error),
+    };
+    context.verbosity = matches.get_count("verbose");
+    let logger = Logger::new(context.verbosity);
+    registry.log_problems(&logger);
+
+    let (path, leaf) = command_path(&matches);
+    match path.first().map(String::as_str) {
+        Some("version") => {
+            return finish(commands::version::run(&registry, &mut std::io::stdout()));
+        }
+        Some(_) => {}
+        None => {
+            return Outcome::Failed(
+                CliError::usage("no command given").with_hint("run `baseten --help`"),
+            );
+        }
+    }
+    match registry.command(&path) {
+        Some((record, spec)) => run_plugin_command(&context, &logger, record, spec, &matches, leaf),
+        None => Outcome::Failed(
+            CliError::usage(format!("unknown command `{}`", path.join(" ")))
+                .with_hint("run `baseten --help`"),
+        ),
+    }
+}
+
+fn finish(result: Result<(), CliError>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Success,
+        Err(error) => Outcome::Failed(error),
+    }
+}
+
+/// The whole command tree.
+pub fn build(registry: &Registry) -> Command {
+    let mut root = Command::new("baseten")
+        .version(VERSION)
+        .about("Command-line tool for the Baseten platform")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .propagate_version(false)
+        .max_term_width(100)
+        .args(global_args())
+        .subcommand(commands::version::command());
+    let mut tree = Node::default();
+    for group in registry.groups() {
+        tree.describe(&group.path, &group.about);
+    }
+    for (_, spec) in registry.commands() {
+        tree.insert(spec);
+    }
+    for child in tree.children {
+        root = root.subcommand(child.into_command());
+    }
+    root
+}
+
+fn global_args() -> Vec<Arg> {
+    vec![
+        Arg::new("output")
+            .short('o')
+            .long("output")
+            .value_name("FORMAT")
+            .help("Output format")
+            .value_parser(["text", "json", "jsonl", "none"])
+            .default_value("text")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("jq")
+            .short('q')
+            .long("jq")
+            .value_name("EXPR")
+            .help("Filter JSON output with a jq expression; implies --output json (or jsonl for streamed commands)")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("profile")
+            .long("profile")
+            .value_name("NAME")
+            .help("Use a specific stored profile for this command, overriding BASETEN_PROFILE and the current profile")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .help("Enable verbose logging (-vv for headers and bodies)")
+            .action(ArgAction::Count)
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+    ]
+}
+
+/// A group or leaf of the plugin command tree, before it becomes clap commands.
+#[derive(Default)]
+struct Node {
+    word: String,
+    about: Option<String>,
+    spec: Option<CommandSpec>,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn child(&mut self, word: &str) -> &mut Node {
+        let index = match self.children.iter().position(|child| child.word == word) {
+            Some(index) => index,
+            None => {
+                self.children.push(Node {
+                    word: word.to_owned(),
+                    ..Node::default()
+                });
+                self.children.len() - 1
+            }
+        };
+        &mut self.children[index]
+    }
+
+    fn describe(&mut self, path: &[String], about: &str) {
+        let mut node = self;
+        for word in path {
+            node = node.child(word);
+        }
+        node.about.get_or_insert_with(|| about.to_owned());
+    }
+
+    fn insert(&mut self, spec: &CommandSpec) {
+        let mut node = self;
+        for word in &spec.path {
+            node = node.child(word);
+        }
+        node.spec = Some(spec.clone());
+    }
+
+    fn into_command(self) -> Command {
+        if let Some(spec) = self.spec {
+            return leaf_command(&self.word, &spec);
+        }
+        let about = self
+            .about
+            .unwrap_or_else(|| format!("Commands under `{}`", self.word));
+        let mut command = Command::new(self.word)
+            .about(about)
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for child in self.children {
+            command = command.subcommand(child.into_command());
+        }
+        command
+    }
+}
+
+fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
+    let mut command = Command::new(word.to_owned()).about(spec.about.clone());
+    if let Some(long_about) = &spec.long_about {
+        command = command.long_about(long_about.clone());
+    }
+    for flag in &spec.flags {
+        let mut arg = Arg::new(flag.long.clone())
+            .long(flag.long.clone())
+            .help(flag.help.clone());
+        if let Some(short) = flag.short {
+            arg = arg.short(short);
+        }
+        arg = match flag.kind {
+            FlagKind::Bool => arg.action(ArgAction::SetTrue),
+            FlagKind::Text => arg.action(ArgAction::Set),
+            FlagKind::Repeated => arg.action(ArgAction::Append),
+        };
+        if flag.kind != FlagKind::Bool {
+            arg = arg.value_name(
+                flag.value_name
+                    .clone()
+                    .unwrap_or_else(|| flag.long.to_ascii_uppercase()),
+            );
+            if !flag.allowed_values.is_empty() {
+                arg = arg.value_parser(PossibleValuesParser::new(flag.allowed_values.clone()));
+            }
+            if let Some(default) = &flag.default {
+                arg = arg.default_value(default.clone());
+            }
+        }
+        command = command.arg(arg.required(flag.required));
+    }
+    for (index, group) in spec.one_required.iter().enumerate() {
+        command = command.group(
+            ArgGroup::new(format!("one-of-{index}"))
+                .args(group.clone())
+                .required(true)
+                .multiple(false),
+        );
+    }
+    for (index, group) in spec.conflicts.iter().enumerate() {
+        command = command.group(
+            ArgGroup::new(format!("at-most-one-of-{index}"))
+                .args(group.clone())
+                .multiple(false),
+        );
+    }
+    let mut after_help = String::new();
+    if !spec.examples.is_empty() {
+        after_help.push_str("Examples:\n");
+        for example in &spec.examples {
+            after_help.push_str(&format!(
+                "  # {}\n  $ {}\n\n",
+                example.description, example.command
+            ));
+        }
+    }
+    if let Some(payload) = &spec.output.payload {
+        after_help.push_str(&format!(
+            "JSON output (--output json): payload type `{payload}`."
+        ));
+    }
+    if !after_help.is_empty() {
+        command = command.after_help(after_help.trim_end().to_owned());
+    }
+    command
+}
+
+/// The words of the subcommand chain, and the leaf's matches.
+fn command_path(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
+    let mut path = Vec::new();
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(name.to_owned());
+        current = sub;
+    }
+    (path, current)
+}
+
+/// The output mode and compiled `--jq` filter, checked before anything is sent.
+fn output_settings(
+    matches: &ArgMatches,
+    spec: &CommandSpec,
+) -> Result<(OutputMode, Option<JqFilter>), CliError> {
+    let explicit = matches.value_source("output") == Some(ValueSource::CommandLine);
+    let mode = match matches.get_one::<String>("output").map(String::as_str) {
+        Some("json") => OutputMode::Json,
+        Some("jsonl") => OutputMode::Jsonl,
+        Some("none") => OutputMode::None,
+        _ => OutputMode::Text,
+    };
+    let jq = match matches.get_one::<String>("jq") {
+        Some(expression) => Some(JqFilter::compile(expression).map_err(|error| {
+            CliError::usage(format!("invalid jq expression `{expression}`: {error}"))
+        })?),
+        None => None,
+    };
+    let mode = match (&jq, explicit, mode) {
+        (Some(_), true, OutputMode::Text | OutputMode::None) => {
+            return Err(CliError::usage(format!(
+                "`--jq` cannot be used with `--output {}`",
+                if mode == OutputMode::Text {
+                    "text"
+                } else {
+                    "none"
+                }
+            ))
+            .with_hint("drop --output, or use --output json or jsonl"));
+        }
+        (Some(_), true, mode) => mode,
+        (Some(_), false, _) if spec.output.streamed => OutputMode::Jsonl,
+        (Some(_), false, _) => OutputMode::Json,
+        (None, _, mode) => mode,
+    };
+    if mode == OutputMode::None && !spec.output.allow_none {
+        return Err(CliError::usage(format!(
+            "`baseten {}` does not allow `--output none`: its output cannot be shown again",
+            spec.path.join(" ")
+        ))
+        .with_hint("use --output text or json, and keep what it prints"));
+    }
+    Ok((mode, jq))
+}
+
+/// The flag values a plugin receives, by long name.
+fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
+    let mut flags = Map::new();
+    for flag in &spec.flags {
+        let value = match flag.kind {
+            FlagKind::Bool => Some(Value::Bool(matches.get_flag(&flag.long))),
+            FlagKind::Text => matches
+                .get_one::<String>(&flag.long)
+                .map(|value| Value::String(value.clone())),
+            FlagKind::Repeated => matches.get_many::<String>(&flag.long).map(|values| {
+                Value::Array(values.map(|value| Value::String(value.clone())).collect())
+            }),
+        };
+        if let Some(value) = value {
+            flags.insert(flag.long.clone(), value);
+        }
+    }
+    flags
+}
+
+fn run_plugin_command(
+    context: &Context,
+    logger: &Logger,
+    record: &crate::plugins::PluginRecord,
+    spec: &CommandSpec,
+    root: &ArgMatches,
+    leaf: &ArgMatches,
+) -> Outcome {
+    let _ = root;
+    let (mode, jq) = match output_settings(leaf, spec) {
+        Ok(settings) => settings,
+        Err(error) => return Outcome::Failed(error),
+    };
+    let Some(loaded) = record.loaded() else {
+        return Outcome::Failed(CliError::new(
+            ErrorKind::Plugin,
+            format!("plugin `{}` is not loaded", record.name()),
+        ));
+    };
+    logger.info(&format!(
+        "* plugin `{}` from {}",
+        record.name(),
+        record.path.display()
+    ));
+    let invocation = Invocation {
+        command: spec.path.clone(),
+        flags: flag_values(leaf, spec),
+        output: mode,
+        interactive: context.can_prompt(),
+    };
+    let invocation = match serde_json::to_string(&invocation) {
+        Ok(invocation) => invocation,
+        Err(error) => {
+            return Outcome::Failed(CliError::failure(format!(
+                "could not encode the invocation: {error}"
+            )));
+        }
+    };
+    let profile = leaf.get_one::<String>("profile").map(String::as_str);
+    let services = PluginServices::new(context, profile, logger);
+    let result = loaded.invoke_json(&services, &invocation);
+    let result: CommandResult = match serde_json::from_str(&result) {
+        Ok(result) => result,
+        Err(error) => {
+            return Outcome::Failed(CliError::new(
+                ErrorKind::Plugin,
+                format!(
+                    "plugin `{}` returned an unreadable result: {error}",
+                    record.name()
+                ),
+            ));
+        }
+    };
+    let output = match result {
+        CommandResult::Ok(output) => output,
+        CommandResult::Error(error) => {
+            return Outcome::Failed(services.setup_error().unwrap_or(error).into());
+        }
+    };
+    let rendering = Rendering {
+        mode,
+        jq: jq.as_ref(),
+        streamed: spec.output.streamed,
+        unrepeatable: !spec.output.allow_none,
+        bold: context.color_stdout(),
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    let stderr = std::io::stderr();
+    let mut stderr = stderr.lock();
+    match output::render(&output, &rendering, &mut stdout, &mut stderr) {
+        Ok(()) => Outcome::Success,
+        Err(RenderError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Outcome::Success
+        }
+        Err(RenderError::Io(error)) => Outcome::Failed(CliError::failure(format!(
+            "could not write output: {error}"
+        ))),
+        Err(RenderError::Failed(error)) => Outcome::Failed(error),
+    }
+}
+
+/// Help and version go to stdout with exit 0; anything else becomes one error line and a hint.
+fn clap_error(error: &clap::Error) -> Outcome {
+    use clap::error::ErrorKind as ClapKind;
+    match error.kind() {
+        ClapKind::DisplayHelp
+        | ClapKind::DisplayVersion
+        | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let text = error.render().to_string();
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            if error.kind() == ClapKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return Outcome::Failed(
+                    CliError::usage("a subcommand is required")
+                        .with_hint("pick one of the commands listed above"),
+                );
+            }
+            Outcome::Success
+        }
+        _ => {
+            let (message, hint) = one_line_clap_error(&error.render().to_string());
+            Outcome::Failed(CliError::usage(message).with_hint(hint))
+        }
+    }
+}
+
+/// Folds clap's multi-line error text into our one error line and one hint: the first line (with
+/// any indented list under it), then clap's tip, the allowed values, or where to find usage.
+fn one_line_clap_error(rendered: &str) -> (String, String) {
+    let lines: Vec<&str> = rendered.lines().collect();
+    let first = lines.first().copied().unwrap_or("invalid arguments");
+    let mut message = first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_owned();
+    if message.ends_with(':') {
+        let listed: Vec<&str> = lines[1..]
+            .iter()
+            .take_while(|line| line.starts_with("  ") && !line.trim().is_empty())
+            .map(|line| line.trim())
+            .collect();
+        if !listed.is_empty() {
+            message = format!("{} {}", message, listed.join(", "));
+        }
+    }
+    let trimmed = || lines.iter().map(|line| line.trim());
+    let tip = trimmed()
+        .find_map(|line| line.strip_prefix("tip: "))
+        .map(str::to_owned);
+    let values = trimmed()
+        .find_map(|line| {
+            line.strip_prefix("[possible values: ")
+                .and_then(|rest| rest.strip_suffix(']'))
+        })
+        .map(|values| format!("possible values: {values}"));
+    let usage = trimmed()
+        .find_map(|line| line.strip_prefix("Usage: "))
+        .map(|usage| {
+            let command: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '-', '<']))
+                .collect();
+            format!("run `{} --help` for usage", command.join(" "))
+        });
+    let hint = tip
+        .or(values)
+        .or(usage)
+        .unwrap_or_else(|| "run `baseten --help` for usage".to_owned());
+    (message, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_lists_fold_into_the_error_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --type <TYPE>\n\nUsage: baseten org api-key create --type <TYPE>\n\nFor more information, try '--help'.\n";
+        let (message, hint) = one_line_clap_error(rendered);
+        assert_eq!(
+            message,
+            "the following required arguments were not provided: --type <TYPE>"
+        );
+        assert_eq!(hint, "run `baseten org api-key create --help` for usage");
+    }
+
+    #[test]
+    fn allowed_values_become_the_hint() {
+        let rendered = "error: invalid value 'foo' for '--type <TYPE>'\n  [possible values: personal, workspace-invoke]\n\nFor more information, try '--help'.\n";
+        let (message, hint) = one_line_clap_error(rendered);
+        assert_eq!(message, "invalid value 'foo' for '--type <TYPE>'");
+        assert_eq!(hint, "possible values: personal, workspace-invoke");
+    }
+
+    #[test]
+    fn suggestions_become_the_hint() {
+        let rendered = "error: unrecognized subcommand 'lst'\n\n  tip: a similar subcommand exists: 'list'\n\nUsage: baseten org api-key <COMMAND>\n";
+        assert_eq!(
+            one_line_clap_error(rendered).1,
+            "a similar subcommand exists: 'list'"
+        );
+    }
+}

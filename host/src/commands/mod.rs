@@ -1,0 +1,3 @@
+//! The host's built-in commands, one module each.
+
+pub mod version;

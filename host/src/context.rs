@@ -1,0 +1,113 @@
+//! What every command shares: the terminal facts, colour, verbosity and the environment.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+use crate::env_vars;
+
+/// Read once at start-up and passed down; commands ask it instead of the process.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub stdin_is_terminal: bool,
+    pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
+    /// `-v` count: 1 logs requests, 2 adds headers and bodies.
+    pub verbosity: u8,
+    environment: Vec<(OsString, OsString)>,
+}
+
+impl Context {
+    /// The real process's context.
+    pub fn from_process() -> Self {
+        Self {
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+            verbosity: 0,
+            environment: std::env::vars_os().collect(),
+        }
+    }
+
+    /// A variable's value; unset and empty are the same.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.var_os(name)
+            .and_then(|value| value.into_string().ok())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// A variable's raw value, if set and not empty.
+    pub fn var_os(&self, name: &str) -> Option<OsString> {
+        self.environment
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// Whether the user can be asked a question: stdin and stderr are both terminals.
+    pub fn can_prompt(&self) -> bool {
+        self.stdin_is_terminal && self.stderr_is_terminal
+    }
+
+    /// Whether to style what goes to stdout.
+    pub fn color_stdout(&self) -> bool {
+        self.color(self.stdout_is_terminal)
+    }
+
+    /// Whether to style what goes to stderr.
+    pub fn color_stderr(&self) -> bool {
+        self.color(self.stderr_is_terminal)
+    }
+
+    fn color(&self, is_terminal: bool) -> bool {
+        if self.var(env_vars::NO_COLOR).is_some() {
+            return false;
+        }
+        if self
+            .var(env_vars::CLICOLOR_FORCE)
+            .is_some_and(|value| value != "0")
+        {
+            return true;
+        }
+        is_terminal
+    }
+
+    #[cfg(test)]
+    pub fn for_tests(environment: &[(&str, &str)]) -> Self {
+        Self {
+            stdin_is_terminal: false,
+            stdout_is_terminal: false,
+            stderr_is_terminal: false,
+            verbosity: 0,
+            environment: environment
+                .iter()
+                .map(|(key, value)| (OsString::from(key), OsString::from(value)))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_wins_over_force() {
+        let context = Context::for_tests(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]);
+        assert!(!context.color_stdout());
+    }
+
+    #[test]
+    fn force_turns_colour_on_without_a_terminal() {
+        let context = Context::for_tests(&[("CLICOLOR_FORCE", "1")]);
+        assert!(context.color_stdout());
+        assert!(!Context::for_tests(&[("CLICOLOR_FORCE", "0")]).color_stdout());
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let context = Context::for_tests(&[("BASETEN_API_KEY", "")]);
+        assert_eq!(context.var("BASETEN_API_KEY"), None);
+    }
+}

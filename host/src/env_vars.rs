@@ -1,0 +1,26 @@
+//! The environment variables the tool reads, in one place, with what each one means.
+
+/// Credential for this process, used unless `--profile` is given.
+pub const API_KEY: &str = "BASETEN_API_KEY";
+/// Remote for `BASETEN_API_KEY`; default `https://app.baseten.co`.
+pub const REMOTE_URL: &str = "BASETEN_REMOTE_URL";
+/// Profile to use when neither `--profile` nor `BASETEN_API_KEY` is set.
+pub const PROFILE: &str = "BASETEN_PROFILE";
+/// The config folder; default `$XDG_CONFIG_HOME/baseten`.
+pub const CONFIG_DIR: &str = "BASETEN_CONFIG_DIR";
+/// Management API base (scheme + host[:port]); wins over everything.
+pub const MANAGEMENT_API_URL_OVERRIDE: &str = "BASETEN_MANAGEMENT_API_URL_OVERRIDE";
+/// Extra plugin folders, `:`-separated, searched first.
+pub const PLUGIN_PATH: &str = "BASETEN_PLUGIN_PATH";
+/// Seconds a request may take in all.
+pub const HTTP_TIMEOUT: &str = "BASETEN_HTTP_TIMEOUT";
+/// Any value: no colour.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Non-zero: colour even when not on a terminal.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+/// Base of the user's config folders.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Base of the user's data folders (plugins).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// The user's home folder.
+pub const HOME: &str = "HOME";

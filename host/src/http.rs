@@ -1,0 +1,468 @@
+//! The one HTTP client: base URL, credentials, timeouts, retries, logging and error mapping for
+//! every request a plugin makes. Built on first use, so commands that send nothing pay nothing.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+
+use baseten_plugin_api::protocol::{HttpRequest, HttpResponse};
+use baseten_plugin_api::{ErrorKind, PluginError};
+
+use crate::context::Context;
+use crate::credentials::Credential;
+use crate::env_vars;
+use crate::error::CliError;
+use crate::log::{Logger, REDACTED, redact_body};
+
+/// Connecting may take this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A whole request may take this long unless `BASETEN_HTTP_TIMEOUT` says otherwise.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+/// Attempts per request, the first included.
+const MAX_ATTEMPTS: u32 = 3;
+/// The longest `Retry-After` honoured; a server asking for more gets an error instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
+/// The first backoff; doubled each retry, with jitter.
+const BASE_BACKOFF: Duration = Duration::from_millis(250);
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("baseten/", env!("CARGO_PKG_VERSION"));
+
+/// A client bound to one credential.
+pub struct ApiClient {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    credential: Credential,
+    timeout: Duration,
+}
+
+impl ApiClient {
+    /// Builds the runtime and the TLS client for `credential`.
+    pub fn new(context: &Context, credential: Credential) -> Result<Self, CliError> {
+        let timeout = request_timeout(context)?;
+        // Several providers could be linked in; this process uses ring. A second call finds one
+        // installed and changes nothing.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .tls_backend_rustls()
+            .build()
+            .map_err(|error| {
+                CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
+            })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                CliError::failure(format!("could not start the async runtime: {error}"))
+            })?;
+        Ok(Self {
+            runtime,
+            client,
+            credential,
+            timeout,
+        })
+    }
+
+    /// Sends `request` with the retry policy; any status is an `Ok`, no answer an `Err`.
+    pub fn send(
+        &self,
+        request: &HttpRequest,
+        logger: &Logger,
+    ) -> Result<HttpResponse, PluginError> {
+        let url = self.url_for(request)?;
+        let method = Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+            PluginError::new(
+                ErrorKind::Plugin,
+                format!("invalid HTTP method `{}`", request.method),
+            )
+        })?;
+        let body = match &request.body {
+            Some(body) => Some(serde_json::to_string(body).map_err(|error| {
+                PluginError::new(
+                    ErrorKind::Plugin,
+                    format!("could not encode the request body: {error}"),
+                )
+            })?),
+            None => None,
+        };
+        self.runtime.block_on(async {
+            tokio::select! {
+                result = self.send_with_retries(&method, &url, body.as_deref(), logger) => result,
+                _ = tokio::signal::ctrl_c() => Err(PluginError::new(ErrorKind::Interrupted, "interrupted")),
+            }
+        })
+    }
+
+    /// The base URL with the request's path and query; the path may not leave the base's origin.
+    fn url_for(&self, request: &HttpRequest) -> Result<Url, PluginError> {
+        let invalid = || {
+            PluginError::new(
+                ErrorKind::Plugin,
+                format!("invalid request path `{}`", request.path),
+            )
+        };
+        if !request.path.starts_with('/') {
+            return Err(invalid());
+        }
+        let base = self.credential.api_base.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{base}{}", request.path)).map_err(|_| invalid())?;
+        if url.origin() != self.credential.api_base.origin() {
+            return Err(invalid());
+        }
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.query);
+        }
+        Ok(url)
+    }
+
+    async fn send_with_retries(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&str>,
+        logger: &Logger,
+    ) -> Result<HttpResponse, PluginError> {
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            logger.info(&format!(
+                "> {method} {url} (attempt {attempt}/{MAX_ATTEMPTS})"
+            ));
+            let outcome = self.send_once(method, url, body, logger).await;
+            let elapsed = started.elapsed();
+            let retry = match &outcome {
+                Ok((response, headers)) => {
+                    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+                    logger.info(&format!(
+                        "< {} {} in {} ms, {} bytes",
+                        response.status,
+                        status.canonical_reason().unwrap_or(""),
+                        elapsed.as_millis(),
+                        response.body.len()
+                    ));
+                    if logger.enabled(2) {
+                        log_headers(logger, "<", headers);
+                        logger.debug(&format!("< {}", redact_body(&response.body)));
+                    }
+                    retry_for_status(method, status, headers)
+                }
+                Err(failure) => {
+                    logger.info(&format!(
+                        "! {method} {url} failed after {} ms: {}",
+                        elapsed.as_millis(),
+                        failure.describe()
+                    ));
+                    failure.retry(method)
+                }
+            };
+            match retry {
+                Some(delay) if attempt < MAX_ATTEMPTS => {
+                    let delay = delay.unwrap_or_else(|| backoff(attempt));
+                    logger.info(&format!("* retrying in {} ms", delay.as_millis()));
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => {
+                    return match outcome {
+                        Ok((response, _)) => Ok(response),
+                        Err(failure) => Err(failure.into_error(method, url, self.timeout)),
+                    };
+                }
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&str>,
+        logger: &Logger,
+    ) -> Result<(HttpResponse, HeaderMap), Failure> {
+        let mut builder = self
+            .client
+            .request(method.clone(), url.clone())
+            .header(
+                AUTHORIZATION,
+                format!("Api-Key {}", self.credential.api_key),
+            )
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_owned());
+        }
+        let request = builder.build().map_err(Failure::Unsent)?;
+        if logger.enabled(2) {
+            log_headers(logger, ">", request.headers());
+            if let Some(body) = body {
+                logger.debug(&format!("> {}", redact_body(body)));
+            }
+        }
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(Failure::classify)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(Failure::Lost)?;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        Ok((HttpResponse { status, body }, headers))
+    }
+}
+
+/// Why an attempt got no answer.
+enum Failure {
+    /// The request never left: the connection was refused or could not be set up (DNS, TLS).
+    Unsent(reqwest::Error),
+    /// The request may have reached the server: timed out or cut off after sending.
+    Lost(reqwest::Error),
+}
+
+impl Failure {
+    fn classify(error: reqwest::Error) -> Self {
+        if error.is_connect() || error.is_builder() {
+            Self::Unsent(error)
+        } else {
+            Self::Lost(error)
+        }
+    }
+
+    fn error(&self) -> &reqwest::Error {
+        match self {
+            Self::Unsent(error) | Self::Lost(error) => error,
+        }
+    }
+
+    fn describe(&self) -> String {
+        chain(self.error())
+    }
+
+    /// Whether to try again (`Some(None)`: after the usual backoff). GET is always safe to
+    /// repeat; other methods only when the server provably never saw the request.
+    fn retry(&self, method: &Method) -> Option<Option<Duration>> {
+        match self {
+            Self::Unsent(error) if is_certificate_error(error) => None,
+            Self::Unsent(_) => Some(None),
+            Self::Lost(_) if method == Method::GET => Some(None),
+            Self::Lost(_) => None,
+        }
+    }
+
+    fn into_error(self, method: &Method, url: &Url, timeout: Duration) -> PluginError {
+        let why = self.describe();
+        match self {
+            Self::Unsent(error) if is_certificate_error(&error) => PluginError::new(
+                ErrorKind::Network,
+                format!(
+                    "could not connect to {}: the server's TLS certificate is not trusted: {why}",
+                    origin(url)
+                ),
+            )
+            .with_hint(format!(
+                "if the server uses a private CA, point {} at its PEM file",
+                "BASETEN_CA_BUNDLE"
+            )),
+            Self::Unsent(error) if error.is_timeout() => PluginError::new(
+                ErrorKind::Network,
+                format!(
+                    "could not connect to {} within {} s",
+                    origin(url),
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            )
+            .with_hint("check the network and the remote URL"),
+            Self::Unsent(_) => PluginError::new(
+                ErrorKind::Network,
+                format!("could not connect to {}: {why}", origin(url)),
+            )
+            .with_hint("check the network and the remote URL"),
+            Self::Lost(error) => {
+                let message = if error.is_timeout() {
+                    format!("{method} {url} timed out after {} s", timeout.as_secs())
+                } else {
+                    format!("{method} {url} got no answer: {why}")
+                };
+                let mut error = PluginError::new(ErrorKind::Network, message).with_hint(format!(
+                    "raise {} (seconds) or check the network",
+                    env_vars::HTTP_TIMEOUT
+                ));
+                error.outcome_unknown = method != Method::GET;
+                error
+            }
+        }
+    }
+}
+
+/// Whether to retry an answer, and after how long: 429 for any method, 502/503/504 for GET only;
+/// a `Retry-After` over the limit is not waited for.
+fn retry_for_status(
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<Option<Duration>> {
+    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+        || (method == Method::GET && matches!(status.as_u16(), 502..=504));
+    if !retryable {
+        return None;
+    }
+    match retry_after(headers) {
+        Some(delay) if delay > MAX_RETRY_AFTER => None,
+        Some(delay) => Some(Some(delay)),
+        None => Some(None),
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Exponential backoff with jitter: 250 ms, 500 ms, … each ±50%.
+fn backoff(attempt: u32) -> Duration {
+    let base = BASE_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    let jitter = jitter_fraction();
+    base.mul_f64(0.5 + jitter)
+}
+
+/// A number in [0, 1) from the clock: jitter needs spread between processes, not secrecy.
+fn jitter_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+fn is_certificate_error(error: &reqwest::Error) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+fn log_headers(logger: &Logger, direction: &str, headers: &HeaderMap) {
+    for (name, value) in headers {
+        let value = if name == AUTHORIZATION {
+            let scheme = value
+                .to_str()
+                .ok()
+                .and_then(|value| value.split_whitespace().next())
+                .unwrap_or("");
+            format!("{scheme} {REDACTED}")
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        logger.debug(&format!("{direction} {name}: {value}"));
+    }
+}
+
+/// An error and its causes on one line, without repeats.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn request_timeout(context: &Context) -> Result<Duration, CliError> {
+    match context.var(env_vars::HTTP_TIMEOUT) {
+        None => Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECONDS)),
+        Some(value) => match value.trim().parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
+                Ok(Duration::from_secs_f64(seconds))
+            }
+            _ => Err(CliError::usage(format!(
+                "invalid {} `{value}`: expected a number of seconds greater than 0",
+                env_vars::HTTP_TIMEOUT
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_safe_answers_are_retried() {
+        let headers = HeaderMap::new();
+        assert!(
+            retry_for_status(&Method::GET, StatusCode::SERVICE_UNAVAILABLE, &headers).is_some()
+        );
+        assert!(
+            retry_for_status(&Method::POST, StatusCode::SERVICE_UNAVAILABLE, &headers).is_none()
+        );
+        assert!(retry_for_status(&Method::POST, StatusCode::TOO_MANY_REQUESTS, &headers).is_some());
+        assert!(
+            retry_for_status(&Method::GET, StatusCode::INTERNAL_SERVER_ERROR, &headers).is_none()
+        );
+        assert!(retry_for_status(&Method::DELETE, StatusCode::BAD_GATEWAY, &headers).is_none());
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_limit() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "1".parse().expect("header value"));
+        assert_eq!(
+            retry_for_status(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &headers),
+            Some(Some(Duration::from_secs(1)))
+        );
+        headers.insert(RETRY_AFTER, "120".parse().expect("header value"));
+        assert_eq!(
+            retry_for_status(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &headers),
+            None
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..=3 {
+            let delay = backoff(attempt);
+            let base = BASE_BACKOFF.saturating_mul(1 << (attempt - 1));
+            assert!(
+                delay >= base.mul_f64(0.5) && delay <= base.mul_f64(1.5),
+                "{delay:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeouts_must_be_positive_numbers() {
+        let context = Context::for_tests(&[("BASETEN_HTTP_TIMEOUT", "0")]);
+        assert!(request_timeout(&context).is_err());
+        let context = Context::for_tests(&[("BASETEN_HTTP_TIMEOUT", "2.5")]);
+        assert_eq!(
+            request_timeout(&context).ok(),
+            Some(Duration::from_millis(2500))
+        );
+    }
+}

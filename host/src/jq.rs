@@ -1,0 +1,666 @@
+//! jq filter engine for the CLI's `--jq` style output filtering.
+//!
+//! A jq expression is compiled once with [`JqFilter::compile`] (using the jaq
+//! implementation of jq together with its standard library) and can then be run
+//! over any number of JSON payloads with [`JqFilter::run`] or
+//! [`JqFilter::run_on_text`].
+//!
+//! Values cross the boundary between `serde_json` and jaq by a direct, recursive
+//! conversion: no JSON text is produced or re-parsed on the way in or out.
+//! Object key order is kept in both directions, integers stay integers and
+//! floats stay floats. Every error is reported as a single line of text.
+
+use jaq_core::load::{Arena, File, Loader, lex, parse};
+use jaq_core::{Ctx, Vars, compile, data, load};
+use jaq_json::{Num, Val};
+use serde_json::{Map as JsonMap, Number, Value};
+
+/// Deepest nesting of arrays/objects accepted when converting a filter output
+/// back to JSON; deeper outputs are reported as a runtime error instead of
+/// risking a stack overflow.
+const MAX_OUTPUT_DEPTH: usize = 512;
+
+/// Longest error message (in characters) handed back to the caller; longer
+/// messages (typically ones quoting a large value) are cut and end in `...`.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Longest excerpt of the expression quoted in a syntax error message.
+const MAX_SNIPPET_CHARS: usize = 24;
+
+/// jq definitions that the jaq crates leave to their command-line tool:
+/// the `@csv` and `@tsv` formats (same rules and errors as jq).
+const EXTRA_DEFS: &str = r#"
+def @csv:
+  if type != "array" then error("cannot csv-format \(type), only an array can be")
+  else map(
+    if type == "string" then "\"" + (split("\"") | join("\"\"")) + "\""
+    elif type == "number" or type == "boolean" then tostring
+    elif . == null then ""
+    else error("\(type) (\(tojson)) is not valid in a csv row")
+    end) | join(",")
+  end;
+def @tsv:
+  if type != "array" then error("cannot tsv-format \(type), only an array can be")
+  else map(
+    if type == "string" then
+      split("\\") | join("\\\\") | split("\t") | join("\\t")
+      | split("\n") | join("\\n") | split("\r") | join("\\r")
+    elif type == "number" or type == "boolean" then tostring
+    elif . == null then ""
+    else error("\(type) (\(tojson)) is not valid in a tsv row")
+    end) | join("\t")
+  end;
+"#;
+
+/// The kind of data the compiled filter runs on: plain jaq JSON values and no
+/// global data apart from the filter's own look-up table.
+type Data = data::JustLut<Val>;
+
+/// A compiled jq filter, ready to run over JSON payloads.
+pub struct JqFilter {
+    filter: jaq_core::Filter<Data>,
+}
+
+/// Why a filter could not be compiled or run.
+#[derive(Debug, thiserror::Error)]
+pub enum JqError {
+    /// The expression does not parse or names an unknown filter/variable. Message is one line,
+    /// human readable, e.g. "unexpected token at 'xyz'" or "undefined filter `foo/0`".
+    #[error("{0}")]
+    Compile(String),
+    /// The filter failed while running (e.g. `.a | error("x")`, `1 + "a"`). One line.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl std::fmt::Debug for JqFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JqFilter").finish_non_exhaustive()
+    }
+}
+
+impl JqFilter {
+    /// Compile with the jq standard library (jaq-std + jaq-json definitions, e.g. select, map,
+    /// length, keys, to_entries, test, ascii_downcase, tostring, @base64 etc.).
+    pub fn compile(expression: &str) -> Result<Self, JqError> {
+        let extra_defs = load::parse(EXTRA_DEFS, |p| p.defs()).ok_or_else(|| {
+            JqError::Compile("internal error: built-in jq definitions do not parse".into())
+        })?;
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs())
+            .chain(extra_defs);
+        let funs = jaq_core::funs::<Data>()
+            .chain(jaq_std::funs::<Data>())
+            .chain(jaq_json::funs::<Data>());
+
+        let arena = Arena::default();
+        let program = File {
+            code: expression,
+            path: (),
+        };
+        let modules = Loader::new(defs)
+            .load(&arena, program)
+            .map_err(|errs| JqError::Compile(describe_load_errors(expression, errs)))?;
+        let filter = compile::Compiler::default()
+            .with_funs(funs)
+            .with_global_vars(["$ENV"])
+            .compile(modules)
+            .map_err(|errs| JqError::Compile(describe_compile_errors(errs)))?;
+        Ok(Self { filter })
+    }
+
+    /// Run over one JSON value; returns every output in order, or the first runtime error
+    /// (outputs before the error are discarded — caller prints nothing on error).
+    ///
+    /// `halt` stops the filter and keeps the outputs produced so far; `halt(n)`
+    /// with a non-zero `n` (and `halt_error`) is reported as a runtime error.
+    pub fn run(&self, input: &Value) -> Result<Vec<Value>, JqError> {
+        self.run_val(json_to_val(input))
+    }
+
+    /// Like [`JqFilter::run`], but takes the payload as JSON text and parses it
+    /// straight into jaq's value type, skipping the intermediate
+    /// `serde_json::Value`. Text that is not exactly one JSON value is reported
+    /// as [`JqError::Runtime`] (`invalid JSON input: ...`).
+    pub fn run_on_text(&self, json_text: &str) -> Result<Vec<Value>, JqError> {
+        let input = jaq_json::read::parse_single(json_text.as_bytes())
+            .map_err(|e| JqError::Runtime(one_line(&format!("invalid JSON input: {e}"))))?;
+        self.run_val(input)
+    }
+
+    /// Run the compiled filter over an already converted jaq value.
+    fn run_val(&self, input: Val) -> Result<Vec<Value>, JqError> {
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object()]));
+        let mut outputs = Vec::new();
+        for output in self.filter.id.run((ctx, input)) {
+            match output {
+                Ok(val) => outputs.push(val_to_json(&val, 0)?),
+                Err(exn) => match exn.get_err() {
+                    Ok(err) => return Err(JqError::Runtime(describe_runtime_error(err))),
+                    Err(exn) => match exn.get_halt() {
+                        Ok(0) => break,
+                        Ok(code) => {
+                            return Err(JqError::Runtime(format!(
+                                "filter halted with exit code {code}"
+                            )));
+                        }
+                        Err(_) => {
+                            return Err(JqError::Runtime(
+                                "filter stopped with an unexpected internal exception".into(),
+                            ));
+                        }
+                    },
+                },
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+/// The process environment as a jaq object, the value of `$ENV`.
+fn env_object() -> Val {
+    let vars = std::env::vars_os().map(|(name, value)| {
+        let name = name.to_string_lossy().into_owned();
+        let value = value.to_string_lossy().into_owned();
+        (Val::from(name), Val::from(value))
+    });
+    Val::obj(vars.collect())
+}
+
+/// Convert a `serde_json` value into a jaq value, keeping key order and the
+/// integer/float distinction.
+fn json_to_val(value: &Value) -> Val {
+    match value {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => Val::Num(number_to_num(n)),
+        Value::String(s) => str_to_val(s),
+        Value::Array(items) => items.iter().map(json_to_val).collect(),
+        Value::Object(entries) => {
+            let mut map =
+                jaq_json::Map::with_capacity_and_hasher(entries.len(), Default::default());
+            for (key, item) in entries {
+                map.insert(str_to_val(key), json_to_val(item));
+            }
+            Val::obj(map)
+        }
+    }
+}
+
+/// Copy a string into a jaq string value.
+///
+/// This goes through an exactly sized `Vec<u8>`, which `bytes::Bytes` takes over
+/// without another allocation (unlike `Val::from(String)`, which wraps the
+/// string in an extra owner allocation); measured ~25% faster to build and to drop.
+fn str_to_val(s: &str) -> Val {
+    Val::utf8_str(s.as_bytes().to_vec())
+}
+
+/// Convert a `serde_json` number into a jaq number.
+fn number_to_num(n: &Number) -> Num {
+    if let Some(i) = n.as_i64() {
+        Num::from_integral(i)
+    } else if let Some(u) = n.as_u64() {
+        Num::from_integral(u)
+    } else {
+        // Without serde_json's `arbitrary_precision`, every other number is an f64.
+        Num::Float(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+/// Convert a jaq value into a `serde_json` value, keeping key order and the
+/// integer/float distinction.
+fn val_to_json(val: &Val, depth: usize) -> Result<Value, JqError> {
+    Ok(match val {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(n) => num_to_json(n),
+        Val::TStr(bytes) | Val::BStr(bytes) => Value::String(bytes_to_string(bytes)),
+        Val::Arr(items) => {
+            let depth = nested(depth)?;
+            let items = items.iter().map(|item| val_to_json(item, depth));
+            Value::Array(items.collect::<Result<_, _>>()?)
+        }
+        Val::Obj(entries) => {
+            let depth = nested(depth)?;
+            let mut map = JsonMap::with_capacity(entries.len());
+            for (key, item) in entries.iter() {
+                map.insert(key_to_string(key), val_to_json(item, depth)?);
+            }
+            Value::Object(map)
+        }
+    })
+}
+
+/// Depth of the children of a container at `depth`, or an error if too deep.
+fn nested(depth: usize) -> Result<usize, JqError> {
+    if depth >= MAX_OUTPUT_DEPTH {
+        Err(JqError::Runtime(format!(
+            "output nested deeper than {MAX_OUTPUT_DEPTH} levels"
+        )))
+    } else {
+        Ok(depth + 1)
+    }
+}
+
+/// Convert a jaq number into a JSON number the way jq prints it: integers as
+/// integers, non-finite floats as `null` (NaN) or the largest finite float.
+fn num_to_json(n: &Num) -> Value {
+    match n {
+        Num::Int(i) => Value::from(*i),
+        Num::Float(f) => float_to_json(*f),
+        // Big integers and decimal literals only exist as text here.
+        Num::BigInt(_) | Num::Dec(_) => {
+            let text = n.to_string();
+            if let Ok(i) = text.parse::<i64>() {
+                Value::from(i)
+            } else if let Ok(u) = text.parse::<u64>() {
+                Value::from(u)
+            } else {
+                float_to_json(text.parse::<f64>().unwrap_or(f64::NAN))
+            }
+        }
+    }
+}
+
+/// Convert a float to JSON like jq does (`NaN` becomes `null`, infinities are
+/// clamped to the largest finite float).
+fn float_to_json(f: f64) -> Value {
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// Turn string bytes into a `String`, replacing invalid UTF-8.
+fn bytes_to_string(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Object keys are strings in JSON; jaq also allows other keys, which are
+/// written as their JSON text.
+fn key_to_string(key: &Val) -> String {
+    match key {
+        Val::TStr(bytes) | Val::BStr(bytes) => bytes_to_string(bytes),
+        other => one_line(&other.to_string()),
+    }
+}
+
+/// Describe a runtime error like jq does: string errors (`error("boom")` and
+/// jaq's own messages) as their text, any other error value as JSON.
+fn describe_runtime_error(err: jaq_core::Error<Val>) -> String {
+    match err.into_val() {
+        Val::TStr(bytes) | Val::BStr(bytes) => one_line(&bytes_to_string(&bytes)),
+        other => one_line(&format!("{other} (not a string)")),
+    }
+}
+
+/// Describe the lexing/parsing (or module loading) errors of an expression.
+fn describe_load_errors(code: &str, errs: load::Errors<&str, ()>) -> String {
+    let mut messages = Vec::new();
+    for (_file, err) in errs {
+        match err {
+            load::Error::Io(errs) => {
+                for (path, msg) in errs {
+                    messages.push(format!("cannot load module \"{path}\": {msg}"));
+                }
+            }
+            load::Error::Lex(errs) => {
+                for (expected, rest) in errs {
+                    messages.push(describe_lex_error(code, &expected, rest));
+                }
+            }
+            load::Error::Parse(errs) => {
+                for (expected, found) in errs {
+                    messages.push(describe_parse_error(code, &expected, found));
+                }
+            }
+        }
+    }
+    join_messages(messages, "invalid jq expression")
+}
+
+/// Describe one lexer error; `rest` is the input remaining where lexing failed.
+fn describe_lex_error(code: &str, expected: &lex::Expect<&str>, rest: &str) -> String {
+    let what = match expected {
+        lex::Expect::Token => return format!("unexpected token {}", found_at(code, rest)),
+        lex::Expect::Digit => "digit",
+        lex::Expect::Ident => "identifier",
+        lex::Expect::Delim("(") => "closing parenthesis",
+        lex::Expect::Delim("[") => "closing bracket",
+        lex::Expect::Delim("{") => "closing brace",
+        lex::Expect::Delim("\"") => "closing quote",
+        lex::Expect::Delim(_) => "closing delimiter",
+        lex::Expect::Escape => "string escape sequence",
+        lex::Expect::Unicode => "4-digit hexadecimal code point",
+        _ => "valid token",
+    };
+    format!("expected {what}, found {}", found_at(code, rest))
+}
+
+/// Describe one parser error; `found` is the offending token's text (empty at
+/// the end of the input).
+fn describe_parse_error(code: &str, expected: &parse::Expect<&str>, found: &str) -> String {
+    match expected {
+        parse::Expect::Nothing => format!("unexpected token {}", found_at(code, found)),
+        expected => format!(
+            "expected {}, found {}",
+            expected.as_str(),
+            found_at(code, found)
+        ),
+    }
+}
+
+/// Quote the start of `found` and say where it is in `code`, e.g.
+/// `'xyz' at column 4`, or `end of input`.
+fn found_at(code: &str, found: &str) -> String {
+    let snippet: String = found
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_SNIPPET_CHARS)
+        .collect();
+    if snippet.trim().is_empty() {
+        return "end of input".into();
+    }
+    let cut = if snippet.len() < found.lines().next().unwrap_or_default().len() {
+        "..."
+    } else {
+        ""
+    };
+    match column_of(code, found) {
+        Some(column) => format!("'{snippet}{cut}' at column {column}"),
+        None => format!("'{snippet}{cut}'"),
+    }
+}
+
+/// 1-based character column of `part` in `code`, if `part` is a slice of `code`.
+fn column_of(code: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(code.as_ptr() as usize)?;
+    let before = code.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Some(before[line_start..].chars().count() + 1)
+}
+
+/// Describe the undefined names found while compiling.
+fn describe_compile_errors(errs: compile::Errors<&str, ()>) -> String {
+    let messages = errs
+        .into_iter()
+        .flat_map(|(_file, errs)| errs)
+        .map(|(name, undefined)| match undefined {
+            compile::Undefined::Filter(arity) => format!("undefined filter `{name}/{arity}`"),
+            other => format!("undefined {} `{name}`", other.as_str()),
+        })
+        .collect();
+    join_messages(messages, "invalid jq expression")
+}
+
+/// Join several messages into one line, dropping duplicates.
+fn join_messages(mut messages: Vec<String>, fallback: &str) -> String {
+    messages.dedup();
+    if messages.is_empty() {
+        fallback.into()
+    } else {
+        one_line(&messages.join("; "))
+    }
+}
+
+/// Make a message a single line of bounded length.
+fn one_line(message: &str) -> String {
+    let mut line = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 3));
+    let mut pending_space = false;
+    for (count, c) in message.chars().enumerate() {
+        if count == MAX_MESSAGE_CHARS {
+            line.push_str("...");
+            return line;
+        }
+        if c == '\n' || c == '\r' {
+            pending_space = !line.is_empty();
+            continue;
+        }
+        if pending_space {
+            if !line.ends_with(' ') && c != ' ' {
+                line.push(' ');
+            }
+            pending_space = false;
+        }
+        line.push(if c.is_control() { ' ' } else { c });
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(expression: &str, input: Value) -> Vec<Value> {
+        let filter = JqFilter::compile(expression).expect("compiles");
+        let outputs = filter.run(&input).expect("runs");
+        let text = filter
+            .run_on_text(&input.to_string())
+            .expect("runs on text");
+        assert_eq!(
+            outputs, text,
+            "run and run_on_text disagree for {expression}"
+        );
+        outputs
+    }
+
+    fn compile_error(expression: &str) -> String {
+        match JqFilter::compile(expression) {
+            Err(JqError::Compile(message)) => message,
+            other => panic!("expected a compile error for {expression}, got {other:?}"),
+        }
+    }
+
+    fn runtime_error(expression: &str, input: Value) -> String {
+        let filter = JqFilter::compile(expression).expect("compiles");
+        match filter.run(&input) {
+            Err(JqError::Runtime(message)) => message,
+            other => panic!("expected a runtime error for {expression}, got {other:?}"),
+        }
+    }
+
+    fn sample_keys() -> Value {
+        json!({"keys": [
+            {"prefix": "ab12", "type": "PERSONAL", "name": "laptop"},
+            {"prefix": "cd34", "type": "SERVICE", "name": "ci"},
+            {"prefix": "ef56", "type": "PERSONAL", "name": "desktop"}
+        ]})
+    }
+
+    #[test]
+    fn selects_personal_prefixes() {
+        let out = run(
+            r#".keys[] | select(.type == "PERSONAL") | .prefix"#,
+            sample_keys(),
+        );
+        assert_eq!(out, vec![json!("ab12"), json!("ef56")]);
+    }
+
+    #[test]
+    fn field_access() {
+        let out = run(".api_key", json!({"api_key": "sk-123", "other": 1}));
+        assert_eq!(out, vec![json!("sk-123")]);
+        assert_eq!(run(".missing", json!({})), vec![Value::Null]);
+    }
+
+    #[test]
+    fn unclosed_bracket_is_compile_error() {
+        let message = compile_error(".[");
+        assert!(message.contains("closing bracket"), "{message}");
+        assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn unexpected_token_is_named() {
+        let message = compile_error(". xyz");
+        assert!(message.contains("'xyz'"), "{message}");
+        let message = compile_error("1 +");
+        assert!(message.contains("end of input"), "{message}");
+        let message = compile_error(".a |\n  §");
+        assert!(message.contains("§"), "{message}");
+        assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn unknown_filter_is_compile_error() {
+        assert_eq!(compile_error("foo"), "undefined filter `foo/0`");
+        assert_eq!(compile_error("$x"), "undefined variable `$x`");
+    }
+
+    #[test]
+    fn runtime_errors() {
+        let message = runtime_error(".a.b", json!({"a": 1}));
+        assert!(message.contains("cannot index"), "{message}");
+        assert_eq!(runtime_error(r#"error("boom")"#, json!(null)), "boom");
+        let message = runtime_error(r#"1 + "a""#, json!(null));
+        assert!(message.contains("cannot"), "{message}");
+        let message = runtime_error(r#"error({"a": "x\ny"})"#, json!(null));
+        assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[test]
+    fn outputs_before_an_error_are_discarded() {
+        let filter =
+            JqFilter::compile(r#".[] | if . == 2 then error("two") else . end"#).expect("compiles");
+        assert!(matches!(
+            filter.run(&json!([1, 2, 3])),
+            Err(JqError::Runtime(m)) if m == "two"
+        ));
+    }
+
+    #[test]
+    fn halt_keeps_earlier_outputs() {
+        assert_eq!(run("1, halt, 2", json!(null)), vec![json!(1)]);
+        let message = runtime_error("halt_error", json!("bye"));
+        assert!(message.contains("exit code 5"), "{message}");
+    }
+
+    #[test]
+    fn key_order_is_preserved() {
+        let out = run("{b: 1, a: 2}", json!(null));
+        assert_eq!(
+            serde_json::to_string(&out[0]).expect("json"),
+            r#"{"b":1,"a":2}"#
+        );
+        let input: Value =
+            serde_json::from_str(r#"{"z": 1, "y": {"d": 1, "c": 2}, "x": 3}"#).expect("json");
+        let out = run(".", input);
+        assert_eq!(
+            serde_json::to_string(&out[0]).expect("json"),
+            r#"{"z":1,"y":{"d":1,"c":2},"x":3}"#
+        );
+        let out = run("to_entries | map(.key)", json!({"b": 1, "a": 2}));
+        assert_eq!(out, vec![json!(["b", "a"])]);
+    }
+
+    #[test]
+    fn integers_stay_integers() {
+        let out = run(
+            ".n, .n + 1, .f, 1.5, 2 * 3, .big",
+            json!({"n": 1, "f": 2.5, "big": u64::MAX}),
+        );
+        let text: Vec<String> = out.iter().map(Value::to_string).collect();
+        assert_eq!(text, ["1", "2", "2.5", "1.5", "6", "18446744073709551615"]);
+        assert!(out[0].is_i64());
+    }
+
+    #[test]
+    fn length_of_values() {
+        assert_eq!(run("length", json!([1, 2, 3])), vec![json!(3)]);
+        assert_eq!(run("length", json!("héllo")), vec![json!(5)]);
+        assert_eq!(run("length", json!({"a": 1})), vec![json!(1)]);
+    }
+
+    #[test]
+    fn map_field() {
+        let out = run("map(.x)", json!([{"x": 1}, {"x": "two"}, {}]));
+        assert_eq!(out, vec![json!([1, "two", null])]);
+    }
+
+    #[test]
+    fn base64_format() {
+        assert_eq!(run("@base64", json!("hello")), vec![json!("aGVsbG8=")]);
+        assert_eq!(run("@base64d", json!("aGVsbG8=")), vec![json!("hello")]);
+    }
+
+    #[test]
+    fn regex_test() {
+        let out = run(r#"map(test("a"))"#, json!(["abc", "xyz"]));
+        assert_eq!(out, vec![json!([true, false])]);
+        let out = run(
+            r#".[] | select(test("^k[0-9]+$"))"#,
+            json!(["k12", "x1", "k"]),
+        );
+        assert_eq!(out, vec![json!("k12")]);
+    }
+
+    #[test]
+    fn limit_and_first() {
+        assert_eq!(
+            run("limit(2; .[])", json!([1, 2, 3])),
+            vec![json!(1), json!(2)]
+        );
+        assert_eq!(run("first(.[])", json!([7, 8])), vec![json!(7)]);
+        assert!(run("first(empty)", json!(null)).is_empty());
+    }
+
+    #[test]
+    fn std_filters() {
+        let input = json!({"b": "Hi", "a": 2});
+        assert_eq!(run("keys", input.clone()), vec![json!(["a", "b"])]);
+        assert_eq!(run(".b | ascii_downcase", input.clone()), vec![json!("hi")]);
+        assert_eq!(run(".a | tostring", input.clone()), vec![json!("2")]);
+        assert_eq!(
+            run("to_entries", input),
+            vec![json!([{"key": "b", "value": "Hi"}, {"key": "a", "value": 2}])]
+        );
+    }
+
+    #[test]
+    fn csv_and_tsv_formats() {
+        let out = run("@csv", json!(["a", "b\"c", 1, 2.5, true, null]));
+        assert_eq!(out, vec![json!("\"a\",\"b\"\"c\",1,2.5,true,")]);
+        let out = run("@tsv", json!(["a\tb", "c\\d\ne", 3, null]));
+        assert_eq!(out, vec![json!("a\\tb\tc\\\\d\\ne\t3\t")]);
+        let out = run(".keys[] | [.prefix, .type] | @csv", sample_keys());
+        assert_eq!(out[0], json!("\"ab12\",\"PERSONAL\""));
+        let message = runtime_error("@csv", json!([{"a": 1}]));
+        assert_eq!(message, r#"object ({"a":1}) is not valid in a csv row"#);
+        assert_eq!(run("[] | @csv", json!(null)), vec![json!("")]);
+    }
+
+    #[test]
+    fn env_variable() {
+        let out = run("$ENV | type", json!(null));
+        assert_eq!(out, vec![json!("object")]);
+    }
+
+    #[test]
+    fn floats_and_non_finite_numbers() {
+        assert_eq!(run(". / 2", json!(3)), vec![json!(1.5)]);
+        assert_eq!(run("nan", json!(null)), vec![Value::Null]);
+        assert_eq!(run("infinite", json!(null)), vec![json!(f64::MAX)]);
+    }
+
+    #[test]
+    fn invalid_text_input() {
+        let filter = JqFilter::compile(".").expect("compiles");
+        assert!(matches!(
+            filter.run_on_text("{\"a\": "),
+            Err(JqError::Runtime(m)) if m.starts_with("invalid JSON input")
+        ));
+    }
+
+    #[test]
+    fn deep_outputs_are_rejected() {
+        let message = runtime_error("reduce range(2000) as $i (0; [.])", json!(null));
+        assert!(message.contains("nested deeper"), "{message}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Where plugins are looked for, and which files in those folders are plugins.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::context::Context;
+use crate::env_vars;
+
+/// The search folders, in order: `BASETEN_PLUGIN_PATH`, the user folder, then the folders
+/// bundled with the executable.
+pub fn search_folders(context: &Context) -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    if let Some(extra) = context.var_os(env_vars::PLUGIN_PATH) {
+        folders.extend(std::env::split_paths(&extra).filter(|path| !path.as_os_str().is_empty()));
+    }
+    if let Some(data) = context.var_os(env_vars::XDG_DATA_HOME) {
+        folders.push(PathBuf::from(data).join("baseten").join("plugins"));
+    } else if let Some(home) = context.var_os(env_vars::HOME) {
+        folders.push(
+            PathBuf::from(home)
+                .join(".local")
+                .join("share")
+                .join("baseten")
+                .join("plugins"),
+        );
+    }
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        folders.push(exe_dir.join("plugins"));
+        folders.push(
+            exe_dir
+                .join("..")
+                .join("lib")
+                .join("baseten")
+                .join("plugins"),
+        );
+        folders.push(exe_dir);
+    }
+    folders
+}
+
+/// The plugin files in `folders`, in search order, each real file once.
+pub fn plugin_files(folders: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for folder in folders {
+        let Ok(entries) = fs::read_dir(folder) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| name_from_file(path).is_some() && path.is_file())
+            .collect();
+        found.sort();
+        for path in found {
+            let identity = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if seen.insert(identity) {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The plugin name a file name carries: `libbaseten_plugin_org_api_key.so` → `org-api-key`.
+pub fn name_from_file(path: &Path) -> Option<String> {
+    let file_name = path.file_name()?.to_str()?;
+    let stem = file_name
+        .strip_suffix(".so")
+        .or_else(|| file_name.strip_suffix(".dylib"))
+        .or_else(|| file_name.strip_suffix(".dll"))?;
+    let stem = stem.strip_prefix("lib").unwrap_or(stem);
+    let name = stem.strip_prefix("baseten_plugin_")?;
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+    valid.then(|| name.replace('_', "-"))
+}
+
+/// Why loading the file would be unsafe: another user could have replaced it.
+#[cfg(unix)]
+pub fn unsafe_permissions(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let writable_by_others = |path: &Path| {
+        fs::metadata(path)
+            .map(|metadata| metadata.permissions().mode() & 0o022 != 0)
+            .unwrap_or(false)
+    };
+    if writable_by_others(path) {
+        return Some(format!(
+            "`{}` is writable by group or others",
+            path.display()
+        ));
+    }
+    let folder = path.parent()?;
+    if writable_by_others(folder) {
+        return Some(format!(
+            "its folder `{}` is writable by group or others",
+            folder.display()
+        ));
+    }
+    None
+}
+
+/// Windows has no mode bits to check.
+#[cfg(not(unix))]
+pub fn unsafe_permissions(_path: &Path) -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_names_come_from_file_names() {
+        assert_eq!(
+            name_from_file(Path::new("/x/libbaseten_plugin_org_api_key.so")).as_deref(),
+            Some("org-api-key")
+        );
+        assert_eq!(
+            name_from_file(Path::new("baseten_plugin_team.dll")).as_deref(),
+            Some("team")
+        );
+        assert_eq!(
+            name_from_file(Path::new("libbaseten_plugin_x.dylib")).as_deref(),
+            Some("x")
+        );
+        assert_eq!(name_from_file(Path::new("libbaseten_plugin_.so")), None);
+        assert_eq!(name_from_file(Path::new("libother.so")), None);
+        assert_eq!(name_from_file(Path::new("libbaseten_plugin_x.so.1")), None);
+        assert_eq!(name_from_file(Path::new("libbaseten_plugin_X.so")), None);
+    }
+}

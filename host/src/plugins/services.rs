@@ -1,0 +1,113 @@
+//! What the host lends a plugin during a command: HTTP with credentials, logging, and questions
+//! to the user. Credentials and the HTTP client are set up on the first request only.
+
+use std::cell::OnceCell;
+use std::io::{BufRead, Write};
+
+use baseten_plugin_api::abi::HostFunctions;
+use baseten_plugin_api::protocol::{HttpOutcome, HttpRequest};
+use baseten_plugin_api::{ErrorKind, PluginError};
+
+use crate::context::Context;
+use crate::credentials;
+use crate::http::ApiClient;
+use crate::log::Logger;
+
+/// The host side of one plugin invocation.
+pub struct PluginServices<'a> {
+    context: &'a Context,
+    profile: Option<&'a str>,
+    logger: &'a Logger,
+    client: OnceCell<Result<ApiClient, PluginError>>,
+}
+
+impl<'a> PluginServices<'a> {
+    pub fn new(context: &'a Context, profile: Option<&'a str>, logger: &'a Logger) -> Self {
+        Self {
+            context,
+            profile,
+            logger,
+            client: OnceCell::new(),
+        }
+    }
+
+    /// The error that stopped the client from being set up (no credential, a bad remote URL),
+    /// if that happened: it is the cause of whatever the plugin reports, so the host reports it
+    /// as is.
+    pub fn setup_error(&self) -> Option<PluginError> {
+        match self.client.get() {
+            Some(Err(error)) => Some(error.clone()),
+            _ => None,
+        }
+    }
+
+    fn client(&self) -> Result<&ApiClient, PluginError> {
+        self.client
+            .get_or_init(|| {
+                let credential = credentials::resolve(self.context, self.profile)?;
+                self.logger.add_secret(&credential.api_key);
+                self.logger.info(&format!(
+                    "* credential from {}, API at {}",
+                    credential.source,
+                    credential.api_base.as_str().trim_end_matches('/')
+                ));
+                Ok(ApiClient::new(self.context, credential)?)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn send(&self, request: &str) -> HttpOutcome {
+        let request: HttpRequest = match serde_json::from_str(request) {
+            Ok(request) => request,
+            Err(error) => {
+                return HttpOutcome::Error(PluginError::new(
+                    ErrorKind::Plugin,
+                    format!("the plugin sent an unreadable request: {error}"),
+                ));
+            }
+        };
+        match self
+            .client()
+            .and_then(|client| client.send(&request, self.logger))
+        {
+            Ok(response) => HttpOutcome::Response(response),
+            Err(error) => HttpOutcome::Error(error),
+        }
+    }
+}
+
+impl HostFunctions for PluginServices<'_> {
+    fn http(&self, request: &str) -> String {
+        let outcome = self.send(request);
+        serde_json::to_string(&outcome).unwrap_or_else(|error| {
+            format!(r#"{{"error":{{"kind":"failure","message":"could not encode the answer: {error}"}}}}"#)
+        })
+    }
+
+    fn log(&self, level: u8, message: &str) {
+        if level <= 1 {
+            self.logger.info(message);
+        } else {
+            self.logger.debug(message);
+        }
+    }
+
+    fn confirm(&self, prompt: &str) -> bool {
+        if !self.context.can_prompt() {
+            return false;
+        }
+        let mut stderr = std::io::stderr().lock();
+        if write!(stderr, "{prompt} ")
+            .and_then(|()| stderr.flush())
+            .is_err()
+        {
+            return false;
+        }
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+}

@@ -1,0 +1,198 @@
+//! Whether a manifest is one this host can use: a compatible plugin API version, and commands
+//! and flags that fit the command line without clashing with the host's own.
+
+use std::collections::HashSet;
+
+use baseten_plugin_api::PLUGIN_API_VERSION;
+use baseten_plugin_api::protocol::{CommandSpec, FlagKind, Manifest};
+use semver::Version;
+
+/// Long names the host uses on every command.
+pub const GLOBAL_LONG_FLAGS: [&str; 6] = ["output", "jq", "profile", "verbose", "help", "version"];
+/// Short names the host uses on every command.
+pub const GLOBAL_SHORT_FLAGS: [char; 4] = ['o', 'q', 'v', 'h'];
+
+/// `Ok` when usable; else why not, naming the plugin and what to do.
+pub fn check(manifest: &Manifest) -> Result<(), String> {
+    check_api_version(manifest)?;
+    if manifest.commands.is_empty() {
+        return Err(format!("plugin `{}` declares no commands", manifest.name));
+    }
+    for command in &manifest.commands {
+        check_command(command)
+            .map_err(|why| format!("command `{}`: {why}", command.path.join(" ")))?;
+    }
+    Ok(())
+}
+
+/// Same major, and a minor no newer than the host's: the plugin may use only what the host has.
+fn check_api_version(manifest: &Manifest) -> Result<(), String> {
+    let host = Version::parse(PLUGIN_API_VERSION).map_err(|error| error.to_string())?;
+    let plugin = Version::parse(&manifest.plugin_api_version).map_err(|_| {
+        format!(
+            "plugin `{}` declares plugin API version `{}`, which is not a version",
+            manifest.name, manifest.plugin_api_version
+        )
+    })?;
+    if plugin.major != host.major {
+        return Err(format!(
+            "plugin `{}` is built for plugin API {plugin}, this baseten speaks {host}; \
+             install a build of the plugin for plugin API {}.x",
+            manifest.name, host.major
+        ));
+    }
+    if plugin.minor > host.minor {
+        return Err(format!(
+            "plugin `{}` needs plugin API {plugin}, newer than this baseten's {host}; upgrade baseten",
+            manifest.name
+        ));
+    }
+    Ok(())
+}
+
+fn check_command(command: &CommandSpec) -> Result<(), String> {
+    if command.path.is_empty() {
+        return Err("empty command path".to_owned());
+    }
+    for word in &command.path {
+        if !is_word(word) {
+            return Err(format!("invalid command word `{word}`"));
+        }
+    }
+    let mut longs = HashSet::new();
+    let mut shorts = HashSet::new();
+    for flag in &command.flags {
+        if !is_word(&flag.long) {
+            return Err(format!("invalid flag name `{}`", flag.long));
+        }
+        if GLOBAL_LONG_FLAGS.contains(&flag.long.as_str()) {
+            return Err(format!(
+                "flag `--{}` clashes with a global option",
+                flag.long
+            ));
+        }
+        if !longs.insert(flag.long.as_str()) {
+            return Err(format!("flag `--{}` is declared twice", flag.long));
+        }
+        if let Some(short) = flag.short {
+            if !short.is_ascii_alphanumeric() || GLOBAL_SHORT_FLAGS.contains(&short) {
+                return Err(format!(
+                    "short flag `-{short}` is invalid or clashes with a global option"
+                ));
+            }
+            if !shorts.insert(short) {
+                return Err(format!("short flag `-{short}` is declared twice"));
+            }
+        }
+        if flag.kind == FlagKind::Bool
+            && (!flag.allowed_values.is_empty() || flag.default.is_some())
+        {
+            return Err(format!("switch `--{}` cannot have values", flag.long));
+        }
+        if let Some(default) = &flag.default
+            && !flag.allowed_values.is_empty()
+            && !flag.allowed_values.contains(default)
+        {
+            return Err(format!(
+                "default of `--{}` is not one of its values",
+                flag.long
+            ));
+        }
+    }
+    for group in command.conflicts.iter().chain(&command.one_required) {
+        if group.len() < 2 && !command.one_required.contains(group) {
+            return Err("a flag group needs two flags".to_owned());
+        }
+        for name in group {
+            if !longs.contains(name.as_str()) {
+                return Err(format!("flag group names unknown flag `{name}`"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lowercase letters, digits and inner `-`: what reads well on a command line.
+fn is_word(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with('-')
+        && !word.ends_with('-')
+        && word
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::FlagSpec;
+
+    use super::*;
+
+    fn manifest(api: &str, command: CommandSpec) -> Manifest {
+        Manifest {
+            name: "x".to_owned(),
+            version: "0.1.0".to_owned(),
+            plugin_api_version: api.to_owned(),
+            description: String::new(),
+            groups: Vec::new(),
+            commands: vec![command],
+        }
+    }
+
+    fn list() -> CommandSpec {
+        CommandSpec::new(["x", "list"], "List")
+    }
+
+    #[test]
+    fn same_major_and_older_or_equal_minor_is_compatible() {
+        assert!(check(&manifest("1.0.0", list())).is_ok());
+        assert!(check(&manifest("1.0.7", list())).is_ok());
+    }
+
+    #[test]
+    fn another_major_or_a_newer_minor_is_refused_with_both_versions() {
+        let why = check(&manifest("2.0.0", list())).expect_err("refused");
+        assert!(
+            why.contains("2.0.0") && why.contains(PLUGIN_API_VERSION),
+            "{why}"
+        );
+        let why = check(&manifest("1.1.0", list())).expect_err("refused");
+        assert!(why.contains("upgrade baseten"), "{why}");
+        assert!(check(&manifest("one", list())).is_err());
+    }
+
+    #[test]
+    fn flags_may_not_clash_with_global_options() {
+        let why = check(&manifest(
+            "1.0.0",
+            list().flag(FlagSpec::text("output", "o")),
+        ))
+        .expect_err("refused");
+        assert!(why.contains("--output"), "{why}");
+        assert!(
+            check(&manifest(
+                "1.0.0",
+                list().flag(FlagSpec::switch("all", "a").short('v'))
+            ))
+            .is_err()
+        );
+        let twice = list()
+            .flag(FlagSpec::text("a", "a"))
+            .flag(FlagSpec::text("a", "a"));
+        assert!(check(&manifest("1.0.0", twice)).is_err());
+    }
+
+    #[test]
+    fn groups_must_name_declared_flags() {
+        let spec = list()
+            .flag(FlagSpec::text("a", "a"))
+            .exactly_one_of(["a", "b"]);
+        assert!(check(&manifest("1.0.0", spec)).is_err());
+    }
+
+    #[test]
+    fn command_words_are_lowercase() {
+        assert!(check(&manifest("1.0.0", CommandSpec::new(["X"], "x"))).is_err());
+        assert!(check(&manifest("1.0.0", CommandSpec::new(["a b"], "x"))).is_err());
+    }
+}
