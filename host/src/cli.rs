@@ -9,8 +9,8 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
 use serde_json::{Map, Value};
 
-use baseten_plugin_api::protocol::{CommandResult, CommandSpec, FlagKind, Invocation};
-use baseten_plugin_api::{ErrorKind, OutputMode};
+use baseten_plugin_api::protocol::{CommandResult, CommandSpec, FlagKind, Invocation, OutputSpec};
+use baseten_plugin_api::{CommandOutput, ErrorKind, OutputMode};
 
 use crate::commands;
 use crate::context::Context;
@@ -45,30 +45,20 @@ pub fn run(mut context: Context, args: Vec<OsString>) -> Outcome {
     registry.log_problems(&logger);
 
     let (path, leaf) = command_path(&matches);
-    match path.first().map(String::as_str) {
-        Some("version") => {
-            return finish(commands::version::run(&registry, &mut std::io::stdout()));
-        }
-        Some(_) => {}
-        None => {
-            return Outcome::Failed(
-                CliError::usage("no command given").with_hint("run `baseten --help`"),
-            );
-        }
+    if path.is_empty() {
+        return Outcome::Failed(
+            CliError::usage("no command given").with_hint("run `baseten --help`"),
+        );
+    }
+    if commands::is_built_in(&path) {
+        return run_built_in(&context, &logger, &registry, &path, leaf);
     }
     match registry.command(&path) {
-        Some((record, spec)) => run_plugin_command(&context, &logger, record, spec, &matches, leaf),
+        Some((record, spec)) => run_plugin_command(&context, &logger, record, spec, leaf),
         None => Outcome::Failed(
             CliError::usage(format!("unknown command `{}`", path.join(" ")))
                 .with_hint("run `baseten --help`"),
         ),
-    }
-}
-
-fn finish(result: Result<(), CliError>) -> Outcome {
-    match result {
-        Ok(()) => Outcome::Success,
-        Err(error) => Outcome::Failed(error),
     }
 }
 
@@ -82,7 +72,7 @@ pub fn build(registry: &Registry) -> Command {
         .propagate_version(false)
         .max_term_width(100)
         .args(global_args())
-        .subcommand(commands::version::command());
+        .subcommands(commands::commands());
     let mut tree = Node::default();
     for group in registry.groups() {
         tree.describe(&group.path, &group.about);
@@ -270,7 +260,8 @@ fn command_path(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
 /// The output mode and compiled `--jq` filter, checked before anything is sent.
 fn output_settings(
     matches: &ArgMatches,
-    spec: &CommandSpec,
+    path: &[String],
+    spec: &OutputSpec,
 ) -> Result<(OutputMode, Option<JqFilter>), CliError> {
     let explicit = matches.value_source("output") == Some(ValueSource::CommandLine);
     let mode = match matches.get_one::<String>("output").map(String::as_str) {
@@ -298,14 +289,14 @@ fn output_settings(
             .with_hint("drop --output, or use --output json or jsonl"));
         }
         (Some(_), true, mode) => mode,
-        (Some(_), false, _) if spec.output.streamed => OutputMode::Jsonl,
+        (Some(_), false, _) if spec.streamed => OutputMode::Jsonl,
         (Some(_), false, _) => OutputMode::Json,
         (None, _, mode) => mode,
     };
-    if mode == OutputMode::None && !spec.output.allow_none {
+    if mode == OutputMode::None && !spec.allow_none {
         return Err(CliError::usage(format!(
             "`baseten {}` does not allow `--output none`: its output cannot be shown again",
-            spec.path.join(" ")
+            path.join(" ")
         ))
         .with_hint("use --output text or json, and keep what it prints"));
     }
@@ -337,11 +328,9 @@ fn run_plugin_command(
     logger: &Logger,
     record: &crate::plugins::PluginRecord,
     spec: &CommandSpec,
-    root: &ArgMatches,
     leaf: &ArgMatches,
 ) -> Outcome {
-    let _ = root;
-    let (mode, jq) = match output_settings(leaf, spec) {
+    let (mode, jq) = match output_settings(leaf, &spec.path, &spec.output) {
         Ok(settings) => settings,
         Err(error) => return Outcome::Failed(error),
     };
@@ -385,24 +374,61 @@ fn run_plugin_command(
             ));
         }
     };
-    let output = match result {
-        CommandResult::Ok(output) => output,
+    match result {
+        CommandResult::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
         CommandResult::Error(error) => {
-            return Outcome::Failed(services.setup_error().unwrap_or(error).into());
+            Outcome::Failed(services.setup_error().unwrap_or(error).into())
         }
+    }
+}
+
+fn run_built_in(
+    context: &Context,
+    logger: &Logger,
+    registry: &Registry,
+    path: &[String],
+    leaf: &ArgMatches,
+) -> Outcome {
+    let spec = commands::output_spec(path);
+    let (mode, jq) = match output_settings(leaf, path, &spec) {
+        Ok(settings) => settings,
+        Err(error) => return Outcome::Failed(error),
     };
+    let request = commands::Request {
+        context,
+        logger,
+        registry,
+        path,
+        matches: leaf,
+        profile: leaf.get_one::<String>("profile").map(String::as_str),
+        output: mode,
+    };
+    match commands::run(&request) {
+        Ok(output) => show(context, &output, mode, jq.as_ref(), &spec),
+        Err(error) => Outcome::Failed(error),
+    }
+}
+
+/// Renders a command's output to the real stdout and stderr.
+fn show(
+    context: &Context,
+    output: &CommandOutput,
+    mode: OutputMode,
+    jq: Option<&JqFilter>,
+    spec: &OutputSpec,
+) -> Outcome {
     let rendering = Rendering {
         mode,
-        jq: jq.as_ref(),
-        streamed: spec.output.streamed,
-        unrepeatable: !spec.output.allow_none,
+        jq,
+        streamed: spec.streamed,
+        unrepeatable: !spec.allow_none,
         bold: context.color_stdout(),
     };
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let stderr = std::io::stderr();
     let mut stderr = stderr.lock();
-    match output::render(&output, &rendering, &mut stdout, &mut stderr) {
+    match output::render(output, &rendering, &mut stdout, &mut stderr) {
         Ok(()) => Outcome::Success,
         Err(RenderError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
             Outcome::Success

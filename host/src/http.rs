@@ -4,7 +4,9 @@
 use std::error::Error as _;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT as USER_AGENT_HEADER,
+};
 use reqwest::{Method, StatusCode, Url};
 
 use baseten_plugin_api::protocol::{HttpRequest, HttpResponse};
@@ -191,7 +193,8 @@ impl ApiClient {
                 AUTHORIZATION,
                 format!("Api-Key {}", self.credential.api_key),
             )
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT_HEADER, USER_AGENT);
         if let Some(body) = body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")

@@ -1,3 +1,61 @@
-//! The host's built-in commands, one module each.
+//! The host's built-in commands, one module each (a group is a folder).
+//!
+//! A built-in declares its clap command and returns a [`CommandOutput`] like a plugin does, so
+//! output modes, `--jq` and errors work the same for every command. Adding one is a module, a
+//! line in [`commands`] and a line in [`run`].
 
 pub mod version;
+
+use clap::{ArgMatches, Command};
+
+use baseten_plugin_api::protocol::OutputSpec;
+use baseten_plugin_api::{CommandOutput, OutputMode};
+
+use crate::context::Context;
+use crate::error::CliError;
+use crate::log::Logger;
+use crate::plugins::Registry;
+
+/// What a built-in command gets.
+pub struct Request<'a> {
+    pub context: &'a Context,
+    pub logger: &'a Logger,
+    pub registry: &'a Registry,
+    /// The command path, e.g. `["auth", "login"]`.
+    pub path: &'a [String],
+    /// The leaf command's matches (global options included).
+    pub matches: &'a ArgMatches,
+    /// `--profile`, if given.
+    pub profile: Option<&'a str>,
+    /// The output mode in force.
+    pub output: OutputMode,
+}
+
+/// The top-level built-in commands, for the command tree.
+pub fn commands() -> Vec<Command> {
+    vec![version::command()]
+}
+
+/// Whether `path` names a built-in command.
+pub fn is_built_in(path: &[String]) -> bool {
+    let first = path.first().map(String::as_str);
+    commands()
+        .iter()
+        .any(|command| Some(command.get_name()) == first)
+}
+
+/// How a built-in's output may be shown.
+pub fn output_spec(_path: &[String]) -> OutputSpec {
+    OutputSpec::default()
+}
+
+/// Runs the built-in at `request.path`.
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    match request.path.first().map(String::as_str) {
+        Some("version") => Ok(version::run(request.registry)),
+        _ => Err(CliError::usage(format!(
+            "unknown command `{}`",
+            request.path.join(" ")
+        ))),
+    }
+}
