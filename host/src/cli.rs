@@ -34,15 +34,16 @@ pub enum Outcome {
 
 /// Parses `args` and runs the command they name.
 pub fn run(mut context: Context, args: Vec<OsString>) -> Outcome {
+    // Known before parsing, so that discovery can be logged even for `--help`.
+    context.verbosity = count_verbose_flags(&args);
+    let logger = Logger::new(context.verbosity);
     let registry = Registry::discover(&context);
+    registry.log_problems(&logger);
     let command = build(&registry);
     let matches = match command.try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(error) => return clap_error(&error),
     };
-    context.verbosity = matches.get_count("verbose");
-    let logger = Logger::new(context.verbosity);
-    registry.log_problems(&logger);
 
     let (path, leaf) = command_path(&matches);
     if path.is_empty() {
@@ -60,6 +61,26 @@ pub fn run(mut context: Context, args: Vec<OsString>) -> Outcome {
                 .with_hint("run `baseten --help`"),
         ),
     }
+}
+
+/// How many `-v` the arguments hold (`-v`, `-vv`, `--verbose`), before a `--`.
+fn count_verbose_flags(args: &[OsString]) -> u8 {
+    let mut count: u8 = 0;
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--" {
+            break;
+        }
+        if arg == "--verbose" {
+            count = count.saturating_add(1);
+        } else if let Some(letters) = arg.strip_prefix('-')
+            && !letters.is_empty()
+            && letters.bytes().all(|letter| letter == b'v')
+        {
+            count = count.saturating_add(u8::try_from(letters.len()).unwrap_or(u8::MAX));
+        }
+    }
+    count
 }
 
 /// The whole command tree.
@@ -334,11 +355,17 @@ fn run_plugin_command(
         Ok(settings) => settings,
         Err(error) => return Outcome::Failed(error),
     };
-    let Some(loaded) = record.loaded() else {
-        return Outcome::Failed(CliError::new(
-            ErrorKind::Plugin,
-            format!("plugin `{}` is not loaded", record.name()),
-        ));
+    let loaded = match record.load() {
+        Ok(loaded) => loaded,
+        Err(why) => {
+            return Outcome::Failed(
+                CliError::new(
+                    ErrorKind::Plugin,
+                    format!("could not load plugin `{}`: {why}", record.name()),
+                )
+                .with_hint("reinstall the plugin, or see `baseten plugin list`"),
+            );
+        }
     };
     logger.info(&format!(
         "* plugin `{}` from {}",
@@ -515,6 +542,18 @@ fn one_line_clap_error(rendered: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbose_flags_are_counted_before_parsing() {
+        let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            count_verbose_flags(&args(&["baseten", "-v", "org", "--verbose"])),
+            2
+        );
+        assert_eq!(count_verbose_flags(&args(&["baseten", "-vv"])), 2);
+        assert_eq!(count_verbose_flags(&args(&["baseten", "--", "-v"])), 0);
+        assert_eq!(count_verbose_flags(&args(&["baseten", "-q", ".v"])), 0);
+    }
 
     #[test]
     fn clap_lists_fold_into_the_error_line() {

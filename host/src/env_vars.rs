@@ -22,5 +22,7 @@ pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Base of the user's data folders (plugins).
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// Base of the user's cache folders (the plugin manifest cache).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The user's home folder.
 pub const HOME: &str = "HOME";

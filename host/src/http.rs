@@ -247,6 +247,24 @@ impl Failure {
         chain(self.error())
     }
 
+    /// The innermost cause, which is what a user can act on ("connection refused").
+    fn root_cause(&self) -> String {
+        let mut cause: &dyn std::error::Error = self.error();
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let text = cause.to_string();
+        let text = match text.find(" (os error ") {
+            Some(index) => text[..index].to_owned(),
+            None => text,
+        };
+        let mut characters = text.chars();
+        match characters.next() {
+            Some(first) => first.to_lowercase().chain(characters).collect(),
+            None => text,
+        }
+    }
+
     /// Whether to try again (`Some(None)`: after the usual backoff). GET is always safe to
     /// repeat; other methods only when the server provably never saw the request.
     fn retry(&self, method: &Method) -> Option<Option<Duration>> {
@@ -259,7 +277,7 @@ impl Failure {
     }
 
     fn into_error(self, method: &Method, url: &Url, timeout: Duration) -> PluginError {
-        let why = self.describe();
+        let why = self.root_cause();
         match self {
             Self::Unsent(error) if is_certificate_error(&error) => PluginError::new(
                 ErrorKind::Network,

@@ -5,10 +5,12 @@
 //! another plugin API, unsafe permissions, commands already claimed) is kept in the registry with
 //! its reason, so `plugin list` and `-v` can say why, while every other command keeps working.
 
+mod cache;
 mod discovery;
 mod services;
 mod validate;
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 
 use baseten_plugin_api::abi::LoadedPlugin;
@@ -32,7 +34,9 @@ pub struct PluginRecord {
     pub manifest: Option<Manifest>,
     /// Whether it is used, and why not.
     pub status: PluginStatus,
-    loaded: Option<LoadedPlugin>,
+    /// The library, once loaded: at discovery when the cache had no current entry, else only
+    /// when one of its commands runs.
+    loaded: OnceCell<Result<LoadedPlugin, String>>,
 }
 
 /// Whether a plugin is used.
@@ -72,9 +76,12 @@ impl PluginRecord {
         }
     }
 
-    /// The loaded library, for invoking a command.
-    pub fn loaded(&self) -> Option<&LoadedPlugin> {
-        self.loaded.as_ref()
+    /// The library, loaded now if it was not yet.
+    pub fn load(&self) -> Result<&LoadedPlugin, String> {
+        self.loaded
+            .get_or_init(|| LoadedPlugin::load(&self.path).map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -82,22 +89,42 @@ impl PluginRecord {
 #[derive(Debug, Default)]
 pub struct Registry {
     pub records: Vec<PluginRecord>,
+    /// How the manifest cache served this run, for `-v`.
+    cache_report: String,
 }
 
 impl Registry {
-    /// Finds and checks every plugin in the search folders.
+    /// Finds and checks every plugin in the search folders, loading only those the manifest
+    /// cache has no current entry for.
     pub fn discover(context: &Context) -> Self {
-        let mut records = Vec::new();
-        for path in discovery::plugin_files(&search_folders(context)) {
-            records.push(examine(path));
+        let mut cache = cache::ManifestCache::open(context);
+        let files = discovery::plugin_files(&search_folders(context));
+        let mut records = Vec::with_capacity(files.len());
+        let mut seen = Vec::with_capacity(files.len());
+        for path in files {
+            seen.push(path.clone());
+            records.push(examine(path, &mut cache));
         }
-        let mut registry = Self { records };
+        cache.retain_only(&seen);
+        let saved = cache.save();
+        let mut cache_report = format!(
+            "* plugin manifest cache: {} hit, {} loaded",
+            cache.hits, cache.misses
+        );
+        for problem in cache.problem.iter().chain(saved.as_ref().err()) {
+            cache_report.push_str(&format!("; {problem}"));
+        }
+        let mut registry = Self {
+            records,
+            cache_report,
+        };
         registry.resolve_shadowing();
         registry
     }
 
-    /// Writes a line under `-v` for every plugin that is not used.
+    /// Writes under `-v` how the cache served and every plugin that is not used.
     pub fn log_problems(&self, logger: &Logger) {
+        logger.info(&self.cache_report);
         for record in &self.records {
             if record.status != PluginStatus::Ok {
                 logger.info(&format!(
@@ -181,39 +208,65 @@ fn overlaps(first: &[String], second: &[String]) -> bool {
     first[..shorter] == second[..shorter]
 }
 
-/// Loads one file and decides whether it can be used.
-fn examine(path: PathBuf) -> PluginRecord {
-    let failed = |status| PluginRecord {
+/// Decides whether one file can be used, from the cache when it has a current entry, else by
+/// loading it.
+fn examine(path: PathBuf, cache: &mut cache::ManifestCache) -> PluginRecord {
+    let record = |manifest, status, loaded| PluginRecord {
         path: path.clone(),
-        manifest: None,
+        manifest,
         status,
-        loaded: None,
+        loaded,
     };
+    // Permissions are checked every run: they can change without the file changing.
     if let Some(why) = discovery::unsafe_permissions(&path) {
-        return failed(PluginStatus::UnsafePermissions(why));
+        return record(None, PluginStatus::UnsafePermissions(why), OnceCell::new());
     }
-    let loaded = match LoadedPlugin::load(&path) {
-        Ok(loaded) => loaded,
-        Err(error) => return failed(PluginStatus::FailedToLoad(error.to_string())),
+    let Some(stamp) = cache::FileStamp::of(&path) else {
+        return record(
+            None,
+            PluginStatus::FailedToLoad("the file cannot be read".to_owned()),
+            OnceCell::new(),
+        );
     };
-    let manifest_json = loaded.manifest_json();
-    let manifest = match serde_json::from_str::<Manifest>(&manifest_json) {
-        Ok(manifest) => manifest,
-        Err(error) => {
-            return failed(PluginStatus::Incompatible(format!(
-                "unreadable manifest: {error}"
-            )));
+    let loaded = OnceCell::new();
+    let examined = match cache.get(&path, &stamp) {
+        Some(examined) => examined,
+        None => {
+            let examined = match LoadedPlugin::load(&path) {
+                Ok(plugin) => {
+                    let examined = read_manifest(&plugin);
+                    let _ = loaded.set(Ok(plugin));
+                    examined
+                }
+                Err(error) => cache::Examined::Failed(error.to_string()),
+            };
+            cache.put(&path, stamp, examined.clone());
+            examined
         }
     };
-    let status = match validate::check(&manifest) {
-        Ok(()) => PluginStatus::Ok,
-        Err(why) => PluginStatus::Incompatible(why),
-    };
-    PluginRecord {
-        path,
-        manifest: Some(manifest),
-        status,
-        loaded: Some(loaded),
+    match examined {
+        cache::Examined::Manifest(manifest) => record(Some(manifest), PluginStatus::Ok, loaded),
+        cache::Examined::Failed(why) => record(None, PluginStatus::FailedToLoad(why), loaded),
+        cache::Examined::Incompatible { manifest, reason } => {
+            record(manifest, PluginStatus::Incompatible(reason), loaded)
+        }
+    }
+}
+
+/// Reads and checks a loaded plugin's manifest.
+fn read_manifest(plugin: &LoadedPlugin) -> cache::Examined {
+    match serde_json::from_str::<Manifest>(&plugin.manifest_json()) {
+        Ok(manifest) => match validate::check(&manifest) {
+            Ok(()) => cache::Examined::Manifest(manifest),
+            Err(reason) => cache::Examined::Incompatible {
+                manifest: Some(manifest),
+                reason,
+            },
+        },
+        Err(error) => cache::Examined::Incompatible {
+            manifest: None,
+            reason: format!("unreadable manifest: {error}"),
+        },
     }
 }
 

@@ -7,5 +7,7 @@ mod errors;
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
 mod output_modes;
+#[path = "e2e/plugin_cache.rs"]
+mod plugin_cache;
 #[path = "e2e/support.rs"]
 mod support;

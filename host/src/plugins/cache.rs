@@ -1,0 +1,277 @@
+//! The manifest cache: what each plugin file said about itself, keyed by path, size and
+//! modification time, so a run can build the command tree without loading any plugin.
+//!
+//! `<cache dir>/baseten/plugins.json`. A changed, added or removed file refreshes only its own
+//! entry. A missing, corrupt or unwritable cache is rebuilt or bypassed, never fatal.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use baseten_plugin_api::protocol::Manifest;
+
+use crate::context::Context;
+use crate::env_vars;
+
+/// Bumped when the entry format changes; an older file is then ignored and rebuilt.
+const CACHE_FORMAT: u32 = 1;
+
+/// What identifies one version of a plugin file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub size: u64,
+    pub modified_ns: u128,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`, if it can be read.
+    pub fn of(path: &Path) -> Option<Self> {
+        let metadata = fs::metadata(path).ok()?;
+        let modified_ns = metadata
+            .modified()
+            .ok()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(Self {
+            size: metadata.len(),
+            modified_ns,
+        })
+    }
+}
+
+/// What loading a file found out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Examined {
+    /// The manifest, as the plugin returned it.
+    Manifest(Manifest),
+    /// The file could not be loaded as a plugin, or its manifest could not be read.
+    Failed(String),
+    /// It loaded, but its manifest cannot be used here.
+    Incompatible {
+        manifest: Option<Manifest>,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    stamp: FileStamp,
+    examined: Examined,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheFile {
+    format: u32,
+    /// The host version that wrote it: a new host re-reads every plugin once, since its
+    /// validation rules may differ.
+    host_version: String,
+    entries: BTreeMap<PathBuf, Entry>,
+}
+
+/// The cache as read at start-up, with what this run changed.
+#[derive(Debug)]
+pub struct ManifestCache {
+    path: Option<PathBuf>,
+    file: CacheFile,
+    changed: bool,
+    /// Entries used without loading.
+    pub hits: usize,
+    /// Entries (re)built by loading the plugin.
+    pub misses: usize,
+    /// Why the cache could not be used, for `-v`.
+    pub problem: Option<String>,
+}
+
+impl ManifestCache {
+    /// Reads the cache; anything wrong with it just means starting empty.
+    pub fn open(context: &Context) -> Self {
+        let path = cache_file(context);
+        let mut problem = None;
+        let file = match &path {
+            Some(path) => match fs::read(path) {
+                Ok(bytes) => match serde_json::from_slice::<CacheFile>(&bytes) {
+                    Ok(file)
+                        if file.format == CACHE_FORMAT
+                            && file.host_version == crate::cli::VERSION =>
+                    {
+                        file
+                    }
+                    Ok(_) => CacheFile::default(),
+                    Err(error) => {
+                        problem = Some(format!(
+                            "ignored corrupt plugin cache `{}`: {error}",
+                            path.display()
+                        ));
+                        CacheFile::default()
+                    }
+                },
+                Err(_) => CacheFile::default(),
+            },
+            None => CacheFile::default(),
+        };
+        Self {
+            path,
+            file,
+            changed: false,
+            hits: 0,
+            misses: 0,
+            problem,
+        }
+    }
+
+    /// What the cache knows of `path` at `stamp`, if it is still current.
+    pub fn get(&mut self, path: &Path, stamp: &FileStamp) -> Option<Examined> {
+        let entry = self.file.entries.get(path)?;
+        if entry.stamp != *stamp {
+            return None;
+        }
+        self.hits += 1;
+        Some(entry.examined.clone())
+    }
+
+    /// Records what loading `path` found.
+    pub fn put(&mut self, path: &Path, stamp: FileStamp, examined: Examined) {
+        self.misses += 1;
+        self.changed = true;
+        self.file
+            .entries
+            .insert(path.to_path_buf(), Entry { stamp, examined });
+    }
+
+    /// Drops entries of files that were not seen this run (removed plugins).
+    pub fn retain_only(&mut self, seen: &[PathBuf]) {
+        let before = self.file.entries.len();
+        self.file.entries.retain(|path, _| seen.contains(path));
+        if self.file.entries.len() != before {
+            self.changed = true;
+        }
+    }
+
+    /// Writes the cache back if this run changed it: a temp file renamed over the old one, so a
+    /// reader never sees half a file. Failure is reported, never fatal.
+    pub fn save(&mut self) -> Result<(), String> {
+        if !self.changed {
+            return Ok(());
+        }
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        self.file.format = CACHE_FORMAT;
+        self.file.host_version = crate::cli::VERSION.to_owned();
+        let write = || -> std::io::Result<()> {
+            let folder = path.parent().unwrap_or(Path::new("."));
+            fs::create_dir_all(folder)?;
+            let temporary = folder.join(format!(".plugins.json.{}.tmp", std::process::id()));
+            let result = (|| {
+                let mut file = fs::File::create(&temporary)?;
+                file.write_all(&serde_json::to_vec(&self.file).map_err(std::io::Error::other)?)?;
+                file.sync_all()?;
+                fs::rename(&temporary, path)
+            })();
+            if result.is_err() {
+                let _ = fs::remove_file(&temporary);
+            }
+            result
+        };
+        write().map_err(|error| {
+            format!("could not write plugin cache `{}`: {error}", path.display())
+        })?;
+        self.changed = false;
+        Ok(())
+    }
+}
+
+/// `$XDG_CACHE_HOME/baseten/plugins.json`, else `~/.cache/baseten/plugins.json`.
+fn cache_file(context: &Context) -> Option<PathBuf> {
+    let base = match context.var_os(env_vars::XDG_CACHE_HOME) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(context.var_os(env_vars::HOME)?).join(".cache"),
+    };
+    Some(base.join("baseten").join("plugins.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        serde_json::from_str(r#"{"name":"x","version":"1.0.0","plugin_api_version":"1.0.0"}"#)
+            .expect("parses")
+    }
+
+    #[test]
+    fn entries_survive_a_round_trip_and_go_stale_when_the_file_changes() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let home_path = home.path().to_string_lossy().into_owned();
+        let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
+        let plugin = PathBuf::from("/plugins/libbaseten_plugin_x.so");
+        let stamp = FileStamp {
+            size: 10,
+            modified_ns: 5,
+        };
+
+        let mut cache = ManifestCache::open(&context);
+        cache.put(&plugin, stamp.clone(), Examined::Manifest(manifest()));
+        cache.save().expect("saves");
+
+        let mut cache = ManifestCache::open(&context);
+        assert_eq!(
+            cache.get(&plugin, &stamp),
+            Some(Examined::Manifest(manifest()))
+        );
+        assert_eq!(
+            cache.get(
+                &plugin,
+                &FileStamp {
+                    size: 11,
+                    modified_ns: 5
+                }
+            ),
+            None
+        );
+        assert_eq!(cache.hits, 1);
+    }
+
+    #[test]
+    fn a_corrupt_cache_is_ignored_and_rebuilt() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let folder = home.path().join("baseten");
+        fs::create_dir_all(&folder).expect("folder");
+        fs::write(folder.join("plugins.json"), b"{not json").expect("writes");
+        let home_path = home.path().to_string_lossy().into_owned();
+        let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
+        let mut cache = ManifestCache::open(&context);
+        assert!(cache.problem.is_some());
+        cache.put(
+            Path::new("/p"),
+            FileStamp {
+                size: 1,
+                modified_ns: 1,
+            },
+            Examined::Failed("x".to_owned()),
+        );
+        cache.save().expect("saves over the corrupt file");
+        assert!(ManifestCache::open(&context).problem.is_none());
+    }
+
+    #[test]
+    fn an_unwritable_cache_is_an_error_to_log_not_to_fail_on() {
+        let context = Context::for_tests(&[("XDG_CACHE_HOME", "/proc/baseten-cannot-write-here")]);
+        let mut cache = ManifestCache::open(&context);
+        cache.put(
+            Path::new("/p"),
+            FileStamp {
+                size: 1,
+                modified_ns: 1,
+            },
+            Examined::Failed("x".to_owned()),
+        );
+        assert!(cache.save().is_err());
+    }
+}
