@@ -1,0 +1,282 @@
+//! Configuring and starting the emulator ([`Emulator::builder`]) and the handle to a running
+//! one ([`RunningEmulator`]).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::background::BackgroundEmulator;
+use crate::control::Fault;
+use crate::error::Error;
+use crate::persist;
+use crate::server;
+use crate::shared::Shared;
+use crate::state::{KeyType, PREFIX_LEN, State, StoredKey, hash_secret, random_alphanumeric};
+
+/// Entry point: `Emulator::builder()…start()`.
+#[derive(Debug)]
+pub struct Emulator(());
+
+impl Emulator {
+    /// A builder listening on `127.0.0.1:0` (a free port), without a state file, with one
+    /// generated bootstrap key.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            state_file: None,
+            api_keys: Vec::new(),
+            teams: Vec::new(),
+            seed_keys: 0,
+        }
+    }
+}
+
+/// How to start an emulator. Not `Debug`: it holds bootstrap keys.
+#[must_use]
+pub struct EmulatorBuilder {
+    listen: SocketAddr,
+    state_file: Option<PathBuf>,
+    api_keys: Vec<String>,
+    teams: Vec<String>,
+    seed_keys: usize,
+}
+
+impl EmulatorBuilder {
+    /// Address to listen on; port 0 picks a free port.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Loads the workspace from this file at start (when it exists) and saves every change to it.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// Registers a `WORKSPACE_MANAGE_ALL` key `<8-char prefix>.<secret>` usable for auth. It is
+    /// registered again on every start and never saved. Without any, one is generated.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(key.into());
+        self
+    }
+
+    /// Adds a (non-default) team of this name, unless the workspace already has one.
+    pub fn team(mut self, name: impl Into<String>) -> Self {
+        self.teams.push(name.into());
+        self
+    }
+
+    /// Creates this many keys at start, named `seed-00001`…, cycling through the key types.
+    pub fn seed_keys(mut self, count: usize) -> Self {
+        self.seed_keys = count;
+        self
+    }
+
+    /// Loads state, binds the address and serves on the current tokio runtime.
+    pub async fn start(self) -> Result<RunningEmulator, Error> {
+        let bootstrap_keys = if self.api_keys.is_empty() {
+            vec![format!(
+                "{}.{}",
+                random_alphanumeric(PREFIX_LEN),
+                random_alphanumeric(40)
+            )]
+        } else {
+            self.api_keys.clone()
+        };
+        let state = self.assemble_state(&bootstrap_keys)?;
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            addr: self.listen,
+            source,
+        })?;
+        let shared = Arc::new(Shared::new(state, self.state_file));
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let server = tokio::spawn(server::serve(
+            listener,
+            server::router(shared.clone()),
+            shutdown_receiver,
+        ));
+        let api_key = bootstrap_keys.into_iter().next().unwrap_or_default();
+        Ok(RunningEmulator {
+            addr,
+            api_key,
+            shared,
+            shutdown,
+            server: Some(server),
+        })
+    }
+
+    /// Starts the emulator on a thread of its own with its own tokio runtime, for synchronous
+    /// tests; it stops when the returned handle is dropped.
+    pub fn start_in_background(self) -> Result<BackgroundEmulator, Error> {
+        BackgroundEmulator::start(self)
+    }
+
+    /// The workspace to serve: the state file's (refused if corrupt, before anything is bound or
+    /// written), plus the default team, `--team`s, bootstrap keys and seeded keys. Saved once
+    /// if that changed anything, so 100 000 seeded keys cost one write.
+    fn assemble_state(&self, bootstrap_keys: &[String]) -> Result<State, Error> {
+        let saved = match &self.state_file {
+            Some(path) => persist::load(path)?,
+            None => None,
+        };
+        let mut changed = saved.is_none();
+        let (teams, saved_keys) = saved
+            .map(|saved| (saved.teams, saved.keys))
+            .unwrap_or_default();
+        let mut state = State::with_teams(teams);
+        changed |= state.ensure_default_team();
+        for team in &self.teams {
+            changed |= state.add_team(team);
+        }
+        let default_team = state
+            .default_team()
+            .map(|team| team.id.clone())
+            .unwrap_or_default();
+        // Bootstrap keys first, so a saved key can never take over a bootstrap key's prefix.
+        for key in bootstrap_keys {
+            state.insert(parse_bootstrap_key(key, &default_team)?);
+        }
+        for key in saved_keys {
+            state.insert(key);
+        }
+        if self.seed_keys > 0 {
+            state.seed(self.seed_keys);
+            changed = true;
+        }
+        if let (true, Some(path)) = (changed, &self.state_file) {
+            persist::save(path, &state).map_err(|source| Error::WriteState {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(state)
+    }
+}
+
+fn parse_bootstrap_key(key: &str, team_id: &str) -> Result<StoredKey, Error> {
+    let Some((prefix, secret)) = key.split_once('.') else {
+        return Err(Error::InvalidApiKey(
+            "expected `<8-char prefix>.<secret>`".into(),
+        ));
+    };
+    if prefix.len() != PREFIX_LEN || !prefix.bytes().all(|byte| byte.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidApiKey(format!(
+            "the prefix must be {PREFIX_LEN} letters or digits"
+        )));
+    }
+    if secret.is_empty() || secret.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(Error::InvalidApiKey(
+            "the secret must be non-empty, without spaces".into(),
+        ));
+    }
+    Ok(StoredKey {
+        prefix: prefix.to_owned(),
+        secret_hash: hash_secret(secret),
+        key_type: KeyType::WorkspaceManageAll,
+        name: None,
+        model_ids: None,
+        team_id: team_id.to_owned(),
+        bootstrap: true,
+    })
+}
+
+/// A serving emulator. Dropping it stops the server too, without waiting; prefer
+/// [`RunningEmulator::shutdown`].
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    api_key: String,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first bootstrap key, `<prefix>.<secret>`.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Requests seen so far, as the array `GET /_emulator/requests` shows.
+    pub fn requests(&self) -> Value {
+        self.shared.requests()
+    }
+
+    /// Current keys, as `GET /v1/api_keys` lists them.
+    pub fn keys(&self) -> Vec<Value> {
+        self.shared.listed_keys()
+    }
+
+    /// Queues a fault, described as for `POST /_emulator/faults`; returns its id.
+    ///
+    /// # Panics
+    /// When the description is invalid: that is a bug in the calling test.
+    pub fn inject_fault(&self, fault: Value) -> u64 {
+        inject_fault(&self.shared, fault)
+    }
+
+    /// Queues a fault, described as for `POST /_emulator/faults`; returns its id.
+    pub fn try_inject_fault(&self, fault: Value) -> Result<u64, Error> {
+        try_inject_fault(&self.shared, &fault)
+    }
+
+    /// Forgets pending faults and the request log, as `POST /_emulator/reset`.
+    pub fn reset(&self) {
+        self.shared.control().reset();
+    }
+
+    /// Stops accepting, lets open requests finish (a few seconds at most) and returns. Every
+    /// change was already saved before it was answered.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+pub(crate) fn try_inject_fault(shared: &Shared, fault: &Value) -> Result<u64, Error> {
+    let fault = Fault::parse(fault).map_err(Error::InvalidFault)?;
+    Ok(shared.control().add_fault(fault))
+}
+
+pub(crate) fn inject_fault(shared: &Shared, fault: Value) -> u64 {
+    match try_inject_fault(shared, &fault) {
+        Ok(id) => id,
+        Err(error) => panic!("{error}: {fault}"),
+    }
+}
+
+impl RunningEmulator {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
