@@ -578,6 +578,28 @@ fn panic_error(plugin: &str) -> PluginError {
 pub fn manifest_entry(definition: fn() -> PluginDefinition) -> String {
     install_quiet_panic_hook();
     let manifest = catch_unwind(|| definition().manifest());
+    manifest_json(manifest)
+}
+
+/// As [`manifest_entry`], but the manifest claims `plugin_api_version` instead of
+/// [`PLUGIN_API_VERSION`]. Only for tests of a host's version checks, through
+/// `export_plugin!(plugin, plugin_api_version = "…")`; a real plugin never lies about the
+/// version it was built against.
+#[doc(hidden)]
+pub fn manifest_entry_claiming(
+    definition: fn() -> PluginDefinition,
+    plugin_api_version: &str,
+) -> String {
+    install_quiet_panic_hook();
+    let manifest = catch_unwind(|| {
+        let mut manifest = definition().manifest();
+        manifest.plugin_api_version = plugin_api_version.to_owned();
+        manifest
+    });
+    manifest_json(manifest)
+}
+
+fn manifest_json(manifest: std::thread::Result<Manifest>) -> String {
     match manifest.map(|manifest| serde_json::to_string(&manifest)) {
         Ok(Ok(json)) => json,
         // The host reads an empty object as a manifest it cannot parse, and says so.
@@ -630,15 +652,19 @@ pub fn invoke_entry(
 /// fn plugin() -> baseten_plugin_api::sdk::PluginDefinition { /* … */ }
 /// baseten_plugin_api::export_plugin!(plugin);
 /// ```
+///
+/// Tests of a host's version checks can build a plugin that claims another plugin API version
+/// with `export_plugin!(plugin, plugin_api_version = "2.0.0")`. A real plugin never does: the
+/// version it claims is the one its SDK implements.
 #[macro_export]
 macro_rules! export_plugin {
-    ($definition:path) => {
+    (@export $definition:path, $manifest:expr) => {
         #[doc(hidden)]
         pub struct __BasetenPluginEntry;
 
         impl $crate::abi::PluginEntry for __BasetenPluginEntry {
             fn manifest() -> ::std::string::String {
-                $crate::sdk::manifest_entry($definition)
+                $manifest
             }
 
             fn invoke(host: $crate::abi::HostServices, invocation: &str) -> ::std::string::String {
@@ -652,6 +678,15 @@ macro_rules! export_plugin {
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
         pub static __BASETEN_PLUGIN_HEADER: $crate::abi::LibHeader =
             $crate::abi::lib_header::<__BasetenPluginEntry>();
+    };
+    ($definition:path, plugin_api_version = $version:expr) => {
+        $crate::export_plugin!(
+            @export $definition,
+            $crate::sdk::manifest_entry_claiming($definition, $version)
+        );
+    };
+    ($definition:path) => {
+        $crate::export_plugin!(@export $definition, $crate::sdk::manifest_entry($definition));
     };
 }
 
@@ -703,6 +738,29 @@ mod tests {
         assert_eq!(error_for_status(401, "").kind, ErrorKind::Auth);
         assert_eq!(error_for_status(403, "").kind, ErrorKind::Auth);
         assert_eq!(error_for_status(401, "").message, "HTTP 401");
+    }
+
+    fn tiny_plugin() -> PluginDefinition {
+        PluginDefinition::new("tiny", "0.1.0", "Tiny").command(
+            CommandSpec::new(["tiny", "run"], "Run")
+                .run(|_, _| Ok(CommandOutput::lines(Value::Null, Vec::new()))),
+        )
+    }
+
+    #[test]
+    fn the_manifest_claims_this_crates_plugin_api_version() {
+        let manifest: Manifest =
+            serde_json::from_str(&manifest_entry(tiny_plugin)).expect("a manifest");
+        assert_eq!(manifest.plugin_api_version, PLUGIN_API_VERSION);
+    }
+
+    #[test]
+    fn tests_can_claim_another_plugin_api_version() {
+        let manifest: Manifest =
+            serde_json::from_str(&manifest_entry_claiming(tiny_plugin, "2.0.0"))
+                .expect("a manifest");
+        assert_eq!(manifest.plugin_api_version, "2.0.0");
+        assert_eq!(manifest.commands.len(), 1);
     }
 
     #[test]

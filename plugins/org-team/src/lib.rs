@@ -1,0 +1,75 @@
+//! The `org-team` plugin: `baseten org team list`.
+//!
+//! It shares the `org` group with `org-api-key`: the host merges the command trees of all
+//! plugins, so each plugin describes `org` the same way and adds its own subgroup.
+//!
+//! Built as a `cdylib` that the host loads at run time, and as an `rlib` so its tests call the
+//! commands directly.
+
+mod api;
+mod commands;
+
+use baseten_plugin_api::PluginDefinition;
+
+/// The plugin: its groups and commands. A new command is one module and one line here.
+pub fn plugin() -> PluginDefinition {
+    PluginDefinition::new("org-team", env!("CARGO_PKG_VERSION"), "Manage teams")
+        .group(["org"], "Manage your organization")
+        .group(["org", "team"], "Manage teams")
+        .command(commands::list::command())
+}
+
+baseten_plugin_api::export_plugin!(plugin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_under_org_team() {
+        let manifest = plugin().manifest();
+        assert_eq!(manifest.name, "org-team");
+        let paths: Vec<_> = manifest
+            .commands
+            .iter()
+            .map(|command| command.path.join(" "))
+            .collect();
+        assert_eq!(paths, ["org team list"]);
+    }
+
+    #[test]
+    fn the_org_group_reads_as_in_org_api_key() {
+        let manifest = plugin().manifest();
+        let org = manifest
+            .groups
+            .iter()
+            .find(|group| group.path == ["org"])
+            .expect("describes `org`");
+        assert_eq!(org.about, "Manage your organization");
+    }
+
+    #[test]
+    fn every_example_uses_the_command_and_only_global_flags() {
+        let manifest = plugin().manifest();
+        for command in &manifest.commands {
+            for example in &command.examples {
+                let expected = format!("baseten {}", command.path.join(" "));
+                assert!(
+                    example.command.starts_with(&expected),
+                    "{}",
+                    example.command
+                );
+                for word in example
+                    .command
+                    .split_whitespace()
+                    .filter(|word| word.starts_with("--"))
+                {
+                    let long = word.trim_start_matches("--");
+                    let declared = command.flags.iter().any(|flag| flag.long == long)
+                        || ["jq", "output", "profile", "verbose"].contains(&long);
+                    assert!(declared, "{} uses undeclared --{long}", example.command);
+                }
+            }
+        }
+    }
+}
