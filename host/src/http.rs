@@ -92,12 +92,8 @@ impl ApiClient {
             })?),
             None => None,
         };
-        self.runtime.block_on(async {
-            tokio::select! {
-                result = self.send_with_retries(&method, &url, body.as_deref(), logger) => result,
-                _ = tokio::signal::ctrl_c() => Err(PluginError::new(ErrorKind::Interrupted, "interrupted")),
-            }
-        })
+        self.runtime
+            .block_on(self.send_with_retries(&method, &url, body.as_deref(), logger))
     }
 
     /// The base URL with the request's path and query; the path may not leave the base's origin.
@@ -306,7 +302,7 @@ impl Failure {
             .with_hint("check the network and the remote URL"),
             Self::Lost(error) => {
                 let message = if error.is_timeout() {
-                    format!("{method} {url} timed out after {} s", timeout.as_secs())
+                    format!("{method} {url} timed out after {} s", timeout.as_secs_f64())
                 } else {
                     format!("{method} {url} got no answer: {why}")
                 };

@@ -8,6 +8,7 @@ mod credentials;
 mod env_vars;
 mod error;
 mod http;
+mod interrupt;
 mod jq;
 mod log;
 mod output;
@@ -23,6 +24,7 @@ use crate::cli::Outcome;
 use crate::context::Context;
 
 fn main() -> ExitCode {
+    interrupt::install();
     let context = Context::from_process();
     let color = context.color_stderr();
     match cli::run(context, std::env::args_os().collect()) {

@@ -9,5 +9,7 @@ mod org_api_key;
 mod output_modes;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
+#[path = "e2e/reliability.rs"]
+mod reliability;
 #[path = "e2e/support.rs"]
 mod support;

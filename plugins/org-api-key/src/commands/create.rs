@@ -94,6 +94,12 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         .post_json(&path, Value::Object(body))
         .map_err(|mut error| {
             error.message = format!("could not create API key: {}", error.message);
+            if error.outcome_unknown {
+                error.message.push_str("; the key may exist");
+                error.hint = Some(
+                    "check with `baseten org api-key list` before creating it again".to_owned(),
+                );
+            }
             error
         })?;
     let created: CreatedApiKey = api::typed(&payload)?;

@@ -1,0 +1,212 @@
+//! Faults injected into the emulator: retries, timeouts, unknown outcomes, interrupts. Nothing is
+//! created twice and every failure says what happened.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baseten_e2e::{Sandbox, baseten_bin, emulator};
+use serde_json::json;
+
+use crate::support::request_lines;
+
+#[test]
+fn a_get_survives_two_unavailable_answers() {
+    let emulator = emulator();
+    emulator
+        .inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503, "times": 2}));
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 3]);
+}
+
+#[test]
+fn a_get_gives_up_after_three_attempts() {
+    let emulator = emulator();
+    emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 502, "times": 5,
+        "body": "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"}));
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list"]);
+    run.assert_code(6);
+    assert!(
+        run.stderr.starts_with(
+            "error: could not list API keys: HTTP 502: 502 Bad Gateway Bad Gateway\nhint: "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(request_lines(&emulator).len(), 3);
+}
+
+#[test]
+fn a_create_waits_for_retry_after_on_429_and_creates_once() {
+    let emulator = emulator();
+    emulator.inject_fault(
+        json!({"method": "POST", "path": "/v1/api_keys", "status": 429, "retry_after": 1}),
+    );
+    let before = emulator.keys().len();
+    let started = Instant::now();
+    let run = Sandbox::for_emulator(&emulator)
+        .run(&["org", "api-key", "create", "--type", "personal", "-v"]);
+    run.assert_code(0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "Retry-After was not honoured"
+    );
+    assert!(run.stderr.contains("retrying in 1000 ms"), "{}", run.stderr);
+    assert_eq!(request_lines(&emulator), ["POST /v1/api_keys"; 2]);
+    assert_eq!(emulator.keys().len(), before + 1);
+}
+
+#[test]
+fn a_create_is_not_retried_on_a_server_error() {
+    let emulator = emulator();
+    emulator.inject_fault(json!({"method": "POST", "path": "/v1/api_keys", "status": 503}));
+    let run =
+        Sandbox::for_emulator(&emulator).run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(6);
+    assert_eq!(request_lines(&emulator), ["POST /v1/api_keys"]);
+}
+
+#[test]
+fn a_hung_server_hits_the_timeout() {
+    let emulator = emulator();
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 4000, "times": 3}),
+    );
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "0.5");
+    let run = sandbox.run(&["org", "api-key", "list"]);
+    run.assert_code(7);
+    assert!(
+        run.stderr.contains(&format!(
+            "GET {}/v1/api_keys timed out after 0.5 s",
+            emulator.url()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_ambiguous_create_exits_7_and_leaves_exactly_one_key() {
+    let emulator = emulator();
+    emulator.inject_fault(
+        json!({"method": "POST", "path": "/v1/api_keys", "drop": true, "after_processing": true}),
+    );
+    let before = emulator.keys().len();
+    let run = Sandbox::for_emulator(&emulator).run(&[
+        "org", "api-key", "create", "--type", "personal", "--name", "maybe",
+    ]);
+    run.assert_code(7);
+    let mut lines = run.stderr.lines();
+    let error = lines.next().unwrap_or_default();
+    assert!(
+        error.starts_with("error: could not create API key: "),
+        "{}",
+        run.stderr
+    );
+    assert!(error.ends_with("the key may exist"), "{}", run.stderr);
+    assert_eq!(
+        lines.next(),
+        Some("hint: check with `baseten org api-key list` before creating it again")
+    );
+    assert_eq!(
+        request_lines(&emulator),
+        ["POST /v1/api_keys"],
+        "the create was sent again"
+    );
+    assert_eq!(emulator.keys().len(), before + 1);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn a_delete_after_a_dropped_connection_is_not_sent_again() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let key = sandbox
+        .run(&["org", "api-key", "create", "--type", "personal"])
+        .stdout;
+    let prefix = key.split('.').next().unwrap_or_default().to_owned();
+    emulator.reset();
+    emulator.inject_fault(json!({"method": "DELETE", "drop": true}));
+    let run = sandbox.run(&["org", "api-key", "delete", "--prefix", &prefix]);
+    run.assert_code(7);
+    assert_eq!(
+        request_lines(&emulator),
+        [format!("DELETE /v1/api_keys/{prefix}")]
+    );
+}
+
+#[test]
+fn a_refused_connection_is_retried_for_a_create() {
+    // Nothing listens on the port until the second attempt cannot be made either: all three
+    // attempts are refused, and the error says the request never reached a server.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("an address").port()
+    };
+    let mut sandbox = Sandbox::new();
+    sandbox.set(
+        "BASETEN_API_KEY",
+        "abcdefgh.secretsecretsecretsecretsecretsecret",
+    );
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        format!("http://127.0.0.1:{port}"),
+    );
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-v"]);
+    run.assert_code(7);
+    assert_eq!(run.stderr.matches("> POST").count(), 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("may exist"), "{}", run.stderr);
+}
+
+#[test]
+fn ctrl_c_during_a_request_exits_130_with_canceled() {
+    let emulator = emulator();
+    emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 10000}));
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let mut command = sandbox.command(&baseten_bin());
+    command
+        .args(["org", "api-key", "list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().expect("starts");
+    // Wait until the request is in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while request_lines(&emulator).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("finishes");
+    assert_eq!(output.status.code(), Some(130));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "Canceled.\n");
+    assert_eq!(output.stdout, b"");
+}
+
+#[test]
+fn verbose_logs_each_attempt_and_redact_secrets() {
+    let emulator = emulator();
+    emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503}));
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("(attempt 1/3)") && run.stderr.contains("(attempt 2/3)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("< 503 Service Unavailable in "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("* credential from BASETEN_API_KEY"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(emulator.api_key()));
+}
