@@ -4,6 +4,9 @@
 //! output modes, `--jq` and errors work the same for every command. Adding one is a module, a
 //! line in [`commands`] and a line in [`run`].
 
+pub mod completion;
+pub mod man;
+pub mod plugin;
 pub mod version;
 
 use clap::{ArgMatches, Command};
@@ -33,7 +36,12 @@ pub struct Request<'a> {
 
 /// The top-level built-in commands, for the command tree.
 pub fn commands() -> Vec<Command> {
-    vec![version::command()]
+    vec![
+        version::command(),
+        plugin::command(),
+        completion::command(),
+        man::command(),
+    ]
 }
 
 /// Whether `path` names a built-in command.
@@ -53,6 +61,9 @@ pub fn output_spec(_path: &[String]) -> OutputSpec {
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     match request.path.first().map(String::as_str) {
         Some("version") => Ok(version::run(request.registry)),
+        Some("plugin") => plugin::run(request),
+        Some("completion") => completion::run(request),
+        Some("man") => man::run(request),
         _ => Err(CliError::usage(format!(
             "unknown command `{}`",
             request.path.join(" ")

@@ -8,7 +8,7 @@
 mod cache;
 mod discovery;
 mod services;
-mod validate;
+pub mod validate;
 
 use std::cell::OnceCell;
 use std::path::PathBuf;

@@ -1,0 +1,71 @@
+//! `baseten completion SHELL`: a completion script for the whole command tree, plugin commands,
+//! their flags and allowed values included, as found when the script is generated.
+
+use clap::{Arg, Command};
+use clap_complete::Shell;
+use serde_json::json;
+
+use baseten_plugin_api::CommandOutput;
+
+use crate::cli;
+use crate::commands::Request;
+use crate::error::CliError;
+
+/// The shells, as typed, with clap_complete's generator for each.
+const SHELLS: [(&str, Shell); 5] = [
+    ("bash", Shell::Bash),
+    ("zsh", Shell::Zsh),
+    ("fish", Shell::Fish),
+    ("powershell", Shell::PowerShell),
+    ("elvish", Shell::Elvish),
+];
+
+pub fn command() -> Command {
+    Command::new("completion")
+        .about("Print a shell completion script, plugin commands included")
+        .long_about(
+            "Print a completion script for SHELL on stdout. It covers the built-in commands and \
+             the commands of every plugin found now, with their flags and allowed values: \
+             generate it again after installing or removing a plugin.",
+        )
+        .arg(
+            Arg::new("shell")
+                .value_name("SHELL")
+                .help("The shell to complete for")
+                .value_parser(SHELLS.map(|(name, _)| name))
+                .required(true),
+        )
+        .after_help(
+            "Examples:\n  \
+             # Load completions in the current bash session\n  \
+             $ source <(baseten completion bash)\n\n  \
+             # Install them for zsh\n  \
+             $ baseten completion zsh > \"${fpath[1]}/_baseten\"\n\n  \
+             # Install them for fish\n  \
+             $ baseten completion fish > ~/.config/fish/completions/baseten.fish",
+        )
+}
+
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    let name = request
+        .matches
+        .get_one::<String>("shell")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let Some((_, shell)) = SHELLS.iter().find(|(shell, _)| *shell == name) else {
+        return Err(CliError::usage(format!("unknown shell `{name}`")));
+    };
+    let script = script(*shell, request);
+    let lines = script.lines().map(str::to_owned).collect();
+    Ok(CommandOutput::lines(
+        json!({"shell": name, "script": script}),
+        lines,
+    ))
+}
+
+fn script(shell: Shell, request: &Request<'_>) -> String {
+    let mut tree = cli::build(request.registry);
+    let mut buffer = Vec::new();
+    clap_complete::generate(shell, &mut tree, "baseten", &mut buffer);
+    String::from_utf8_lossy(&buffer).into_owned()
+}

@@ -1,0 +1,174 @@
+//! `baseten plugin info NAME`: one plugin's manifest, where it was found, whether it is used, and
+//! each of its commands with its flags.
+
+use clap::{Arg, Command};
+use serde_json::{Value, json};
+
+use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::protocol::{CommandSpec, FlagKind, FlagSpec, Manifest};
+
+use crate::commands::Request;
+use crate::commands::plugin::{no_such_plugin, record_json, records_named, status_fields};
+use crate::error::CliError;
+
+pub fn command() -> Command {
+    Command::new("info")
+        .about("Show a plugin's manifest, path, status and commands with their flags")
+        .arg(
+            Arg::new("name")
+                .value_name("NAME")
+                .help("The plugin's name, as `baseten plugin list` shows it")
+                .required(true),
+        )
+}
+
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    let name = request
+        .matches
+        .get_one::<String>("name")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let records = records_named(request, name);
+    let Some((record, others)) = records.split_first() else {
+        return Err(no_such_plugin(name));
+    };
+    let manifest = record.manifest.as_ref();
+    let mut payload = record_json(record);
+    if let Value::Object(fields) = &mut payload {
+        fields.insert(
+            "groups".to_owned(),
+            json!(manifest.map(|manifest| &manifest.groups)),
+        );
+        fields.insert(
+            "commands".to_owned(),
+            json!(manifest.map(|manifest| &manifest.commands)),
+        );
+        let others: Vec<Value> = others
+            .iter()
+            .map(|other| {
+                let (status, reason) = status_fields(&other.status);
+                json!({
+                    "path": other.path.display().to_string(),
+                    "status": status,
+                    "reason": reason,
+                })
+            })
+            .collect();
+        fields.insert("other_copies".to_owned(), Value::Array(others));
+    }
+
+    let mut lines = vec![format!("Name:         {}", record.name())];
+    if let Some(manifest) = manifest {
+        lines.extend(manifest_lines(manifest));
+    }
+    lines.push(format!("Path:         {}", record.path.display()));
+    lines.push(format!("Status:       {}", record.status));
+    for other in others {
+        lines.push(format!(
+            "Also found:   {} ({})",
+            other.path.display(),
+            other.status
+        ));
+    }
+    if let Some(manifest) = manifest {
+        lines.push(String::new());
+        lines.push("Commands:".to_owned());
+        for command in &manifest.commands {
+            lines.extend(command_help_lines(command));
+        }
+    }
+    Ok(CommandOutput::lines(payload, lines))
+}
+
+fn manifest_lines(manifest: &Manifest) -> Vec<String> {
+    let mut lines = vec![
+        format!("Version:      {}", manifest.version),
+        format!("Plugin API:   {}", manifest.plugin_api_version),
+    ];
+    if !manifest.description.is_empty() {
+        lines.push(format!("Description:  {}", manifest.description));
+    }
+    lines
+}
+
+/// `  baseten org api-key create  Create an API key`, then one indented line per flag.
+fn command_help_lines(command: &CommandSpec) -> Vec<String> {
+    let mut lines = vec![format!(
+        "  baseten {}  {}",
+        command.path.join(" "),
+        command.about
+    )];
+    let usages: Vec<String> = command.flags.iter().map(flag_usage).collect();
+    let width = usages.iter().map(String::len).max().unwrap_or(0);
+    for (flag, usage) in command.flags.iter().zip(&usages) {
+        lines.push(
+            format!("      {usage:<width$}  {}", flag_help(flag))
+                .trim_end()
+                .to_owned(),
+        );
+    }
+    lines
+}
+
+/// `-t, --type <TYPE>`, `--model-id <ID>...` or `--yes`.
+fn flag_usage(flag: &FlagSpec) -> String {
+    let mut usage = match flag.short {
+        Some(short) => format!("-{short}, --{}", flag.long),
+        None => format!("--{}", flag.long),
+    };
+    if flag.kind != FlagKind::Bool {
+        let value = flag
+            .value_name
+            .clone()
+            .unwrap_or_else(|| flag.long.to_ascii_uppercase());
+        usage.push_str(&format!(" <{value}>"));
+        if flag.kind == FlagKind::Repeated {
+            usage.push_str("...");
+        }
+    }
+    usage
+}
+
+/// The help text, then what is required, allowed and assumed.
+fn flag_help(flag: &FlagSpec) -> String {
+    let mut help = flag.help.clone();
+    if flag.required {
+        help.push_str(" [required]");
+    }
+    if !flag.allowed_values.is_empty() {
+        help.push_str(&format!(" [values: {}]", flag.allowed_values.join(", ")));
+    }
+    if let Some(default) = &flag.default {
+        help.push_str(&format!(" [default: {default}]"));
+    }
+    help
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::FlagSpec;
+
+    use super::*;
+
+    #[test]
+    fn commands_show_their_flags_aligned_with_values() {
+        let command = CommandSpec::new(["org", "api-key", "create"], "Create an API key")
+            .flag(
+                FlagSpec::text("type", "The key type")
+                    .value_name("TYPE")
+                    .required()
+                    .allowed_values(["personal", "workspace-invoke"]),
+            )
+            .flag(FlagSpec::repeated("model-id", "A model").value_name("ID"))
+            .flag(FlagSpec::switch("yes", "Do not ask").short('y'));
+        assert_eq!(
+            command_help_lines(&command),
+            [
+                "  baseten org api-key create  Create an API key",
+                "      --type <TYPE>       The key type [required] [values: personal, workspace-invoke]",
+                "      --model-id <ID>...  A model",
+                "      -y, --yes           Do not ask",
+            ]
+        );
+    }
+}

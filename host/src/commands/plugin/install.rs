@@ -1,0 +1,412 @@
+//! `baseten plugin install PATH [--force]`: checks that a library is a plugin this baseten can
+//! use, then copies it atomically into the user plugin folder.
+//!
+//! Nothing is copied unless the library loads, its manifest reads, its plugin API version is
+//! compatible and its commands are its own (or `--force`). The copy is written beside the target
+//! and renamed over it, so a running `baseten` never maps a half-written file.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use clap::{Arg, ArgAction, Command, value_parser};
+use serde_json::json;
+
+use baseten_plugin_api::abi::{LoadError, LoadedPlugin};
+use baseten_plugin_api::protocol::Manifest;
+use baseten_plugin_api::{CommandOutput, ErrorKind, PLUGIN_API_VERSION};
+
+use crate::commands::Request;
+use crate::commands::plugin::{
+    command_lines, file_name, identity, is_valid_name, overlaps, user_folder,
+};
+use crate::error::CliError;
+use crate::plugins::{BUILT_IN_COMMANDS, PluginRecord, PluginStatus, search_folders, validate};
+
+pub fn command() -> Command {
+    Command::new("install")
+        .about("Install a plugin library into the user plugin folder")
+        .long_about(
+            "Install a plugin library (a `libbaseten_plugin_NAME.so`, `.dylib` or `.dll` built \
+             with the baseten plugin SDK) into the user plugin folder. The library is loaded \
+             and checked first: it must be a baseten plugin built for a compatible plugin API. \
+             A plugin of the same name in the user folder is replaced.",
+        )
+        .arg(
+            Arg::new("path")
+                .value_name("PATH")
+                .help("The plugin library to install")
+                .value_parser(value_parser!(PathBuf))
+                .required(true),
+        )
+        .arg(
+            Arg::new("force")
+                .long("force")
+                .help("Install even if another plugin already provides one of its commands")
+                .action(ArgAction::SetTrue),
+        )
+        .after_help(
+            "Examples:\n  # Install a plugin you built\n  \
+             $ baseten plugin install target/release/libbaseten_plugin_hello.so",
+        )
+}
+
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    let Some(source) = request.matches.get_one::<PathBuf>("path") else {
+        return Err(CliError::usage("no plugin library given"));
+    };
+    let force = request.matches.get_flag("force");
+    request.logger.info(&format!(
+        "* loading `{}` to check it is a compatible plugin",
+        source.display()
+    ));
+    let manifest = check_library(source)?;
+    let folder = user_folder(request.context).ok_or_else(|| {
+        CliError::failure("cannot tell where the user plugin folder is: HOME is not set")
+            .with_hint("set HOME or XDG_DATA_HOME")
+    })?;
+    let destination = folder.join(file_name(&manifest.name));
+    if let Some(word) = manifest
+        .commands
+        .iter()
+        .map(|command| command.path[0].as_str())
+        .find(|word| BUILT_IN_COMMANDS.contains(word))
+    {
+        return Err(CliError::new(
+            ErrorKind::Plugin,
+            format!(
+                "cannot install plugin `{}`: its commands are under `{word}`, a built-in command of baseten",
+                manifest.name
+            ),
+        )
+        .with_hint("rename the plugin's commands"));
+    }
+
+    let destination_identity = identity(&destination);
+    let previous = request
+        .registry
+        .records
+        .iter()
+        .find(|record| identity(&record.path) == destination_identity);
+    let clashes = clashes(request, &manifest, &destination_identity);
+    if let Some(clash) = clashes.first()
+        && !force
+    {
+        return Err(CliError::failure(format!(
+            "cannot install plugin `{}`: {}",
+            manifest.name,
+            clash.describe()
+        ))
+        .with_hint(format!(
+            "pass --force to install it anyway, or remove plugin `{}` first",
+            clash.owner.name()
+        )));
+    }
+
+    if identity(source) != destination_identity {
+        prepare_folder(&folder)?;
+        copy_atomically(source, &destination).map_err(|error| {
+            CliError::failure(format!(
+                "could not install plugin `{}` to `{}`: {error}",
+                manifest.name,
+                destination.display()
+            ))
+        })?;
+    }
+
+    let replaced = previous
+        .and_then(|record| record.manifest.as_ref())
+        .map(|previous| previous.version.clone());
+    let mut output = CommandOutput::lines(
+        json!({
+            "name": manifest.name,
+            "version": manifest.version,
+            "plugin_api_version": manifest.plugin_api_version,
+            "commands": command_lines(Some(&manifest)),
+            "path": destination.display().to_string(),
+            "replaced_version": replaced,
+        }),
+        Vec::new(),
+    );
+    output = output.notice(match &replaced {
+        Some(version) => format!(
+            "Installed plugin `{}` {} (replacing {version}) to {}",
+            manifest.name,
+            manifest.version,
+            destination.display()
+        ),
+        None => format!(
+            "Installed plugin `{}` {} to {}",
+            manifest.name,
+            manifest.version,
+            destination.display()
+        ),
+    });
+    let order = search_folders(request.context);
+    let position = |path: &Path| {
+        let parent = path.parent().map(identity);
+        order
+            .iter()
+            .position(|folder| Some(identity(folder)) == parent)
+    };
+    for clash in &clashes {
+        output = output.notice(if position(&clash.owner.path) < position(&destination) {
+            format!(
+                "warning: plugin `{}` ({}) is found first and keeps `{}`; the new plugin is shadowed while it is there",
+                clash.owner.name(),
+                clash.owner.path.display(),
+                clash.command
+            )
+        } else {
+            format!(
+                "warning: `baseten {}` now runs plugin `{}` instead of plugin `{}` ({})",
+                clash.command,
+                manifest.name,
+                clash.owner.name(),
+                clash.owner.path.display()
+            )
+        });
+    }
+    Ok(output)
+}
+
+/// Loads the library and reads and checks its manifest, as discovery would.
+fn check_library(source: &Path) -> Result<Manifest, CliError> {
+    let refuse = |kind, why: String| {
+        CliError::new(
+            kind,
+            format!("cannot install `{}`: {why}", source.display()),
+        )
+    };
+    if !source.is_file() {
+        return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
+            .with_hint("pass the path of a built plugin library"));
+    }
+    let loaded = LoadedPlugin::load(source).map_err(|error| {
+        let hint = match error {
+            LoadError::NotALibrary(_) => format!(
+                "pass the plugin's built library, e.g. target/release/{}",
+                file_name("NAME")
+            ),
+            LoadError::NotAPlugin => {
+                "a plugin calls `baseten_plugin_api::export_plugin!`; see docs/writing-a-plugin.md"
+                    .to_owned()
+            }
+            LoadError::IncompatibleAbi(_) => format!(
+                "rebuild the plugin against the baseten plugin SDK for plugin API {PLUGIN_API_VERSION}"
+            ),
+        };
+        refuse(ErrorKind::Plugin, error.to_string()).with_hint(hint)
+    })?;
+    let manifest: Manifest = serde_json::from_str(&loaded.manifest_json()).map_err(|error| {
+        refuse(
+            ErrorKind::Plugin,
+            format!("its manifest cannot be read: {error}"),
+        )
+        .with_hint(format!(
+            "rebuild the plugin against the baseten plugin SDK for plugin API {PLUGIN_API_VERSION}"
+        ))
+    })?;
+    if !is_valid_name(&manifest.name) {
+        return Err(refuse(
+            ErrorKind::Plugin,
+            format!(
+                "its name `{}` is not lowercase words joined by `-`",
+                manifest.name
+            ),
+        ));
+    }
+    validate::check(&manifest).map_err(|why| {
+        let (message, hint) = match why.split_once("; ") {
+            Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
+            None => (why, None),
+        };
+        let error = refuse(ErrorKind::Plugin, message);
+        match hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
+    })?;
+    Ok(manifest)
+}
+
+/// A command of the new plugin that another plugin already provides.
+struct Clash<'a> {
+    command: String,
+    owner: &'a PluginRecord,
+}
+
+impl Clash<'_> {
+    fn describe(&self) -> String {
+        format!(
+            "`baseten {}` is already provided by plugin `{}` ({})",
+            self.command,
+            self.owner.name(),
+            self.owner.path.display()
+        )
+    }
+}
+
+/// Every used plugin other than the one being replaced whose commands overlap the new ones, or
+/// that has the same name (the earlier one would shadow the other).
+fn clashes<'a>(
+    request: &'a Request<'_>,
+    manifest: &Manifest,
+    destination: &Path,
+) -> Vec<Clash<'a>> {
+    let mut clashes = Vec::new();
+    for record in &request.registry.records {
+        if record.status != PluginStatus::Ok || identity(&record.path) == destination {
+            continue;
+        }
+        let Some(existing) = &record.manifest else {
+            continue;
+        };
+        let command = manifest.commands.iter().find_map(|command| {
+            existing
+                .commands
+                .iter()
+                .find(|other| overlaps(&command.path, &other.path))
+                .map(|_| command.path.join(" "))
+        });
+        let command = command.or_else(|| {
+            (existing.name == manifest.name).then(|| command_lines(Some(manifest)).join(", "))
+        });
+        if let Some(command) = command {
+            clashes.push(Clash {
+                command,
+                owner: record,
+            });
+        }
+    }
+    clashes
+}
+
+/// Creates the user plugin folder if needed, closed to group and others whatever the umask, and
+/// refuses one that others could write to: discovery would refuse the plugin in it.
+fn prepare_folder(folder: &Path) -> Result<(), CliError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    builder.create(folder).map_err(|error| {
+        CliError::failure(format!(
+            "could not create the plugin folder `{}`: {error}",
+            folder.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(folder)
+            .map(|metadata| metadata.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o022 != 0 {
+            return Err(CliError::failure(format!(
+                "the plugin folder `{}` is writable by group or others; baseten would refuse plugins in it",
+                folder.display()
+            ))
+            .with_hint(format!("run `chmod go-w {}`", folder.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Copies `source` to a temporary file beside `destination`, flushes it to disk, then renames it
+/// over `destination`.
+fn copy_atomically(source: &Path, destination: &Path) -> io::Result<()> {
+    let folder = destination
+        .parent()
+        .ok_or_else(|| io::Error::other("the destination has no folder"))?;
+    let name = destination
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Starts with `.` and ends in `.partial`: discovery never takes it for a plugin.
+    let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
+    let result = (|| {
+        let mut input = fs::File::open(source)?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
+        let mut output = options.open(&temporary)?;
+        io::copy(&mut input, &mut output)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            output.set_permissions(fs::Permissions::from_mode(0o755))?;
+        }
+        output.sync_all()?;
+        drop(output);
+        fs::rename(&temporary, destination)?;
+        #[cfg(unix)]
+        fs::File::open(folder)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_replaces_the_destination_and_leaves_no_temporary_file() {
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let source = folder.path().join("source.so");
+        let destination = folder.path().join("libbaseten_plugin_x.so");
+        fs::write(&source, b"new").expect("writes");
+        fs::write(&destination, b"old").expect("writes");
+        copy_atomically(&source, &destination).expect("copies");
+        assert_eq!(fs::read(&destination).expect("reads"), b"new");
+        let names: Vec<_> = fs::read_dir(folder.path())
+            .expect("lists")
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_copy_is_not_writable_by_others_whatever_the_source() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let source = folder.path().join("source.so");
+        fs::write(&source, b"x").expect("writes");
+        fs::set_permissions(&source, fs::Permissions::from_mode(0o666)).expect("chmod");
+        let destination = folder.path().join("libbaseten_plugin_x.so");
+        copy_atomically(&source, &destination).expect("copies");
+        let mode = fs::metadata(&destination)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+
+    #[test]
+    fn a_missing_library_is_refused_before_anything_is_copied() {
+        let error =
+            check_library(Path::new("/nonexistent/libbaseten_plugin_x.so")).expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert!(error.message.contains("no such file"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_library_is_a_plugin_failure() {
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let path = folder.path().join("libbaseten_plugin_text.so");
+        fs::write(&path, "not a library").expect("writes");
+        let error = check_library(&path).expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Plugin);
+        assert!(
+            error.message.contains("not a loadable library"),
+            "{}",
+            error.message
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! `baseten plugin list`: every plugin file found, in search order, with whether it is used and,
+//! when not, why.
+
+use clap::Command;
+use serde_json::json;
+
+use baseten_plugin_api::{CommandOutput, Table};
+
+use crate::commands::Request;
+use crate::commands::plugin::{command_lines, record_json};
+use crate::plugins::search_folders;
+
+pub fn command() -> Command {
+    Command::new("list")
+        .about("List the plugins found, with their commands and status")
+        .long_about(
+            "List every plugin found, in search order: BASETEN_PLUGIN_PATH, the user plugin \
+             folder, then the folders bundled with baseten. A plugin that is not used says \
+             why: shadowed by an earlier one, incompatible, failed to load, or unsafe \
+             permissions.",
+        )
+}
+
+pub fn run(request: &Request<'_>) -> CommandOutput {
+    let records = &request.registry.records;
+    let rows = records
+        .iter()
+        .map(|record| {
+            let manifest = record.manifest.as_ref();
+            vec![
+                record.name(),
+                manifest
+                    .map(|manifest| manifest.version.clone())
+                    .unwrap_or_default(),
+                manifest
+                    .map(|manifest| manifest.plugin_api_version.clone())
+                    .unwrap_or_default(),
+                command_lines(manifest).join(", "),
+                record.status.to_string(),
+                record.path.display().to_string(),
+            ]
+        })
+        .collect();
+    let folders: Vec<String> = search_folders(request.context)
+        .iter()
+        .map(|folder| folder.display().to_string())
+        .collect();
+    let payload = json!({
+        "plugins": records.iter().map(record_json).collect::<Vec<_>>(),
+        "folders": folders,
+    });
+    CommandOutput::table(
+        payload,
+        Table {
+            columns: ["NAME", "VERSION", "API", "COMMANDS", "STATUS", "PATH"]
+                .map(str::to_owned)
+                .to_vec(),
+            rows,
+            empty_message: Some(format!("No plugins found in {}.", folders.join(", "))),
+        },
+    )
+}

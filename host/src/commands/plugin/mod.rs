@@ -1,0 +1,197 @@
+//! `baseten plugin list | info | install | remove`: the plugins a user has, why any is unused,
+//! and adding or removing one in the user plugin folder (SPEC §6, §7).
+
+pub mod info;
+pub mod install;
+pub mod list;
+pub mod remove;
+
+use std::path::{Path, PathBuf};
+
+use clap::Command;
+use serde_json::{Value, json};
+
+use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::protocol::Manifest;
+
+use crate::commands::Request;
+use crate::context::Context;
+use crate::env_vars;
+use crate::error::CliError;
+use crate::plugins::{PluginRecord, PluginStatus};
+
+pub fn command() -> Command {
+    Command::new("plugin")
+        .about("List, inspect, install and remove plugins")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(list::command())
+        .subcommand(info::command())
+        .subcommand(install::command())
+        .subcommand(remove::command())
+}
+
+/// Runs `plugin <verb>`.
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    match request.path.get(1).map(String::as_str) {
+        Some("list") => Ok(list::run(request)),
+        Some("info") => info::run(request),
+        Some("install") => install::run(request),
+        Some("remove") => remove::run(request),
+        _ => Err(CliError::usage(format!(
+            "unknown command `{}`",
+            request.path.join(" ")
+        ))),
+    }
+}
+
+/// The folder `plugin install` copies into: `$XDG_DATA_HOME/baseten/plugins`, else
+/// `~/.local/share/baseten/plugins`. Discovery searches it right after `BASETEN_PLUGIN_PATH`.
+pub fn user_folder(context: &Context) -> Option<PathBuf> {
+    let data = match context.var_os(env_vars::XDG_DATA_HOME) {
+        Some(data) => PathBuf::from(data),
+        None => PathBuf::from(context.var_os(env_vars::HOME)?)
+            .join(".local")
+            .join("share"),
+    };
+    Some(data.join("baseten").join("plugins"))
+}
+
+/// The file name a plugin called `name` has on this platform: `org-api-key` →
+/// `libbaseten_plugin_org_api_key.so`.
+pub fn file_name(name: &str) -> String {
+    format!(
+        "{}baseten_plugin_{}{}",
+        std::env::consts::DLL_PREFIX,
+        name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// Whether `name` can be a plugin name: lowercase words of letters and digits joined by `-`, so
+/// that it round-trips through a file name.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        })
+}
+
+/// The records whose plugin is called `name`, in search order.
+pub fn records_named<'a>(request: &'a Request<'_>, name: &str) -> Vec<&'a PluginRecord> {
+    request
+        .registry
+        .records
+        .iter()
+        .filter(|record| record.name() == name)
+        .collect()
+}
+
+/// The error for a name no plugin has.
+pub fn no_such_plugin(name: &str) -> CliError {
+    CliError::new(
+        baseten_plugin_api::ErrorKind::NotFound,
+        format!("no plugin named `{name}`"),
+    )
+    .with_hint("run `baseten plugin list` to see the plugins found")
+}
+
+/// A status as JSON: a short code, and the reason when there is one.
+pub fn status_fields(status: &PluginStatus) -> (&'static str, Option<&str>) {
+    match status {
+        PluginStatus::Ok => ("ok", None),
+        PluginStatus::Shadowed(by) => ("shadowed", Some(by)),
+        PluginStatus::Incompatible(why) => ("incompatible", Some(why)),
+        PluginStatus::FailedToLoad(why) => ("failed_to_load", Some(why)),
+        PluginStatus::UnsafePermissions(why) => ("unsafe_permissions", Some(why)),
+    }
+}
+
+/// The command paths of a manifest, as typed: `org api-key list`.
+pub fn command_lines(manifest: Option<&Manifest>) -> Vec<String> {
+    manifest
+        .map(|manifest| {
+            manifest
+                .commands
+                .iter()
+                .map(|command| command.path.join(" "))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What `plugin list` says about one record, and the start of what `plugin info` says.
+pub fn record_json(record: &PluginRecord) -> Value {
+    let (status, reason) = status_fields(&record.status);
+    let manifest = record.manifest.as_ref();
+    json!({
+        "name": record.name(),
+        "version": manifest.map(|manifest| manifest.version.clone()),
+        "plugin_api_version": manifest.map(|manifest| manifest.plugin_api_version.clone()),
+        "description": manifest.map(|manifest| manifest.description.clone()),
+        "commands": command_lines(manifest),
+        "status": status,
+        "reason": reason,
+        "path": record.path.display().to_string(),
+    })
+}
+
+/// Two command paths clash when one is the other or a prefix of it (a leaf cannot be a group).
+pub fn overlaps(first: &[String], second: &[String]) -> bool {
+    let shorter = first.len().min(second.len());
+    first[..shorter] == second[..shorter]
+}
+
+/// `path` with symbolic links and `..` resolved when it exists, for comparing files.
+pub fn identity(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_names_map_to_file_names() {
+        let name = file_name("org-api-key");
+        assert!(name.contains("baseten_plugin_org_api_key"), "{name}");
+        assert!(name.ends_with(std::env::consts::DLL_SUFFIX));
+    }
+
+    #[test]
+    fn valid_names_are_lowercase_words_joined_by_dashes() {
+        assert!(is_valid_name("org-api-key"));
+        assert!(is_valid_name("hello2"));
+        for invalid in ["", "Org", "a_b", "-a", "a-", "a--b", "a b", "../x"] {
+            assert!(!is_valid_name(invalid), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn the_user_folder_follows_xdg_data_home_then_home() {
+        let context = Context::for_tests(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/u")]);
+        assert_eq!(
+            user_folder(&context),
+            Some(PathBuf::from("/data/baseten/plugins"))
+        );
+        let context = Context::for_tests(&[("HOME", "/home/u")]);
+        assert_eq!(
+            user_folder(&context),
+            Some(PathBuf::from("/home/u/.local/share/baseten/plugins"))
+        );
+        assert_eq!(user_folder(&Context::for_tests(&[])), None);
+    }
+
+    #[test]
+    fn a_group_and_a_command_under_it_overlap() {
+        let words = |path: &str| path.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert!(overlaps(&words("org api-key"), &words("org api-key list")));
+        assert!(!overlaps(
+            &words("org team list"),
+            &words("org api-key list")
+        ));
+    }
+}
