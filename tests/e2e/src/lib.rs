@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 pub use baseten_emulator::{BackgroundEmulator, Emulator};
 use tempfile::TempDir;
@@ -174,4 +175,117 @@ pub fn emulator() -> BackgroundEmulator {
     Emulator::builder()
         .start_in_background()
         .expect("the emulator starts")
+}
+
+/// A plugin library built into [`build_dir`], by plugin name: `org_api_key` →
+/// `target/debug/libbaseten_plugin_org_api_key.so`.
+pub fn plugin_library(name: &str) -> PathBuf {
+    library(&format!("baseten_plugin_{name}"))
+}
+
+/// A fixture library of `tests/fixtures`, by library name without `fixture_`: `panicking` →
+/// `target/debug/libfixture_panicking.so`. Fixtures are not named as plugins, so the host never
+/// finds them on its own; tests copy them under a plugin file name with [`plugin_folder`].
+pub fn fixture_library(name: &str) -> PathBuf {
+    library(&format!("fixture_{name}"))
+}
+
+fn library(stem: &str) -> PathBuf {
+    let path = build_dir().join(format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(
+        path.is_file(),
+        "`{}` is missing: run `cargo build --workspace` before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// The file name the host looks for for a plugin called `name` (`-` or `_` between words).
+pub fn plugin_file_name(name: &str) -> String {
+    format!(
+        "{}baseten_plugin_{}{}",
+        std::env::consts::DLL_PREFIX,
+        name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// A new folder holding a copy of each `(library, plugin name)` under the plugin's file name,
+/// closed to group and others, for `BASETEN_PLUGIN_PATH`.
+pub fn plugin_folder(plugins: &[(&Path, &str)]) -> TempDir {
+    let folder = tempfile::Builder::new()
+        .prefix("baseten-plugins-")
+        .tempdir()
+        .expect("a temp folder");
+    for (library, name) in plugins {
+        std::fs::copy(library, folder.path().join(plugin_file_name(name)))
+            .expect("copies the plugin library");
+    }
+    folder
+}
+
+/// The repository's root folder.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+/// The third-party plugin project of `docs/writing-a-plugin.md`, outside the workspace.
+pub fn hello_project() -> PathBuf {
+    repository_root()
+        .join("tests")
+        .join("fixtures")
+        .join("hello")
+}
+
+/// Builds the hello plugin project as its author would (`cargo build`, with its own lock file,
+/// offline) into `target/fixtures`, once per test run, and returns the built library.
+pub fn hello_plugin() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(build_hello_plugin)
+        .clone()
+        .unwrap_or_else(|why| panic!("{why}"))
+}
+
+fn build_hello_plugin() -> Result<PathBuf, String> {
+    let target = build_dir()
+        .parent()
+        .expect("the build folder is inside the target folder")
+        .join("fixtures");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--offline",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(hello_project().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("could not run cargo: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building tests/fixtures/hello failed (if the plugin API's version or dependencies \
+             changed, update its Cargo.lock with `cargo update --manifest-path \
+             tests/fixtures/hello/Cargo.toml`):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let library = target.join("debug").join(plugin_file_name("hello"));
+    if library.is_file() {
+        Ok(library)
+    } else {
+        Err(format!("cargo built no `{}`", library.display()))
+    }
 }

@@ -9,6 +9,8 @@ mod org_api_key;
 mod output_modes;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
+#[path = "e2e/plugins.rs"]
+mod plugins;
 #[path = "e2e/reliability.rs"]
 mod reliability;
 #[path = "e2e/support.rs"]

@@ -95,12 +95,16 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         return Err(CliError::failure(format!(
             "cannot install plugin `{}`: {}",
             manifest.name,
-            clash.describe()
+            clash.describe(&manifest.name)
         ))
-        .with_hint(format!(
-            "pass --force to install it anyway, or remove plugin `{}` first",
-            clash.owner.name()
-        )));
+        .with_hint(if clash.same_plugin(&manifest.name) {
+            "pass --force to install this copy anyway".to_owned()
+        } else {
+            format!(
+                "pass --force to install it anyway, or remove plugin `{}` first",
+                clash.owner.name()
+            )
+        }));
     }
 
     if identity(source) != destination_identity {
@@ -150,22 +154,8 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             .position(|folder| Some(identity(folder)) == parent)
     };
     for clash in &clashes {
-        output = output.notice(if position(&clash.owner.path) < position(&destination) {
-            format!(
-                "warning: plugin `{}` ({}) is found first and keeps `{}`; the new plugin is shadowed while it is there",
-                clash.owner.name(),
-                clash.owner.path.display(),
-                clash.command
-            )
-        } else {
-            format!(
-                "warning: `baseten {}` now runs plugin `{}` instead of plugin `{}` ({})",
-                clash.command,
-                manifest.name,
-                clash.owner.name(),
-                clash.owner.path.display()
-            )
-        });
+        let found_first = position(&clash.owner.path) < position(&destination);
+        output = output.notice(clash.warning(&manifest.name, found_first));
     }
     Ok(output)
 }
@@ -237,13 +227,45 @@ struct Clash<'a> {
 }
 
 impl Clash<'_> {
-    fn describe(&self) -> String {
-        format!(
-            "`baseten {}` is already provided by plugin `{}` ({})",
-            self.command,
+    /// Whether the other plugin is another copy of this one (same name).
+    fn same_plugin(&self, name: &str) -> bool {
+        self.owner.name() == name
+    }
+
+    fn describe(&self, name: &str) -> String {
+        if self.same_plugin(name) {
+            format!("it is already found at `{}`", self.owner.path.display())
+        } else {
+            format!(
+                "`baseten {}` is already provided by plugin `{}` ({})",
+                self.command,
+                self.owner.name(),
+                self.owner.path.display()
+            )
+        }
+    }
+
+    /// What to say once installed with `--force`, knowing which copy the search finds first.
+    fn warning(&self, name: &str, found_first: bool) -> String {
+        let owner = format!(
+            "plugin `{}` ({})",
             self.owner.name(),
             self.owner.path.display()
-        )
+        );
+        match (found_first, self.same_plugin(name)) {
+            (true, _) => format!(
+                "warning: {owner} is found first and keeps `baseten {}`; the installed copy is shadowed while it is there",
+                self.command
+            ),
+            (false, true) => format!(
+                "warning: the installed copy of plugin `{name}` now shadows the one at {}",
+                self.owner.path.display()
+            ),
+            (false, false) => format!(
+                "warning: `baseten {}` now runs plugin `{name}` instead of {owner}",
+                self.command
+            ),
+        }
     }
 }
 
