@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table as ComfyTable, presets};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use baseten_plugin_api::{CommandOutput, OutputMode, Table, TextView};
 
@@ -32,7 +33,7 @@ pub fn render(
     stderr: &mut dyn Write,
 ) -> Result<(), RenderError> {
     if let Some(filter) = rendering.jq {
-        match filter.run(&output.payload) {
+        match filter.run_on_text(output.payload.get()) {
             Ok(results) => {
                 for result in &results {
                     write_jq_result(result, rendering.mode, stdout)?;
@@ -40,7 +41,7 @@ pub fn render(
             }
             Err(error) => {
                 if rendering.unrepeatable {
-                    write_json(&output.payload, OutputMode::Json, stdout)?;
+                    write_raw(&output.payload, OutputMode::Json, stdout)?;
                 }
                 write_notices(&output.notices, stderr)?;
                 let error = CliError::failure(format!("jq error: {error}"));
@@ -56,16 +57,18 @@ pub fn render(
     } else {
         match rendering.mode {
             OutputMode::Text => write_text(&output.text, rendering.bold, stdout, stderr)?,
-            OutputMode::Json => write_json(&output.payload, OutputMode::Json, stdout)?,
-            OutputMode::Jsonl if rendering.streamed => match &output.payload {
-                Value::Array(records) => {
-                    for record in records {
-                        write_json(record, OutputMode::Jsonl, stdout)?;
+            OutputMode::Json => write_raw(&output.payload, OutputMode::Json, stdout)?,
+            OutputMode::Jsonl if rendering.streamed => {
+                match serde_json::from_str::<Vec<&RawValue>>(output.payload.get()) {
+                    Ok(records) => {
+                        for record in records {
+                            write_raw(record, OutputMode::Jsonl, stdout)?;
+                        }
                     }
+                    Err(_) => write_raw(&output.payload, OutputMode::Jsonl, stdout)?,
                 }
-                payload => write_json(payload, OutputMode::Jsonl, stdout)?,
-            },
-            OutputMode::Jsonl => write_json(&output.payload, OutputMode::Jsonl, stdout)?,
+            }
+            OutputMode::Jsonl => write_raw(&output.payload, OutputMode::Jsonl, stdout)?,
             OutputMode::None => {}
         }
     }
@@ -167,6 +170,28 @@ pub fn write_json(value: &Value, mode: OutputMode, stdout: &mut dyn Write) -> io
     } else {
         serde_json::to_writer_pretty(&mut buffered, value)?;
     }
+    buffered.write_all(b"\n")?;
+    buffered.flush()
+}
+
+/// A payload kept as JSON text, re-laid out as it streams to stdout: indented two spaces under
+/// `json`, compact under `jsonl`. No tree is built, so field order and every field are kept and
+/// memory stays flat whatever the payload's size.
+pub fn write_raw(payload: &RawValue, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
+    let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
+    let mut input = serde_json::Deserializer::from_str(payload.get());
+    let result = if mode == OutputMode::Jsonl {
+        serde_transcode::transcode(&mut input, &mut serde_json::Serializer::new(&mut buffered))
+    } else {
+        serde_transcode::transcode(
+            &mut input,
+            &mut serde_json::Serializer::pretty(&mut buffered),
+        )
+    };
+    result.map_err(|error| match error.io_error_kind() {
+        Some(kind) => io::Error::new(kind, error),
+        None => io::Error::other(error),
+    })?;
     buffered.write_all(b"\n")?;
     buffered.flush()
 }

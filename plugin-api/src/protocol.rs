@@ -6,6 +6,7 @@
 //! why every field added after the first release must be `#[serde(default)]`.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The plugin API version this crate implements.
@@ -217,10 +218,12 @@ pub struct HttpResponse {
 }
 
 /// What a command returns: its payload, and how to show it as text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandOutput {
-    /// The JSON payload, printed by `-o json`/`jsonl` and fed to `--jq`.
-    pub payload: Value,
+    /// The JSON payload, printed by `-o json`/`jsonl` and fed to `--jq`. Kept as JSON text, so
+    /// an API's answer passes through as received (field order, unknown fields) without being
+    /// parsed into a tree on either side of the plugin boundary.
+    pub payload: Box<RawValue>,
     /// The human form, printed by `-o text`.
     pub text: TextView,
     /// Messages for stderr, shown in every output mode (e.g. `Deleted API key abc`).
@@ -251,7 +254,7 @@ pub struct Table {
 }
 
 /// The result of [`crate::abi::PluginModule::invoke`]: the output or an error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandResult {
     /// The command succeeded.

@@ -11,6 +11,7 @@ use std::sync::Once;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::abi::HostServices;
 use crate::protocol::{
@@ -356,15 +357,33 @@ impl<'a> Host<'a> {
     /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]
     /// whose kind follows the status.
     pub fn send<T: DeserializeOwned>(&self, request: &HttpRequest) -> Result<T, PluginError> {
+        let body = self.answer(request)?;
+        serde_json::from_str(&body).map_err(|error| {
+            PluginError::new(
+                ErrorKind::Failure,
+                format!("unexpected response from the API: {error}"),
+            )
+        })
+    }
+
+    /// `GET path`, the answer kept as JSON text (checked to be JSON, not parsed into a tree):
+    /// for payloads shown as received.
+    pub fn get_raw(&self, path: &str) -> Result<Box<RawValue>, PluginError> {
+        let response = self.answer(&request("GET", path, None))?;
+        RawValue::from_string(response).map_err(|error| {
+            PluginError::new(
+                ErrorKind::Failure,
+                format!("unexpected response from the API: {error}"),
+            )
+        })
+    }
+
+    /// Sends `request`; the body of a 2xx answer, anything else a [`PluginError`].
+    fn answer(&self, request: &HttpRequest) -> Result<String, PluginError> {
         match self.api.http(request) {
             HttpOutcome::Error(error) => Err(error),
             HttpOutcome::Response(response) if (200..300).contains(&response.status) => {
-                serde_json::from_str(&response.body).map_err(|error| {
-                    PluginError::new(
-                        ErrorKind::Failure,
-                        format!("unexpected response from the API: {error}"),
-                    )
-                })
+                Ok(response.body)
             }
             HttpOutcome::Response(response) => {
                 Err(error_for_status(response.status, &response.body))
@@ -405,6 +424,11 @@ impl<'a> Host<'a> {
     pub fn confirm(&self, prompt: &str) -> bool {
         self.api.confirm(prompt)
     }
+}
+
+/// A value as JSON text. Serializing a `Value` cannot fail; `null` stands in if it ever did.
+fn to_raw(value: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 fn request(method: &str, path: &str, body: Option<Value>) -> HttpRequest {
@@ -512,20 +536,27 @@ pub fn encode_path_segment(segment: &str) -> String {
 impl CommandOutput {
     /// Output shown as a table in text mode.
     pub fn table(payload: Value, table: Table) -> Self {
-        Self {
-            payload,
-            text: TextView::Table(table),
-            notices: Vec::new(),
-        }
+        Self::raw(to_raw(&payload), TextView::Table(table))
     }
 
     /// Output shown as lines on stdout in text mode.
     pub fn lines(payload: Value, lines: Vec<String>) -> Self {
+        Self::raw(to_raw(&payload), TextView::Lines(lines))
+    }
+
+    /// Output whose payload is JSON text kept as it is, e.g. an API's answer from
+    /// [`Host::get_raw`].
+    pub fn raw(payload: Box<RawValue>, text: TextView) -> Self {
         Self {
             payload,
-            text: TextView::Lines(lines),
+            text,
             notices: Vec::new(),
         }
+    }
+
+    /// The payload parsed, for tests and small payloads.
+    pub fn payload_value(&self) -> Value {
+        serde_json::from_str(self.payload.get()).unwrap_or(Value::Null)
     }
 
     /// Adds a message for stderr, shown in every output mode.

@@ -83,6 +83,16 @@ pub fn cli_key_type(api_name: &str) -> String {
         .unwrap_or_else(|| api_name.to_ascii_lowercase().replace('_', "-"))
 }
 
+/// Reads a typed view of a payload kept as JSON text.
+pub fn typed_text<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, PluginError> {
+    serde_json::from_str(payload).map_err(|error| {
+        PluginError::new(
+            ErrorKind::Failure,
+            format!("unexpected response from the API: {error}"),
+        )
+    })
+}
+
 /// Reads a typed view of a payload that is kept as received for JSON output.
 pub fn typed<'a, T: Deserialize<'a>>(payload: &'a Value) -> Result<T, PluginError> {
     T::deserialize(payload).map_err(|error| {

@@ -1,9 +1,7 @@
 //! `baseten org api-key list`: the keys of the organization, metadata only.
 
-use serde_json::Value;
-
 use baseten_plugin_api::{
-    Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table,
+    Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table, TextView,
 };
 
 use crate::api::{self, ApiKeyList};
@@ -21,8 +19,10 @@ pub fn command() -> Command {
 }
 
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
-    let payload: Value = host.get_json(api::API_KEYS_PATH).map_err(context)?;
-    let list: ApiKeyList = api::typed(&payload)?;
+    // The answer stays JSON text: printed as received, and parsed here only into the fields a
+    // table needs, which also checks it is the expected shape.
+    let payload = host.get_raw(api::API_KEYS_PATH).map_err(context)?;
+    let list: ApiKeyList = api::typed_text(payload.get())?;
     // Only text mode shows the table; building it for a 100,000-key JSON run would be waste.
     let rows = if args.invocation().output == OutputMode::Text {
         list.keys
@@ -39,13 +39,13 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     } else {
         Vec::new()
     };
-    Ok(CommandOutput::table(
+    Ok(CommandOutput::raw(
         payload,
-        Table {
+        TextView::Table(Table {
             columns: ["NAME", "KEY", "TYPE", "TEAM"].map(str::to_owned).to_vec(),
             rows,
             empty_message: Some("No API keys found.".to_owned()),
-        },
+        }),
     ))
 }
 
@@ -56,8 +56,8 @@ fn context(mut error: PluginError) -> PluginError {
 
 #[cfg(test)]
 mod tests {
+    use baseten_plugin_api::ErrorKind;
     use baseten_plugin_api::testing::RecordingHost;
-    use baseten_plugin_api::{ErrorKind, TextView};
     use serde_json::json;
 
     use super::*;
@@ -112,7 +112,7 @@ mod tests {
                 false,
             )
             .expect("list succeeds");
-        assert_eq!(output.payload, body);
+        assert_eq!(output.payload_value(), body);
     }
 
     #[test]

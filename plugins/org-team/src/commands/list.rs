@@ -106,7 +106,7 @@ mod tests {
         let body = json!({"teams": [{"id": "t1", "name": "A", "default": true, "extra": 1}], "next": null});
         let host = RecordingHost::new().respond(200, body.clone());
         let output = list(&host, OutputMode::Json).expect("list succeeds");
-        assert_eq!(output.payload, body);
+        assert_eq!(output.payload_value(), body);
     }
 
     #[test]
