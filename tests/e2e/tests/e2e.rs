@@ -5,6 +5,8 @@
 mod completion;
 #[path = "e2e/errors.rs"]
 mod errors;
+#[path = "e2e/install_script.rs"]
+mod install_script;
 #[path = "e2e/org_api_key.rs"]
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
