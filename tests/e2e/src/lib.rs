@@ -256,36 +256,52 @@ pub fn hello_plugin() -> PathBuf {
 }
 
 fn build_hello_plugin() -> Result<PathBuf, String> {
-    let target = build_dir()
+    cargo_on_hello("build")?;
+    let library = fixtures_target_dir()
+        .join("debug")
+        .join(plugin_file_name("hello"));
+    if library.is_file() {
+        Ok(library)
+    } else {
+        Err(format!("cargo built no `{}`", library.display()))
+    }
+}
+
+/// Where the projects of `tests/fixtures` that are not workspace members build: `target/fixtures`,
+/// kept between runs so that rebuilding is quick.
+fn fixtures_target_dir() -> PathBuf {
+    build_dir()
         .parent()
         .expect("the build folder is inside the target folder")
-        .join("fixtures");
+        .join("fixtures")
+}
+
+/// Runs `cargo <subcommand>` on the hello plugin project as its author would, offline and with
+/// its own lock file; an error holds cargo's output.
+pub fn cargo_on_hello(subcommand: &str) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let output = Command::new(cargo)
         .args([
-            "build",
+            subcommand,
             "--offline",
             "--locked",
             "--quiet",
             "--manifest-path",
         ])
         .arg(hello_project().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", fixtures_target_dir())
         .stdin(Stdio::null())
         .output()
         .map_err(|error| format!("could not run cargo: {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building tests/fixtures/hello failed (if the plugin API's version or dependencies \
-             changed, update its Cargo.lock with `cargo update --manifest-path \
-             tests/fixtures/hello/Cargo.toml`):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let library = target.join("debug").join(plugin_file_name("hello"));
-    if library.is_file() {
-        Ok(library)
+    if output.status.success() {
+        Ok(())
     } else {
-        Err(format!("cargo built no `{}`", library.display()))
+        Err(format!(
+            "`cargo {subcommand}` of tests/fixtures/hello failed (if the plugin API's version or \
+             dependencies changed, update its lock file with `cargo update --manifest-path \
+             tests/fixtures/hello/Cargo.toml`):\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use baseten_e2e::{
-    Emulator, Run, Sandbox, emulator, fixture_library, hello_plugin, hello_project,
+    Emulator, Run, Sandbox, cargo_on_hello, emulator, fixture_library, hello_plugin, hello_project,
     plugin_file_name, plugin_folder, plugin_library, repository_root,
 };
 use serde_json::Value;
@@ -525,6 +525,11 @@ fn the_guide_plugin_builds_installs_runs_and_is_removed() {
     sandbox.run(&["plugin", "remove", "hello"]).assert_code(0);
     assert!(!installed.exists());
     sandbox.run(&["hello", "greet"]).assert_code(2);
+}
+
+#[test]
+fn the_guide_plugin_tests_pass() {
+    cargo_on_hello("test").unwrap_or_else(|why| panic!("{why}"));
 }
 
 #[test]
