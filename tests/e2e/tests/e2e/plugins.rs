@@ -532,6 +532,39 @@ fn the_guide_plugin_tests_pass() {
     cargo_on_hello("test").unwrap_or_else(|why| panic!("{why}"));
 }
 
+/// `name version` of every package in a `Cargo.lock`.
+fn locked_packages(lock: &str) -> Vec<String> {
+    let mut packages = Vec::new();
+    let mut name = None;
+    for line in lock.lines() {
+        if let Some(value) = line.strip_prefix("name = ") {
+            name = Some(value.trim_matches('"').to_owned());
+        } else if let (Some(value), Some(package)) = (line.strip_prefix("version = "), name.take())
+        {
+            packages.push(format!("{package} {}", value.trim_matches('"')));
+        }
+    }
+    packages
+}
+
+#[test]
+fn the_guide_plugin_locks_versions_the_workspace_also_uses() {
+    // The tests build the example offline: each dependency it locks must be one the workspace's
+    // own build has already fetched.
+    let read = |path: PathBuf| fs::read_to_string(&path).expect("reads a lock file");
+    let workspace = locked_packages(&read(repository_root().join("Cargo.lock")));
+    for package in locked_packages(&read(hello_project().join("Cargo.lock"))) {
+        if package.starts_with("baseten-plugin-") {
+            continue;
+        }
+        assert!(
+            workspace.contains(&package),
+            "tests/fixtures/hello/Cargo.lock locks {package}, which Cargo.lock does not: copy \
+             Cargo.lock over it and run `cargo build --manifest-path tests/fixtures/hello/Cargo.toml`"
+        );
+    }
+}
+
 #[test]
 fn the_guide_shows_the_guide_plugin_files_as_they_are() {
     let guide = fs::read_to_string(repository_root().join("docs/writing-a-plugin.md"))
