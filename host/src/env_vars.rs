@@ -14,6 +14,9 @@ pub const MANAGEMENT_API_URL_OVERRIDE: &str = "BASETEN_MANAGEMENT_API_URL_OVERRI
 pub const PLUGIN_PATH: &str = "BASETEN_PLUGIN_PATH";
 /// Seconds a request may take in all.
 pub const HTTP_TIMEOUT: &str = "BASETEN_HTTP_TIMEOUT";
+/// A PEM file of one or more CA certificates to trust besides the platform's (a private CA, a
+/// TLS-inspecting proxy); read when the HTTP client is built.
+pub const CA_BUNDLE: &str = "BASETEN_CA_BUNDLE";
 /// Any value: no colour.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Non-zero: colour even when not on a terminal.

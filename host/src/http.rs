@@ -2,12 +2,15 @@
 //! every request a plugin makes. Built on first use, so commands that send nothing pay nothing.
 
 use std::error::Error as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT as USER_AGENT_HEADER,
 };
 use reqwest::{Method, StatusCode, Url};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::{self, PemObject};
 
 use baseten_plugin_api::protocol::{HttpRequest, HttpResponse};
 use baseten_plugin_api::{ErrorKind, PluginError};
@@ -38,12 +41,19 @@ pub struct ApiClient {
     client: reqwest::Client,
     credential: Credential,
     timeout: Duration,
+    /// `BASETEN_CA_BUNDLE`, when its certificates are trusted besides the platform's.
+    ca_bundle: Option<PathBuf>,
 }
 
 impl ApiClient {
     /// Builds the runtime and the TLS client for `credential`.
     pub fn new(context: &Context, credential: Credential) -> Result<Self, CliError> {
         let timeout = request_timeout(context)?;
+        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
+        let extra_roots = match &ca_bundle {
+            Some(path) => read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
         // Several providers could be linked in; this process uses ring. A second call finds one
         // installed and changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -52,6 +62,8 @@ impl ApiClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(timeout)
             .tls_backend_rustls()
+            // With extra roots, reqwest verifies with the platform verifier plus these roots.
+            .tls_certs_merge(extra_roots)
             .build()
             .map_err(|error| {
                 CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
@@ -67,6 +79,7 @@ impl ApiClient {
             client,
             credential,
             timeout,
+            ca_bundle,
         })
     }
 
@@ -168,7 +181,12 @@ impl ApiClient {
                 _ => {
                     return match outcome {
                         Ok((response, _)) => Ok(response),
-                        Err(failure) => Err(failure.into_error(method, url, self.timeout)),
+                        Err(failure) => Err(failure.into_error(
+                            method,
+                            url,
+                            self.timeout,
+                            self.ca_bundle.as_deref(),
+                        )),
                     };
                 }
             }
@@ -272,7 +290,13 @@ impl Failure {
         }
     }
 
-    fn into_error(self, method: &Method, url: &Url, timeout: Duration) -> PluginError {
+    fn into_error(
+        self,
+        method: &Method,
+        url: &Url,
+        timeout: Duration,
+        ca_bundle: Option<&Path>,
+    ) -> PluginError {
         let why = self.root_cause();
         match self {
             Self::Unsent(error) if is_certificate_error(&error) => PluginError::new(
@@ -282,10 +306,17 @@ impl Failure {
                     origin(url)
                 ),
             )
-            .with_hint(format!(
-                "if the server uses a private CA, point {} at its PEM file",
-                "BASETEN_CA_BUNDLE"
-            )),
+            .with_hint(match ca_bundle {
+                Some(path) => format!(
+                    "{} `{}` does not hold the CA that signed it",
+                    env_vars::CA_BUNDLE,
+                    path.display()
+                ),
+                None => format!(
+                    "if the server uses a private CA, point {} at its PEM file",
+                    env_vars::CA_BUNDLE
+                ),
+            }),
             Self::Unsent(error) if error.is_timeout() => PluginError::new(
                 ErrorKind::Network,
                 format!(
@@ -358,22 +389,73 @@ fn jitter_fraction() -> f64 {
     f64::from(nanos % 1000) / 1000.0
 }
 
+/// Whether the connection failed because the server's certificate was refused (unknown issuer,
+/// expired, wrong name…): retrying cannot help, and the user has something to fix.
 fn is_certificate_error(error: &reqwest::Error) -> bool {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if cause.downcast_ref::<rustls::Error>().is_some() {
-            return true;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io
+        next = match cause.downcast_ref::<std::io::Error>() {
+            // The handshake's error arrives as an `io::Error` wrapping an `io::Error` wrapping the
+            // `rustls::Error`, and `io::Error::source` skips the error it wraps: look inside.
+            Some(io) => io
                 .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        {
-            return true;
-        }
-        source = cause.source();
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
     }
     false
+}
+
+/// The certificates of the `BASETEN_CA_BUNDLE` file, checked as the verifier will check them,
+/// so that a bad bundle is named here rather than reported as a failure to set up HTTP.
+fn read_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, CliError> {
+    let hint = format!(
+        "point {} at a PEM file of CA certificates, or unset it",
+        env_vars::CA_BUNDLE
+    );
+    let bytes = std::fs::read(path).map_err(|error| {
+        CliError::failure(format!(
+            "could not read {} `{}`: {error}",
+            env_vars::CA_BUNDLE,
+            path.display()
+        ))
+        .with_hint(hint.clone())
+    })?;
+    parse_ca_bundle(&bytes).map_err(|why| {
+        CliError::usage(format!(
+            "invalid {} `{}`: {why}",
+            env_vars::CA_BUNDLE,
+            path.display()
+        ))
+        .with_hint(hint)
+    })
+}
+
+/// Every `CERTIFICATE` section of a PEM bundle (other sections are skipped); at least one.
+fn parse_ca_bundle(bytes: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let mut certificates = Vec::new();
+    for certificate in CertificateDer::pem_slice_iter(bytes) {
+        let certificate = certificate.map_err(|error| match error {
+            pem::Error::MissingSectionEnd { .. } => "a PEM section has no `-----END` line".into(),
+            pem::Error::Base64Decode(_) => "a PEM section is not valid base64".into(),
+            _ => "it is not valid PEM".to_owned(),
+        })?;
+        let number = certificates.len() + 1;
+        rustls::RootCertStore::empty()
+            .add(certificate.clone())
+            .map_err(|_| format!("certificate {number} is not a valid X.509 certificate"))?;
+        certificates.push(
+            reqwest::Certificate::from_der(certificate.as_ref())
+                .map_err(|error| format!("certificate {number}: {error}"))?,
+        );
+    }
+    if certificates.is_empty() {
+        return Err("no `-----BEGIN CERTIFICATE-----` section in it".into());
+    }
+    Ok(certificates)
 }
 
 fn log_headers(logger: &Logger, direction: &str, headers: &HeaderMap) {
@@ -470,6 +552,39 @@ mod tests {
                 "{delay:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_ca_bundle_needs_pem_certificates() {
+        let why = |bytes: &[u8]| parse_ca_bundle(bytes).err().unwrap_or_default();
+        assert_eq!(why(b""), "no `-----BEGIN CERTIFICATE-----` section in it");
+        // A key alone is skipped, so holds no certificate either.
+        assert_eq!(
+            why(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            "no `-----BEGIN CERTIFICATE-----` section in it"
+        );
+        assert_eq!(
+            why(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+            "certificate 1 is not a valid X.509 certificate"
+        );
+        assert_eq!(
+            why(b"-----BEGIN CERTIFICATE-----\nAAAA\n"),
+            "a PEM section has no `-----END` line"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_ca_bundle_is_a_failure_naming_file_and_variable() {
+        let missing = Path::new("/nonexistent/baseten/ca.pem");
+        let error = read_ca_bundle(missing).expect_err("an error");
+        assert_eq!(error.kind, ErrorKind::Failure);
+        assert!(
+            error
+                .message
+                .starts_with("could not read BASETEN_CA_BUNDLE `/nonexistent/baseten/ca.pem`: "),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

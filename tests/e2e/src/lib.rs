@@ -177,6 +177,15 @@ pub fn emulator() -> BackgroundEmulator {
         .expect("the emulator starts")
 }
 
+/// Starts an emulator serving HTTPS under a throwaway CA, whose certificate (PEM) it writes to
+/// `ca_file`; its `url()` is `https://127.0.0.1:PORT`.
+pub fn tls_emulator(ca_file: &Path) -> BackgroundEmulator {
+    Emulator::builder()
+        .tls(ca_file)
+        .start_in_background()
+        .expect("the emulator starts with TLS")
+}
+
 /// A plugin library built into [`build_dir`], by plugin name: `org_api_key` →
 /// `target/debug/libbaseten_plugin_org_api_key.so`.
 pub fn plugin_library(name: &str) -> PathBuf {

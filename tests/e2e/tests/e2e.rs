@@ -19,3 +19,5 @@ mod plugins;
 mod reliability;
 #[path = "e2e/support.rs"]
 mod support;
+#[path = "e2e/tls.rs"]
+mod tls;

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::emulator::{EmulatorBuilder, inject_fault, try_inject_fault};
+use crate::emulator::{EmulatorBuilder, base_url, inject_fault, try_inject_fault};
 use crate::error::Error;
 use crate::shared::Shared;
 
@@ -17,6 +17,7 @@ use crate::shared::Shared;
 #[derive(Debug)]
 pub struct BackgroundEmulator {
     addr: SocketAddr,
+    ca_certificate_pem: Option<String>,
     api_key: String,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
@@ -26,6 +27,7 @@ pub struct BackgroundEmulator {
 /// What the background thread hands back once its server is up.
 struct Ready {
     addr: SocketAddr,
+    ca_certificate_pem: Option<String>,
     api_key: String,
     shared: Arc<Shared>,
 }
@@ -53,6 +55,7 @@ impl BackgroundEmulator {
                         Ok(running) => {
                             let _ = ready_sender.send(Ok(Ready {
                                 addr: running.addr(),
+                                ca_certificate_pem: running.ca_certificate_pem().map(str::to_owned),
                                 api_key: running.api_key().to_owned(),
                                 shared: running.shared().clone(),
                             }));
@@ -73,6 +76,7 @@ impl BackgroundEmulator {
         };
         Ok(Self {
             addr: ready.addr,
+            ca_certificate_pem: ready.ca_certificate_pem,
             api_key: ready.api_key,
             shared: ready.shared,
             stop: Some(stop),
@@ -80,9 +84,14 @@ impl BackgroundEmulator {
         })
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL, e.g. `http://127.0.0.1:41234`, or `https://…` when serving HTTPS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        base_url(self.addr, self.ca_certificate_pem.is_some())
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate, when serving HTTPS.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_certificate_pem.as_deref()
     }
 
     /// The address actually bound.

@@ -17,13 +17,14 @@ use crate::persist;
 use crate::server;
 use crate::shared::Shared;
 use crate::state::{KeyType, PREFIX_LEN, State, StoredKey, hash_secret, random_alphanumeric};
+use crate::tls::TlsIdentity;
 
 /// Entry point: `Emulator::builder()…start()`.
 #[derive(Debug)]
 pub struct Emulator(());
 
 impl Emulator {
-    /// A builder listening on `127.0.0.1:0` (a free port), without a state file, with one
+    /// A builder for plain HTTP on `127.0.0.1:0` (a free port), without a state file, with one
     /// generated bootstrap key.
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder {
@@ -32,6 +33,7 @@ impl Emulator {
             api_keys: Vec::new(),
             teams: Vec::new(),
             seed_keys: 0,
+            tls_ca_file: None,
         }
     }
 }
@@ -44,6 +46,7 @@ pub struct EmulatorBuilder {
     api_keys: Vec<String>,
     teams: Vec<String>,
     seed_keys: usize,
+    tls_ca_file: Option<PathBuf>,
 }
 
 impl EmulatorBuilder {
@@ -78,7 +81,17 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Loads state, binds the address and serves on the current tokio runtime.
+    /// Serves HTTPS instead of HTTP. At start the emulator makes a throwaway CA and a server
+    /// certificate it signs for `127.0.0.1`, `::1` and `localhost`, and writes the CA
+    /// certificate (PEM) to `ca_certificate_file`, for clients to trust. The keys stay in
+    /// memory: every start has a new CA.
+    pub fn tls(mut self, ca_certificate_file: impl Into<PathBuf>) -> Self {
+        self.tls_ca_file = Some(ca_certificate_file.into());
+        self
+    }
+
+    /// Loads state, binds the address and serves on the current tokio runtime. With
+    /// [`EmulatorBuilder::tls`], the CA certificate file is written before this returns.
     pub async fn start(self) -> Result<RunningEmulator, Error> {
         let bootstrap_keys = if self.api_keys.is_empty() {
             vec![format!(
@@ -90,6 +103,10 @@ impl EmulatorBuilder {
             self.api_keys.clone()
         };
         let state = self.assemble_state(&bootstrap_keys)?;
+        let tls = match &self.tls_ca_file {
+            Some(_) => Some(TlsIdentity::generate()?),
+            None => None,
+        };
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| Error::Listen {
@@ -100,16 +117,30 @@ impl EmulatorBuilder {
             addr: self.listen,
             source,
         })?;
+        if let (Some(path), Some(tls)) = (&self.tls_ca_file, &tls) {
+            tokio::fs::write(path, &tls.ca_pem)
+                .await
+                .map_err(|source| Error::WriteCaCertificate {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
         let shared = Arc::new(Shared::new(state, self.state_file));
         let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (acceptor, ca_certificate_pem) = match tls {
+            Some(tls) => (Some(tls.acceptor), Some(tls.ca_pem)),
+            None => (None, None),
+        };
         let server = tokio::spawn(server::serve(
             listener,
+            acceptor,
             server::router(shared.clone()),
             shutdown_receiver,
         ));
         let api_key = bootstrap_keys.into_iter().next().unwrap_or_default();
         Ok(RunningEmulator {
             addr,
+            ca_certificate_pem,
             api_key,
             shared,
             shutdown,
@@ -197,6 +228,8 @@ fn parse_bootstrap_key(key: &str, team_id: &str) -> Result<StoredKey, Error> {
 #[derive(Debug)]
 pub struct RunningEmulator {
     addr: SocketAddr,
+    /// Set when serving HTTPS.
+    ca_certificate_pem: Option<String>,
     api_key: String,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
@@ -204,9 +237,14 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL, e.g. `http://127.0.0.1:41234`, or `https://…` when serving HTTPS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        base_url(self.addr, self.ca_certificate_pem.is_some())
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate, when serving HTTPS.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_certificate_pem.as_deref()
     }
 
     /// The address actually bound.
@@ -261,6 +299,11 @@ impl Drop for RunningEmulator {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+pub(crate) fn base_url(addr: SocketAddr, https: bool) -> String {
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }
 
 pub(crate) fn try_inject_fault(shared: &Shared, fault: &Value) -> Result<u64, Error> {

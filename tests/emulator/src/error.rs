@@ -44,6 +44,17 @@ pub enum Error {
         /// Why writing failed.
         source: io::Error,
     },
+    /// The certificates or the TLS configuration for HTTPS could not be made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    /// The CA certificate could not be written where it was asked for.
+    #[error("cannot write the CA certificate to `{}`: {source}", .path.display())]
+    WriteCaCertificate {
+        /// The file asked for.
+        path: PathBuf,
+        /// Why writing failed.
+        source: io::Error,
+    },
     /// The background thread or its runtime could not be started.
     #[error("cannot start the emulator thread: {0}")]
     Thread(#[source] io::Error),

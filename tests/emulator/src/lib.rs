@@ -2,8 +2,9 @@
 //! the `baseten` command without an account.
 //!
 //! It serves every endpoint the CLI calls (`/v1/api_keys`, `/v1/teams`, `/v1/users/me`) over real
-//! HTTP, keeps only hashes of secrets, can persist its state across restarts, and has control
-//! endpoints under `/_emulator/` to inject faults and read back the requests it saw.
+//! HTTP, or HTTPS under a throwaway CA ([`EmulatorBuilder::tls`]), keeps only hashes of secrets,
+//! can persist its state across restarts, and has control endpoints under `/_emulator/` to inject
+//! faults and read back the requests it saw.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), baseten_emulator::Error> {
@@ -29,6 +30,7 @@ mod server;
 mod shared;
 mod state;
 mod time;
+mod tls;
 
 pub use background::BackgroundEmulator;
 pub use emulator::{Emulator, EmulatorBuilder, RunningEmulator};

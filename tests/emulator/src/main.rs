@@ -11,9 +11,14 @@ use std::process::ExitCode;
 use baseten_emulator::{Emulator, EmulatorBuilder};
 
 const USAGE: &str = "\
-usage: baseten-emulator [--listen ADDR] [--state FILE] [--api-key KEY]... [--team NAME]... [--seed-keys N]
+usage: baseten-emulator [--listen ADDR] [--tls CA_FILE] [--state FILE] [--api-key KEY]...
+                        [--team NAME]... [--seed-keys N]
 
   --listen ADDR    address to serve on (default 127.0.0.1:0, a free port)
+  --tls CA_FILE    serve HTTPS instead of HTTP, under a throwaway CA made at each start for
+                   127.0.0.1, ::1 and localhost; its certificate (PEM) is written to CA_FILE
+                   for clients to trust (BASETEN_CA_BUNDLE=CA_FILE), and the first line reads
+                   `listening on https://HOST:PORT`
   --state FILE     load the workspace from FILE and save every change to it
   --api-key KEY    register KEY (<8-char prefix>.<secret>) as a WORKSPACE_MANAGE_ALL key;
                    without one, a key is generated and printed
@@ -47,7 +52,16 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         if flag == "-h" || flag == "--help" {
             return Ok(Parsed::Help);
         }
-        if !["--listen", "--state", "--api-key", "--team", "--seed-keys"].contains(&flag.as_str()) {
+        if ![
+            "--listen",
+            "--tls",
+            "--state",
+            "--api-key",
+            "--team",
+            "--seed-keys",
+        ]
+        .contains(&flag.as_str())
+        {
             return Err(format!("unknown argument `{arg}`"));
         }
         let value = match inline.or_else(|| args.next()) {
@@ -56,6 +70,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         };
         builder = match flag.as_str() {
             "--listen" => builder.listen(parse_addr(&value)?),
+            "--tls" => builder.tls(value),
             "--state" => builder.state_file(value),
             "--api-key" => {
                 generated_key = false;
@@ -191,6 +206,8 @@ mod tests {
     fn flags_take_values_both_ways() {
         let parsed = parse(&[
             "--listen=127.0.0.1:0",
+            "--tls",
+            "ca.pem",
             "--team",
             "Research",
             "--api-key",
@@ -217,6 +234,7 @@ mod tests {
     fn bad_arguments_are_named() {
         assert!(matches!(parse(&["--colour"]), Err(message) if message.contains("--colour")));
         assert!(matches!(parse(&["--team"]), Err(message) if message.contains("--team")));
+        assert!(matches!(parse(&["--tls"]), Err(message) if message.contains("--tls")));
         assert!(
             matches!(parse(&["--seed-keys", "many"]), Err(message) if message.contains("many"))
         );

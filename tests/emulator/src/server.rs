@@ -1,4 +1,5 @@
-//! The accept loop: one hyper HTTP/1.1 connection per client, serving the axum router.
+//! The accept loop: one hyper HTTP/1.1 connection per client, serving the axum router, over
+//! plain TCP or, with `--tls`, over rustls.
 //!
 //! `axum::serve` would do for normal answers, but a fault must be able to close a connection
 //! without answering at all, as a crashing proxy does. Owning the loop lets a request tell its
@@ -18,9 +19,11 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use crate::http_error::HttpError;
@@ -29,6 +32,8 @@ use crate::{api, control};
 
 /// How long open connections get to finish their request once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a client gets to finish its TLS handshake; one that stalls is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Lets a request close its own connection without an answer.
 #[derive(Debug, Default)]
@@ -67,9 +72,10 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 }
 
 /// Serves until `shutdown` turns true (or its sender is dropped), then lets open connections
-/// finish for a moment and closes the rest.
+/// finish for a moment and closes the rest. With `tls`, every connection is HTTPS.
 pub(crate) async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -78,7 +84,13 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(stream, peer, router.clone(), shutdown.clone()));
+                    connections.spawn(accept_connection(
+                        stream,
+                        peer,
+                        tls.clone(),
+                        router.clone(),
+                        shutdown.clone(),
+                    ));
                 }
                 // Out of file descriptors and the like: wait a little rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -99,13 +111,37 @@ pub(crate) async fn serve(
     connections.abort_all();
 }
 
-async fn serve_connection(
+/// Runs the TLS handshake when serving HTTPS (in the connection's own task, so a slow client
+/// never holds up the accept loop), then serves the connection. A client that fails the
+/// handshake (e.g. it does not trust the certificate) is dropped before any request is read.
+async fn accept_connection(
     stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => serve_connection(stream, peer, router, shutdown).await,
+        Some(acceptor) => {
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            {
+                serve_connection(stream, peer, router, shutdown).await;
+            }
+        }
+    }
+}
+
+async fn serve_connection<Stream>(
+    stream: Stream,
     peer: SocketAddr,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let abort = Arc::new(ConnectionAbort::default());
     let service = {
         let abort = abort.clone();

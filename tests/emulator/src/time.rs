@@ -24,6 +24,15 @@ pub(crate) fn format_rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// Today's date in UTC moved by `days` (negative: earlier), as (year, month, day).
+pub(crate) fn date_from_today(days: i64) -> (i64, u32, u32) {
+    let today = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() / 86_400)
+        .unwrap_or(0);
+    civil_from_days(i64::try_from(today).unwrap_or(0) + days)
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;

@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::client::get;
+use crate::client::{api_key, get, send_tls};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_baseten-emulator");
 
@@ -113,6 +113,36 @@ fn prints_only_the_address_with_a_given_key_and_exits_cleanly_on_sigint() {
         lines.recv_timeout(Duration::from_secs(5)).is_err(),
         "no key line"
     );
+}
+
+#[test]
+fn tls_writes_the_ca_certificate_and_serves_https() {
+    let folder = tempfile::tempdir().unwrap();
+    let ca_file = folder.path().join("ca.pem");
+    let key = "abcd1234.given-secret-for-the-tls-test";
+    let mut child = spawn(&["--tls", ca_file.to_str().unwrap(), "--api-key", key]);
+    let lines = lines(child.stdout.take().unwrap());
+    let first = next_line(&lines, &mut child);
+    let addr: SocketAddr = first
+        .strip_prefix("listening on https://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+    // Written before the address is printed.
+    let ca_pem = std::fs::read_to_string(&ca_file).unwrap();
+    let reply = send_tls(
+        addr,
+        &ca_pem,
+        "localhost",
+        "GET",
+        "/v1/api_keys",
+        &[("Authorization", &api_key(key))],
+        None,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200);
+    signal(&child, "TERM");
+    assert!(wait(&mut child).success());
 }
 
 #[test]

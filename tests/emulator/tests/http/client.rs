@@ -1,9 +1,14 @@
-//! A deliberately small HTTP/1.1 client over a raw `TcpStream`: it sends exactly the bytes a
-//! test asks for (odd paths included) and tells a dropped connection apart from any answer.
+//! A deliberately small HTTP/1.1 client over a raw `TcpStream`, or rustls over one: it sends
+//! exactly the bytes a test asks for (odd paths included) and tells a dropped connection apart
+//! from any answer.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use serde_json::Value;
 
@@ -52,9 +57,53 @@ pub fn send(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> io::Result<Reply> {
-    let mut stream = TcpStream::connect(addr)?;
+    exchange(connect(addr)?, addr, method, path, headers, body)
+}
+
+/// As [`send`], over TLS: trusting only the CA certificate `ca_pem`, asking for `server_name`
+/// (a DNS name or an IP address). A certificate the client does not trust is an `Err`.
+pub fn send_tls(
+    addr: SocketAddr,
+    ca_pem: &str,
+    server_name: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<Reply> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from(server_name.to_owned()).unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let stream = rustls::StreamOwned::new(connection, connect(addr)?);
+    exchange(stream, addr, method, path, headers, body)
+}
+
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    Ok(stream)
+}
+
+/// Writes one request with `Connection: close` and reads the answer until the server closes.
+fn exchange(
+    mut stream: impl Read + Write,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<Reply> {
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));

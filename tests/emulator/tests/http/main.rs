@@ -1,5 +1,5 @@
 //! The emulator driven over real HTTP on 127.0.0.1: endpoints, errors, faults, the request log,
-//! persistence and the binary.
+//! persistence, HTTPS and the binary.
 // A failed unwrap or expect is a failed test.
 #![allow(clippy::unwrap_used)]
 
@@ -8,3 +8,4 @@ mod binary;
 mod client;
 mod faults;
 mod persistence;
+mod tls;
