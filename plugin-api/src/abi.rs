@@ -289,6 +289,23 @@ impl LoadError {
         match error {
             LibraryError::OpenError { err, .. } => Self::NotALibrary(one_line(&err.to_string())),
             LibraryError::GetSymbolError { .. } => Self::NotAPlugin,
+            // abi_stable explains a layout difference as a tree of comparisons over many lines;
+            // its first line says nothing, so the summary is ours.
+            LibraryError::AbiInstability(_) => Self::IncompatibleAbi(
+                "the layout of its plugin interface differs from this baseten's".to_owned(),
+            ),
+            LibraryError::IncompatibleVersionNumber {
+                expected_version,
+                actual_version,
+                ..
+            } => Self::IncompatibleAbi(format!(
+                "its plugin interface is version {actual_version}, this baseten loads {expected_version}"
+            )),
+            LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
+                Self::IncompatibleAbi(
+                    "it was built with an incompatible `abi_stable` or Rust C ABI".to_owned(),
+                )
+            }
             other => Self::IncompatibleAbi(one_line(&other.to_string())),
         }
     }

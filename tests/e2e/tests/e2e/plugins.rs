@@ -214,6 +214,7 @@ fn broken_plugins() -> Vec<(PathBuf, &'static str)> {
         (fixture_library("no_root_module"), "no-root-module"),
         (fixture_library("panicking"), "panicking"),
         (not_a_library, "not-a-library"),
+        (fixture_library("abi_mismatch"), "abi-mismatch"),
     ]
 }
 
@@ -259,6 +260,13 @@ fn broken_plugins_are_listed_with_their_reason() {
         "{text}"
     );
     assert_eq!(listed(&sandbox, "panicking")["status"], "ok");
+    let abi = listed(&sandbox, "abi-mismatch");
+    assert_ne!(abi["status"], "ok");
+    assert_eq!(
+        abi["reason"],
+        "built for an incompatible plugin ABI: the layout of its plugin interface differs from \
+         this baseten's"
+    );
 
     let run = sandbox.run(&["plugin", "list"]);
     run.assert_code(0);
@@ -368,7 +376,7 @@ fn a_plugin_in_a_folder_others_can_write_is_refused_and_the_bundled_one_used() {
 #[test]
 fn install_refuses_what_it_cannot_use_and_copies_nothing() {
     let sandbox = Sandbox::new();
-    let cases: [(PathBuf, &str, &str); 4] = [
+    let cases: [(PathBuf, &str, &str); 5] = [
         (
             fixture_library("api_next_major"),
             "plugin `api-next-major` is built for plugin API 2.0.0, this baseten speaks 1.0.0",
@@ -388,6 +396,11 @@ fn install_refuses_what_it_cannot_use_and_copies_nothing() {
             broken_plugins()[4].0.clone(),
             "not a loadable library: ",
             "hint: pass the plugin's built library",
+        ),
+        (
+            fixture_library("abi_mismatch"),
+            "built for an incompatible plugin ABI: the layout of its plugin interface differs",
+            "hint: rebuild the plugin against the baseten plugin SDK for plugin API 1.0.0",
         ),
     ];
     for (library, reason, hint) in cases {
