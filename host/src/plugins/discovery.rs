@@ -14,32 +14,41 @@ pub fn search_folders(context: &Context) -> Vec<PathBuf> {
     if let Some(extra) = context.var_os(env_vars::PLUGIN_PATH) {
         folders.extend(std::env::split_paths(&extra).filter(|path| !path.as_os_str().is_empty()));
     }
-    if let Some(data) = context.var_os(env_vars::XDG_DATA_HOME) {
-        folders.push(PathBuf::from(data).join("baseten").join("plugins"));
-    } else if let Some(home) = context.var_os(env_vars::HOME) {
-        folders.push(
-            PathBuf::from(home)
-                .join(".local")
-                .join("share")
-                .join("baseten")
-                .join("plugins"),
-        );
-    }
+    folders.extend(user_folder(context));
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
     {
         folders.push(exe_dir.join("plugins"));
-        folders.push(
-            exe_dir
-                .join("..")
-                .join("lib")
-                .join("baseten")
-                .join("plugins"),
-        );
+        if let Some(prefix) = exe_dir.parent() {
+            folders.push(prefix.join("lib").join("baseten").join("plugins"));
+        }
         folders.push(exe_dir);
     }
     folders
+}
+
+/// The user's plugin folder, where `plugin install` puts plugins: `$XDG_DATA_HOME/baseten/plugins`,
+/// else `~/.local/share/baseten/plugins`.
+pub fn user_folder(context: &Context) -> Option<PathBuf> {
+    let data = match context.var_os(env_vars::XDG_DATA_HOME) {
+        Some(data) => PathBuf::from(data),
+        None => PathBuf::from(context.var_os(env_vars::HOME)?)
+            .join(".local")
+            .join("share"),
+    };
+    Some(data.join("baseten").join("plugins"))
+}
+
+/// The file name a plugin called `name` has on this platform: `org-api-key` →
+/// `libbaseten_plugin_org_api_key.so`. The inverse of [`name_from_file`].
+pub fn file_name_for(name: &str) -> String {
+    format!(
+        "{}baseten_plugin_{}{}",
+        std::env::consts::DLL_PREFIX,
+        name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
 }
 
 /// The plugin files in `folders`, in search order, each real file once.

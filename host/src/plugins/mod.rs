@@ -13,17 +13,17 @@ pub mod validate;
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
-use baseten_plugin_api::abi::LoadedPlugin;
+use baseten_plugin_api::abi::{LoadError, LoadedPlugin};
 use baseten_plugin_api::protocol::{CommandSpec, GroupSpec, Manifest};
 
 use crate::context::Context;
 use crate::log::Logger;
 
-pub use discovery::search_folders;
+pub use discovery::{file_name_for, search_folders, user_folder};
 pub use services::PluginServices;
 
 /// Words of the command tree the host keeps for its own commands.
-pub const BUILT_IN_COMMANDS: [&str; 5] = ["auth", "plugin", "completion", "version", "help"];
+pub const BUILT_IN_COMMANDS: [&str; 6] = ["auth", "plugin", "completion", "version", "man", "help"];
 
 /// One plugin file found on disk.
 #[derive(Debug)]
@@ -203,7 +203,7 @@ impl Registry {
 }
 
 /// Two command paths clash when one is the other or a prefix of it (a leaf cannot be a group).
-fn overlaps(first: &[String], second: &[String]) -> bool {
+pub fn overlaps(first: &[String], second: &[String]) -> bool {
     let shorter = first.len().min(second.len());
     first[..shorter] == second[..shorter]
 }
@@ -238,6 +238,10 @@ fn examine(path: PathBuf, cache: &mut cache::ManifestCache) -> PluginRecord {
                     let _ = loaded.set(Ok(plugin));
                     examined
                 }
+                Err(error @ LoadError::IncompatibleAbi(_)) => cache::Examined::Incompatible {
+                    manifest: None,
+                    reason: error.to_string(),
+                },
                 Err(error) => cache::Examined::Failed(error.to_string()),
             };
             cache.put(&path, stamp, examined.clone());

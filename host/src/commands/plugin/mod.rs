@@ -15,10 +15,9 @@ use baseten_plugin_api::CommandOutput;
 use baseten_plugin_api::protocol::Manifest;
 
 use crate::commands::Request;
-use crate::context::Context;
-use crate::env_vars;
 use crate::error::CliError;
 use crate::plugins::{PluginRecord, PluginStatus};
+pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 
 pub fn command() -> Command {
     Command::new("plugin")
@@ -43,29 +42,6 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             request.path.join(" ")
         ))),
     }
-}
-
-/// The folder `plugin install` copies into: `$XDG_DATA_HOME/baseten/plugins`, else
-/// `~/.local/share/baseten/plugins`. Discovery searches it right after `BASETEN_PLUGIN_PATH`.
-pub fn user_folder(context: &Context) -> Option<PathBuf> {
-    let data = match context.var_os(env_vars::XDG_DATA_HOME) {
-        Some(data) => PathBuf::from(data),
-        None => PathBuf::from(context.var_os(env_vars::HOME)?)
-            .join(".local")
-            .join("share"),
-    };
-    Some(data.join("baseten").join("plugins"))
-}
-
-/// The file name a plugin called `name` has on this platform: `org-api-key` →
-/// `libbaseten_plugin_org_api_key.so`.
-pub fn file_name(name: &str) -> String {
-    format!(
-        "{}baseten_plugin_{}{}",
-        std::env::consts::DLL_PREFIX,
-        name.replace('-', "_"),
-        std::env::consts::DLL_SUFFIX
-    )
 }
 
 /// Whether `name` can be a plugin name: lowercase words of letters and digits joined by `-`, so
@@ -139,12 +115,6 @@ pub fn record_json(record: &PluginRecord) -> Value {
     })
 }
 
-/// Two command paths clash when one is the other or a prefix of it (a leaf cannot be a group).
-pub fn overlaps(first: &[String], second: &[String]) -> bool {
-    let shorter = first.len().min(second.len());
-    first[..shorter] == second[..shorter]
-}
-
 /// `path` with symbolic links and `..` resolved when it exists, for comparing files.
 pub fn identity(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -153,22 +123,7 @@ pub fn identity(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plugin_names_map_to_file_names() {
-        let name = file_name("org-api-key");
-        assert!(name.contains("baseten_plugin_org_api_key"), "{name}");
-        assert!(name.ends_with(std::env::consts::DLL_SUFFIX));
-    }
-
-    #[test]
-    fn valid_names_are_lowercase_words_joined_by_dashes() {
-        assert!(is_valid_name("org-api-key"));
-        assert!(is_valid_name("hello2"));
-        for invalid in ["", "Org", "a_b", "-a", "a-", "a--b", "a b", "../x"] {
-            assert!(!is_valid_name(invalid), "{invalid}");
-        }
-    }
+    use crate::context::Context;
 
     #[test]
     fn the_user_folder_follows_xdg_data_home_then_home() {
@@ -186,12 +141,18 @@ mod tests {
     }
 
     #[test]
-    fn a_group_and_a_command_under_it_overlap() {
-        let words = |path: &str| path.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        assert!(overlaps(&words("org api-key"), &words("org api-key list")));
-        assert!(!overlaps(
-            &words("org team list"),
-            &words("org api-key list")
-        ));
+    fn plugin_names_map_to_file_names() {
+        let name = file_name("org-api-key");
+        assert!(name.contains("baseten_plugin_org_api_key"), "{name}");
+        assert!(name.ends_with(std::env::consts::DLL_SUFFIX));
+    }
+
+    #[test]
+    fn valid_names_are_lowercase_words_joined_by_dashes() {
+        assert!(is_valid_name("org-api-key"));
+        assert!(is_valid_name("hello2"));
+        for invalid in ["", "Org", "a_b", "-a", "a-", "a--b", "a b", "../x"] {
+            assert!(!is_valid_name(invalid), "{invalid}");
+        }
     }
 }
