@@ -8,7 +8,7 @@ pub const REMOTE_URL: &str = "BASETEN_REMOTE_URL";
 pub const PROFILE: &str = "BASETEN_PROFILE";
 /// The config folder; default `$XDG_CONFIG_HOME/baseten`.
 pub const CONFIG_DIR: &str = "BASETEN_CONFIG_DIR";
-/// Management API base (scheme + host[:port]); wins over everything.
+/// Management API base (scheme, host and optional port); wins over everything.
 pub const MANAGEMENT_API_URL_OVERRIDE: &str = "BASETEN_MANAGEMENT_API_URL_OVERRIDE";
 /// Extra plugin folders, `:`-separated, searched first.
 pub const PLUGIN_PATH: &str = "BASETEN_PLUGIN_PATH";

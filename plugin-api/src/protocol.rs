@@ -331,7 +331,7 @@ pub enum ErrorKind {
     Failure,
 }
 
-/// Severity of a log line sent through [`crate::sdk::Host::log`].
+/// Severity of a log line sent through [`crate::sdk::HostApi::log`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum LogLevel {
