@@ -32,6 +32,9 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
 /// The first backoff; doubled each retry, with jitter.
 const BASE_BACKOFF: Duration = Duration::from_millis(250);
 
+/// The most a Content-Length may make us reserve up front; a larger body grows as it comes.
+const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
+
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("baseten/", env!("CARGO_PKG_VERSION"));
 
@@ -228,8 +231,18 @@ impl ApiClient {
             .map_err(Failure::classify)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(Failure::Lost)?;
-        let body = String::from_utf8_lossy(&bytes).into_owned();
+        // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
+        let capacity = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATION);
+        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut response = response;
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8(bytes)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
         Ok((HttpResponse { status, body }, headers))
     }
 }

@@ -1,6 +1,8 @@
 //! The management API's wire types for API keys and teams, and the mapping between the API's key
 //! types and the names users type.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,6 +29,27 @@ pub struct ApiKey {
     pub name: Option<String>,
     #[serde(default)]
     pub team_name: Option<String>,
+}
+
+/// The answer to `GET /v1/api_keys` read for a table: strings borrowed from the payload text,
+/// since a listing can hold 100,000 keys.
+#[derive(Debug, Deserialize)]
+pub struct ListedKeys<'a> {
+    #[serde(borrow)]
+    pub keys: Vec<ListedKey<'a>>,
+}
+
+/// One key as a table row needs it.
+#[derive(Debug, Deserialize)]
+pub struct ListedKey<'a> {
+    #[serde(borrow)]
+    pub prefix: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    pub key_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub team_name: Option<Cow<'a, str>>,
 }
 
 /// The answer to `GET /v1/teams`.

@@ -4,7 +4,7 @@ use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table, TextView,
 };
 
-use crate::api::{self, ApiKeyList};
+use crate::api::{self, ListedKeys};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "list"], "List API keys")
@@ -22,17 +22,17 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     // The answer stays JSON text: printed as received, and parsed here only into the fields a
     // table needs, which also checks it is the expected shape.
     let payload = host.get_raw(api::API_KEYS_PATH).map_err(context)?;
-    let list: ApiKeyList = api::typed_text(payload.get())?;
+    let list: ListedKeys<'_> = api::typed_text(payload.get())?;
     // Only text mode shows the table; building it for a 100,000-key JSON run would be waste.
     let rows = if args.invocation().output == OutputMode::Text {
         list.keys
             .iter()
             .map(|key| {
                 vec![
-                    key.name.clone().unwrap_or_default(),
+                    key.name.as_deref().unwrap_or_default().to_owned(),
                     format!("{}****", key.prefix),
                     api::cli_key_type(&key.key_type),
-                    key.team_name.clone().unwrap_or_default(),
+                    key.team_name.as_deref().unwrap_or_default().to_owned(),
                 ]
             })
             .collect()
