@@ -290,6 +290,13 @@ impl PluginError {
         }
     }
 
+    /// Says what failed in front of why: `could not {what}: {message}`.
+    #[must_use]
+    pub fn context(mut self, what: impl std::fmt::Display) -> Self {
+        self.message = format!("could not {what}: {}", self.message);
+        self
+    }
+
     /// Adds a hint line.
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

@@ -357,25 +357,14 @@ impl<'a> Host<'a> {
     /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]
     /// whose kind follows the status.
     pub fn send<T: DeserializeOwned>(&self, request: &HttpRequest) -> Result<T, PluginError> {
-        let body = self.answer(request)?;
-        serde_json::from_str(&body).map_err(|error| {
-            PluginError::new(
-                ErrorKind::Failure,
-                format!("unexpected response from the API: {error}"),
-            )
-        })
+        decode(&self.answer(request)?)
     }
 
     /// `GET path`, the answer kept as JSON text (checked to be JSON, not parsed into a tree):
     /// for payloads shown as received.
     pub fn get_raw(&self, path: &str) -> Result<Box<RawValue>, PluginError> {
         let response = self.answer(&request("GET", path, None))?;
-        RawValue::from_string(response).map_err(|error| {
-            PluginError::new(
-                ErrorKind::Failure,
-                format!("unexpected response from the API: {error}"),
-            )
-        })
+        RawValue::from_string(response).map_err(unexpected_response)
     }
 
     /// Sends `request`; the body of a 2xx answer, anything else a [`PluginError`].
@@ -517,6 +506,24 @@ fn clean(text: &str) -> String {
     } else {
         folded
     }
+}
+
+/// Reads a typed view of an API payload (JSON text). A payload of another shape is the API
+/// answering something unexpected: exit 1 with `unexpected response from the API`.
+pub fn decode<'a, T: serde::Deserialize<'a>>(payload: &'a str) -> Result<T, PluginError> {
+    serde_json::from_str(payload).map_err(unexpected_response)
+}
+
+/// Like [`decode`], for a payload already parsed into a [`Value`].
+pub fn decode_value<'a, T: serde::Deserialize<'a>>(payload: &'a Value) -> Result<T, PluginError> {
+    T::deserialize(payload).map_err(unexpected_response)
+}
+
+fn unexpected_response(error: serde_json::Error) -> PluginError {
+    PluginError::new(
+        ErrorKind::Failure,
+        format!("unexpected response from the API: {error}"),
+    )
 }
 
 /// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).

@@ -4,9 +4,6 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde_json::Value;
-
-use baseten_plugin_api::{ErrorKind, PluginError};
 
 /// `GET /v1/api_keys`.
 pub const API_KEYS_PATH: &str = "/v1/api_keys";
@@ -19,16 +16,12 @@ pub struct ApiKeyList {
     pub keys: Vec<ApiKey>,
 }
 
-/// One key as listed: metadata only, never the secret.
+/// One key as `delete` needs it, to find a key by name.
 #[derive(Debug, Deserialize)]
 pub struct ApiKey {
     pub prefix: String,
-    #[serde(rename = "type")]
-    pub key_type: String,
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
-    pub team_name: Option<String>,
 }
 
 /// The answer to `GET /v1/api_keys` read for a table: strings borrowed from the payload text,
@@ -104,26 +97,6 @@ pub fn cli_key_type(api_name: &str) -> String {
         .find(|(_, api)| *api == api_name)
         .map(|(cli, _)| (*cli).to_owned())
         .unwrap_or_else(|| api_name.to_ascii_lowercase().replace('_', "-"))
-}
-
-/// Reads a typed view of a payload kept as JSON text.
-pub fn typed_text<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, PluginError> {
-    serde_json::from_str(payload).map_err(|error| {
-        PluginError::new(
-            ErrorKind::Failure,
-            format!("unexpected response from the API: {error}"),
-        )
-    })
-}
-
-/// Reads a typed view of a payload that is kept as received for JSON output.
-pub fn typed<'a, T: Deserialize<'a>>(payload: &'a Value) -> Result<T, PluginError> {
-    T::deserialize(payload).map_err(|error| {
-        PluginError::new(
-            ErrorKind::Failure,
-            format!("unexpected response from the API: {error}"),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use baseten_plugin_api::sdk::decode_value;
 use baseten_plugin_api::sdk::encode_path_segment;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
@@ -92,8 +93,8 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     };
     let payload: Value = host
         .post_json(&path, Value::Object(body))
-        .map_err(|mut error| {
-            error.message = format!("could not create API key: {}", error.message);
+        .map_err(|error| {
+            let mut error = error.context("create API key");
             if error.outcome_unknown {
                 error.message.push_str("; the key may exist");
                 error.hint = Some(
@@ -102,18 +103,17 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             }
             error
         })?;
-    let created: CreatedApiKey = api::typed(&payload)?;
+    let created: CreatedApiKey = decode_value(&payload)?;
     Ok(CommandOutput::lines(payload, vec![created.api_key])
         .notice("Save this key now. It will not be shown again."))
 }
 
 /// The ID of the team `wanted` names: an exact ID match wins, then a unique exact name match.
 fn resolve_team(host: &Host<'_>, wanted: &str) -> Result<String, PluginError> {
-    let payload: Value = host.get_json(api::TEAMS_PATH).map_err(|mut error| {
-        error.message = format!("could not list teams: {}", error.message);
-        error
-    })?;
-    let list: TeamList = api::typed(&payload)?;
+    let payload: Value = host
+        .get_json(api::TEAMS_PATH)
+        .map_err(|error| error.context("list teams"))?;
+    let list: TeamList = decode_value(&payload)?;
     if let Some(team) = list.teams.iter().find(|team| team.id == wanted) {
         return Ok(team.id.clone());
     }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use baseten_plugin_api::sdk::decode_value;
 use baseten_plugin_api::sdk::encode_path_segment;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
@@ -78,21 +79,19 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     }
 
     let path = format!("{}/{}", api::API_KEYS_PATH, encode_path_segment(&prefix));
-    let payload: Value = host.delete_json(&path).map_err(|mut error| {
-        error.message = format!("could not delete API key {prefix}: {}", error.message);
-        error
-    })?;
-    let tombstone: Tombstone = api::typed(&payload)?;
+    let payload: Value = host
+        .delete_json(&path)
+        .map_err(|error| error.context(format_args!("delete API key {prefix}")))?;
+    let tombstone: Tombstone = decode_value(&payload)?;
     Ok(CommandOutput::lines(payload, Vec::new())
         .notice(format!("Deleted API key {}", tombstone.prefix)))
 }
 
 fn list_keys(host: &Host<'_>) -> Result<ApiKeyList, PluginError> {
-    let payload: Value = host.get_json(api::API_KEYS_PATH).map_err(|mut error| {
-        error.message = format!("could not list API keys: {}", error.message);
-        error
-    })?;
-    api::typed(&payload)
+    let payload: Value = host
+        .get_json(api::API_KEYS_PATH)
+        .map_err(|error| error.context("list API keys"))?;
+    decode_value(&payload)
 }
 
 /// The prefix of the one key named exactly `name`.

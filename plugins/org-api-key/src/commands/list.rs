@@ -1,5 +1,6 @@
 //! `baseten org api-key list`: the keys of the organization, metadata only.
 
+use baseten_plugin_api::sdk::decode;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table, TextView,
 };
@@ -21,8 +22,10 @@ pub fn command() -> Command {
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     // The answer stays JSON text: printed as received, and parsed here only into the fields a
     // table needs, which also checks it is the expected shape.
-    let payload = host.get_raw(api::API_KEYS_PATH).map_err(context)?;
-    let list: ListedKeys<'_> = api::typed_text(payload.get())?;
+    let payload = host
+        .get_raw(api::API_KEYS_PATH)
+        .map_err(|error| error.context("list API keys"))?;
+    let list: ListedKeys<'_> = decode(payload.get())?;
     // Only text mode shows the table; building it for a 100,000-key JSON run would be waste.
     let rows = if args.invocation().output == OutputMode::Text {
         list.keys
@@ -47,11 +50,6 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             empty_message: Some("No API keys found.".to_owned()),
         }),
     ))
-}
-
-fn context(mut error: PluginError) -> PluginError {
-    error.message = format!("could not list API keys: {}", error.message);
-    error
 }
 
 #[cfg(test)]

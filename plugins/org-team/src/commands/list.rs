@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use baseten_plugin_api::sdk::decode_value;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table,
 };
@@ -24,8 +25,10 @@ pub fn command() -> Command {
 }
 
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
-    let payload: Value = host.get_json(api::TEAMS_PATH).map_err(context)?;
-    let list: TeamList = api::typed(&payload)?;
+    let payload: Value = host
+        .get_json(api::TEAMS_PATH)
+        .map_err(|error| error.context("list teams"))?;
+    let list: TeamList = decode_value(&payload)?;
     let rows = if args.invocation().output == OutputMode::Text {
         list.teams
             .iter()
@@ -48,11 +51,6 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             empty_message: Some("No teams found.".to_owned()),
         },
     ))
-}
-
-fn context(mut error: PluginError) -> PluginError {
-    error.message = format!("could not list teams: {}", error.message);
-    error
 }
 
 #[cfg(test)]
