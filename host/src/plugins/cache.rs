@@ -28,9 +28,8 @@ pub struct FileStamp {
 }
 
 impl FileStamp {
-    /// The stamp of the file at `path`, if it can be read.
-    pub fn of(path: &Path) -> Option<Self> {
-        let metadata = fs::metadata(path).ok()?;
+    /// The stamp of a file from its metadata.
+    pub fn of(metadata: &fs::Metadata) -> Option<Self> {
         let modified_ns = metadata
             .modified()
             .ok()?

@@ -51,28 +51,73 @@ pub fn file_name_for(name: &str) -> String {
     )
 }
 
-/// The plugin files in `folders`, in search order, each real file once.
-pub fn plugin_files(folders: &[PathBuf]) -> Vec<PathBuf> {
+/// A plugin file found in a search folder, with what one `stat` said about it.
+pub struct PluginFile {
+    pub path: PathBuf,
+    pub metadata: fs::Metadata,
+    /// Why the folder it sits in is unsafe, if it is.
+    pub unsafe_folder: Option<String>,
+}
+
+/// The plugin files in `folders`, in search order, each real file once. One `stat` per file and
+/// per folder: this runs on every start.
+pub fn plugin_files(folders: &[PathBuf]) -> Vec<PluginFile> {
     let mut seen = HashSet::new();
     let mut files = Vec::new();
     for folder in folders {
         let Ok(entries) = fs::read_dir(folder) else {
             continue;
         };
-        let mut found: Vec<PathBuf> = entries
+        let mut found: Vec<(PathBuf, fs::Metadata)> = entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .filter(|path| name_from_file(path).is_some() && path.is_file())
+            .filter(|path| name_from_file(path).is_some())
+            .filter_map(|path| {
+                let metadata = fs::metadata(&path).ok()?;
+                metadata.is_file().then_some((path, metadata))
+            })
             .collect();
-        found.sort();
-        for path in found {
-            let identity = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if seen.insert(identity) {
-                files.push(path);
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by(|first, second| first.0.cmp(&second.0));
+        let unsafe_folder = fs::metadata(folder)
+            .ok()
+            .filter(writable_by_others)
+            .map(|_| {
+                format!(
+                    "its folder `{}` is writable by group or others",
+                    folder.display()
+                )
+            });
+        for (path, metadata) in found {
+            if seen.insert(file_identity(&path, &metadata)) {
+                files.push(PluginFile {
+                    path,
+                    metadata,
+                    unsafe_folder: unsafe_folder.clone(),
+                });
             }
         }
     }
     files
+}
+
+/// What makes two paths the same file: device and inode where there are such.
+#[cfg(unix)]
+fn file_identity(_path: &Path, metadata: &fs::Metadata) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino(), PathBuf::new())
+}
+
+/// Elsewhere, the canonical path.
+#[cfg(not(unix))]
+fn file_identity(path: &Path, _metadata: &fs::Metadata) -> (u64, u64, PathBuf) {
+    (
+        0,
+        0,
+        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+    )
 }
 
 /// The plugin name a file name carries: `libbaseten_plugin_org_api_key.so` → `org-api-key`.
@@ -92,36 +137,27 @@ pub fn name_from_file(path: &Path) -> Option<String> {
 }
 
 /// Why loading the file would be unsafe: another user could have replaced it.
-#[cfg(unix)]
-pub fn unsafe_permissions(path: &Path) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let writable_by_others = |path: &Path| {
-        fs::metadata(path)
-            .map(|metadata| metadata.permissions().mode() & 0o022 != 0)
-            .unwrap_or(false)
-    };
-    if writable_by_others(path) {
+pub fn unsafe_permissions(file: &PluginFile) -> Option<String> {
+    if writable_by_others(&file.metadata) {
         return Some(format!(
             "`{}` is writable by group or others",
-            path.display()
+            file.path.display()
         ));
     }
-    let folder = path.parent()?;
-    if writable_by_others(folder) {
-        return Some(format!(
-            "its folder `{}` is writable by group or others",
-            folder.display()
-        ));
-    }
-    None
+    file.unsafe_folder.clone()
+}
+
+#[cfg(unix)]
+fn writable_by_others(metadata: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o022 != 0
 }
 
 /// Windows has no mode bits to check.
 #[cfg(not(unix))]
-pub fn unsafe_permissions(_path: &Path) -> Option<String> {
-    None
+fn writable_by_others(_metadata: &fs::Metadata) -> bool {
+    false
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

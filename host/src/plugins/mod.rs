@@ -101,9 +101,9 @@ impl Registry {
         let files = discovery::plugin_files(&search_folders(context));
         let mut records = Vec::with_capacity(files.len());
         let mut seen = Vec::with_capacity(files.len());
-        for path in files {
-            seen.push(path.clone());
-            records.push(examine(path, &mut cache));
+        for file in files {
+            seen.push(file.path.clone());
+            records.push(examine(file, &mut cache));
         }
         cache.retain_only(&seen);
         let saved = cache.save();
@@ -210,7 +210,8 @@ pub fn overlaps(first: &[String], second: &[String]) -> bool {
 
 /// Decides whether one file can be used, from the cache when it has a current entry, else by
 /// loading it.
-fn examine(path: PathBuf, cache: &mut cache::ManifestCache) -> PluginRecord {
+fn examine(file: discovery::PluginFile, cache: &mut cache::ManifestCache) -> PluginRecord {
+    let path = file.path.clone();
     let record = |manifest, status, loaded| PluginRecord {
         path: path.clone(),
         manifest,
@@ -218,10 +219,10 @@ fn examine(path: PathBuf, cache: &mut cache::ManifestCache) -> PluginRecord {
         loaded,
     };
     // Permissions are checked every run: they can change without the file changing.
-    if let Some(why) = discovery::unsafe_permissions(&path) {
+    if let Some(why) = discovery::unsafe_permissions(&file) {
         return record(None, PluginStatus::UnsafePermissions(why), OnceCell::new());
     }
-    let Some(stamp) = cache::FileStamp::of(&path) else {
+    let Some(stamp) = cache::FileStamp::of(&file.metadata) else {
         return record(
             None,
             PluginStatus::FailedToLoad("the file cannot be read".to_owned()),
