@@ -9,8 +9,10 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
 use serde_json::{Map, Value};
 
-use baseten_plugin_api::protocol::{CommandResult, CommandSpec, FlagKind, Invocation, OutputSpec};
-use baseten_plugin_api::{CommandOutput, ErrorKind, OutputMode};
+use baseten_plugin_api::protocol::{
+    CommandOutputRef, CommandResultRef, CommandSpec, FlagKind, Invocation, OutputSpec,
+};
+use baseten_plugin_api::{ErrorKind, OutputMode};
 
 use crate::commands;
 use crate::context::Context;
@@ -34,6 +36,18 @@ pub enum Outcome {
 
 /// Parses `args` and runs the command they name.
 pub fn run(mut context: Context, args: Vec<OsString>) -> Outcome {
+    // `baseten --version` alone needs no plugin: answer before discovery, at the process floor.
+    if let [_, flag] = args.as_slice()
+        && (flag == "--version" || flag == "-V")
+    {
+        let mut stdout = std::io::stdout().lock();
+        return match writeln!(stdout, "baseten {VERSION}") {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Outcome::Failed(
+                CliError::failure(format!("could not write output: {error}")),
+            ),
+            _ => Outcome::Success,
+        };
+    }
     // Known before parsing, so that discovery can be logged even for `--help`.
     context.verbosity = count_verbose_flags(&args);
     let logger = Logger::new(context.verbosity);
@@ -389,7 +403,8 @@ fn run_plugin_command(
     let profile = leaf.get_one::<String>("profile").map(String::as_str);
     let services = PluginServices::new(context, profile, logger);
     let result = loaded.invoke_json(&services, &invocation);
-    let result: CommandResult = match serde_json::from_str(&result) {
+    // The payload is borrowed from the plugin's answer, not copied out of it.
+    let result: CommandResultRef<'_> = match serde_json::from_str(&result) {
         Ok(result) => result,
         Err(error) => {
             return Outcome::Failed(CliError::new(
@@ -402,8 +417,8 @@ fn run_plugin_command(
         }
     };
     match result {
-        CommandResult::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
-        CommandResult::Error(error) => {
+        CommandResultRef::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
+        CommandResultRef::Error(error) => {
             Outcome::Failed(services.setup_error().unwrap_or(error).into())
         }
     }
@@ -431,7 +446,7 @@ fn run_built_in(
         output: mode,
     };
     match commands::run(&request) {
-        Ok(output) => show(context, &output, mode, jq.as_ref(), &spec),
+        Ok(output) => show(context, &(&output).into(), mode, jq.as_ref(), &spec),
         Err(error) => Outcome::Failed(error),
     }
 }
@@ -439,7 +454,7 @@ fn run_built_in(
 /// Renders a command's output to the real stdout and stderr.
 fn show(
     context: &Context,
-    output: &CommandOutput,
+    output: &CommandOutputRef<'_>,
     mode: OutputMode,
     jq: Option<&JqFilter>,
     spec: &OutputSpec,

@@ -7,7 +7,8 @@ use comfy_table::{ContentArrangement, Table as ComfyTable, presets};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use baseten_plugin_api::{CommandOutput, OutputMode, Table, TextView};
+use baseten_plugin_api::protocol::CommandOutputRef;
+use baseten_plugin_api::{OutputMode, Table, TextView};
 
 use crate::error::CliError;
 use crate::jq::JqFilter;
@@ -27,7 +28,7 @@ pub struct Rendering<'a> {
 
 /// Prints `output` to `stdout` and its messages to `stderr`.
 pub fn render(
-    output: &CommandOutput,
+    output: &CommandOutputRef<'_>,
     rendering: &Rendering<'_>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -41,7 +42,7 @@ pub fn render(
             }
             Err(error) => {
                 if rendering.unrepeatable {
-                    write_raw(&output.payload, OutputMode::Json, stdout)?;
+                    write_raw(output.payload, OutputMode::Json, stdout)?;
                 }
                 write_notices(&output.notices, stderr)?;
                 let error = CliError::failure(format!("jq error: {error}"));
@@ -57,7 +58,7 @@ pub fn render(
     } else {
         match rendering.mode {
             OutputMode::Text => write_text(&output.text, rendering.bold, stdout, stderr)?,
-            OutputMode::Json => write_raw(&output.payload, OutputMode::Json, stdout)?,
+            OutputMode::Json => write_raw(output.payload, OutputMode::Json, stdout)?,
             OutputMode::Jsonl if rendering.streamed => {
                 match serde_json::from_str::<Vec<&RawValue>>(output.payload.get()) {
                     Ok(records) => {
@@ -65,10 +66,10 @@ pub fn render(
                             write_raw(record, OutputMode::Jsonl, stdout)?;
                         }
                     }
-                    Err(_) => write_raw(&output.payload, OutputMode::Jsonl, stdout)?,
+                    Err(_) => write_raw(output.payload, OutputMode::Jsonl, stdout)?,
                 }
             }
-            OutputMode::Jsonl => write_raw(&output.payload, OutputMode::Jsonl, stdout)?,
+            OutputMode::Jsonl => write_raw(output.payload, OutputMode::Jsonl, stdout)?,
             OutputMode::None => {}
         }
     }
@@ -229,13 +230,14 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use baseten_plugin_api::CommandOutput;
     use serde_json::json;
 
     use super::*;
 
     fn render_to_strings(output: &CommandOutput, rendering: &Rendering<'_>) -> (String, String) {
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        render(output, rendering, &mut stdout, &mut stderr).expect("renders");
+        render(&output.into(), rendering, &mut stdout, &mut stderr).expect("renders");
         (
             String::from_utf8(stdout).expect("utf8"),
             String::from_utf8(stderr).expect("utf8"),
@@ -333,7 +335,7 @@ mod tests {
             ..plain(OutputMode::Json)
         };
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let result = render(&output, &rendering, &mut stdout, &mut stderr);
+        let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
         assert!(matches!(result, Err(RenderError::Failed(_))));
         assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
     }

@@ -231,6 +231,41 @@ pub struct CommandOutput {
     pub notices: Vec<String>,
 }
 
+/// A [`CommandResult`] read without copying its payload: what a host deserializes the JSON
+/// answer of `invoke` into, borrowing the payload from that text.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandResultRef<'a> {
+    /// The command succeeded.
+    #[serde(borrow)]
+    Ok(CommandOutputRef<'a>),
+    /// The command failed.
+    Error(PluginError),
+}
+
+/// A [`CommandOutput`] whose payload borrows from the text it was read from.
+#[derive(Debug, Deserialize)]
+pub struct CommandOutputRef<'a> {
+    /// The JSON payload, as text.
+    #[serde(borrow)]
+    pub payload: &'a RawValue,
+    /// The human form.
+    pub text: TextView,
+    /// Messages for stderr.
+    #[serde(default)]
+    pub notices: Vec<String>,
+}
+
+impl<'a> From<&'a CommandOutput> for CommandOutputRef<'a> {
+    fn from(output: &'a CommandOutput) -> Self {
+        Self {
+            payload: &output.payload,
+            text: output.text.clone(),
+            notices: output.notices.clone(),
+        }
+    }
+}
+
 /// The human form of a command's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

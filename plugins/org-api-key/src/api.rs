@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 
 /// `GET /v1/api_keys`.
 pub const API_KEYS_PATH: &str = "/v1/api_keys";
@@ -43,6 +44,41 @@ pub struct ListedKey<'a> {
     pub name: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub team_name: Option<Cow<'a, str>>,
+}
+
+/// The shape of a key listing, checked without keeping it: what `-o json` needs, since it prints
+/// the payload as received and only has to be sure it is a listing.
+pub struct ListingShape;
+
+impl<'de> Deserialize<'de> for ListingShape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Listing {
+            #[serde(rename = "keys")]
+            _keys: KeysShape,
+        }
+        Listing::deserialize(deserializer).map(|_| Self)
+    }
+}
+
+/// Every element of `keys` read as a [`ListedKey`] and dropped at once.
+struct KeysShape;
+
+impl<'de> Deserialize<'de> for KeysShape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EachKey;
+        impl<'de> Visitor<'de> for EachKey {
+            type Value = KeysShape;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a list of API keys")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut keys: A) -> Result<KeysShape, A::Error> {
+                while keys.next_element::<ListedKey<'de>>()?.is_some() {}
+                Ok(KeysShape)
+            }
+        }
+        deserializer.deserialize_seq(EachKey)
+    }
 }
 
 /// The answer to `GET /v1/teams`.

@@ -5,7 +5,7 @@ use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table, TextView,
 };
 
-use crate::api::{self, ListedKeys};
+use crate::api::{self, ListedKeys, ListingShape};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "list"], "List API keys")
@@ -20,14 +20,13 @@ pub fn command() -> Command {
 }
 
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
-    // The answer stays JSON text: printed as received, and parsed here only into the fields a
-    // table needs, which also checks it is the expected shape.
+    // The answer stays JSON text, printed as received; here it is only checked for the expected
+    // shape, and read into rows when text mode shows a table.
     let payload = host
         .get_raw(api::API_KEYS_PATH)
         .map_err(|error| error.context("list API keys"))?;
-    let list: ListedKeys<'_> = decode(payload.get())?;
-    // Only text mode shows the table; building it for a 100,000-key JSON run would be waste.
     let rows = if args.invocation().output == OutputMode::Text {
+        let list: ListedKeys<'_> = decode(payload.get())?;
         list.keys
             .iter()
             .map(|key| {
@@ -40,6 +39,7 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             })
             .collect()
     } else {
+        decode::<ListingShape>(payload.get())?;
         Vec::new()
     };
     Ok(CommandOutput::raw(
@@ -133,6 +133,27 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn json_mode_checks_the_shape_too() {
+        for body in [
+            json!({"items": []}),
+            json!({"keys": [{"type": "PERSONAL"}]}),
+            json!({"keys": 3}),
+        ] {
+            let host = RecordingHost::new().respond(200, body.clone());
+            let error = host
+                .run(
+                    &plugin(),
+                    &["org", "api-key", "list"],
+                    json!({}),
+                    OutputMode::Json,
+                    false,
+                )
+                .expect_err("fails");
+            assert_eq!(error.kind, ErrorKind::Failure, "{body}");
+        }
     }
 
     #[test]
