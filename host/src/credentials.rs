@@ -13,7 +13,7 @@ use baseten_plugin_api::ErrorKind;
 use crate::context::Context;
 use crate::env_vars;
 use crate::error::CliError;
-use crate::profiles::ProfileStore;
+use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
 use crate::remote::{self, DEFAULT_REMOTE_URL};
 
 /// A resolved credential and where requests go.
@@ -22,6 +22,12 @@ pub struct Credential {
     pub api_key: String,
     /// Where it came from, for `-v` and `auth status`.
     pub source: CredentialSource,
+    /// The remote the key belongs to (what the user logged in to).
+    pub remote_url: String,
+    /// The kind of credential, as `auth.json` names it (`api_key`).
+    pub auth_type: String,
+    /// Where the secret is kept.
+    pub storage: SecretStorage,
     /// The management API base requests go to.
     pub api_base: Url,
 }
@@ -32,6 +38,9 @@ impl fmt::Debug for Credential {
             .debug_struct("Credential")
             .field("api_key", &"<redacted>")
             .field("source", &self.source)
+            .field("remote_url", &self.remote_url)
+            .field("auth_type", &self.auth_type)
+            .field("storage", &self.storage)
             .field("api_base", &self.api_base.as_str())
             .finish()
     }
@@ -42,15 +51,77 @@ impl fmt::Debug for Credential {
 pub enum CredentialSource {
     /// `BASETEN_API_KEY`.
     Environment,
-    /// A stored profile, named.
-    Profile(String),
+    /// A stored profile, and what picked it.
+    Profile {
+        name: String,
+        chosen_by: ProfileChoice,
+    },
+    /// The key `auth login` is checking, before it is stored.
+    Login,
+}
+
+/// What picked the profile in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileChoice {
+    /// `--profile`.
+    Flag,
+    /// `BASETEN_PROFILE`.
+    Environment,
+    /// The current profile of `auth.json`.
+    Current,
+}
+
+impl ProfileChoice {
+    /// A stable name, for JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flag => "--profile",
+            Self::Environment => env_vars::PROFILE,
+            Self::Current => "current",
+        }
+    }
+
+    /// How `auth status` says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Flag => "from --profile",
+            Self::Environment => "from BASETEN_PROFILE",
+            Self::Current => "the current profile",
+        }
+    }
+}
+
+/// Where a secret is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStorage {
+    /// `BASETEN_API_KEY`: nowhere on disk.
+    Environment,
+    /// The system keyring.
+    Keyring,
+    /// Inline in `auth.json`, in plain text.
+    File,
+    /// Not stored yet: the key `auth login` is checking.
+    Unsaved,
+}
+
+impl SecretStorage {
+    /// A stable name, for JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Environment => "environment",
+            Self::Keyring => "keyring",
+            Self::File => "file",
+            Self::Unsaved => "unsaved",
+        }
+    }
 }
 
 impl fmt::Display for CredentialSource {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Environment => write!(formatter, "{}", env_vars::API_KEY),
-            Self::Profile(name) => write!(formatter, "profile `{name}`"),
+            Self::Profile { name, .. } => write!(formatter, "profile `{name}`"),
+            Self::Login => write!(formatter, "the key given to `auth login`"),
         }
     }
 }
@@ -58,7 +129,7 @@ impl fmt::Display for CredentialSource {
 /// Picks the credential by the SPEC's precedence.
 pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credential, CliError> {
     let credential = if let Some(name) = profile_flag {
-        from_profile(context, name)?
+        from_profile(&ProfileStore::open(context)?, name, ProfileChoice::Flag)?
     } else if let Some(api_key) = context.var(env_vars::API_KEY) {
         let remote_url = context
             .var(env_vars::REMOTE_URL)
@@ -67,14 +138,21 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
         Credential {
             api_key: api_key.trim().to_owned(),
             source: CredentialSource::Environment,
+            remote_url,
+            auth_type: AUTH_TYPE_API_KEY.to_owned(),
+            storage: SecretStorage::Environment,
             api_base,
         }
     } else if let Some(name) = context.var(env_vars::PROFILE) {
-        from_profile(context, &name)?
+        from_profile(
+            &ProfileStore::open(context)?,
+            &name,
+            ProfileChoice::Environment,
+        )?
     } else {
         let store = ProfileStore::open(context)?;
-        match store.current()? {
-            Some(name) => from_profile_in(&store, &name)?,
+        match store.current() {
+            Some(name) => from_profile(&store, &name, ProfileChoice::Current)?,
             None => return Err(not_logged_in()),
         }
     };
@@ -87,27 +165,40 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
     }
 }
 
-fn from_profile(context: &Context, name: &str) -> Result<Credential, CliError> {
-    from_profile_in(&ProfileStore::open(context)?, name)
-}
-
-fn from_profile_in(store: &ProfileStore, name: &str) -> Result<Credential, CliError> {
-    let profile = store.profile(name)?.ok_or_else(|| {
-        CliError::new(ErrorKind::Auth, format!("unknown profile `{name}`")).with_hint(
-            "list profiles with `baseten auth list`, or log in with `baseten auth login`",
-        )
-    })?;
-    let api_key = store.secret(name, &profile)?;
+fn from_profile(
+    store: &ProfileStore,
+    name: &str,
+    chosen_by: ProfileChoice,
+) -> Result<Credential, CliError> {
+    let profile = store.profile(name).ok_or_else(|| unknown_profile(name))?;
     let remote_url = profile
         .remote_url
         .clone()
+        .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
+    // A bad remote is reported before the keyring is asked for anything.
     let api_base = remote::api_base_for_remote(&remote_url)?;
+    let (api_key, storage) = store.secret(name, &profile)?;
     Ok(Credential {
         api_key,
-        source: CredentialSource::Profile(name.to_owned()),
+        source: CredentialSource::Profile {
+            name: name.to_owned(),
+            chosen_by,
+        },
+        remote_url,
+        auth_type: profile
+            .auth_type
+            .clone()
+            .unwrap_or_else(|| AUTH_TYPE_API_KEY.to_owned()),
+        storage,
         api_base,
     })
+}
+
+/// The error for a profile name that `auth.json` does not hold.
+pub fn unknown_profile(name: &str) -> CliError {
+    CliError::new(ErrorKind::Auth, format!("unknown profile `{name}`"))
+        .with_hint("list profiles with `baseten auth list`, or log in with `baseten auth login`")
 }
 
 /// The error for no credential at all.

@@ -12,6 +12,8 @@ pub const CONFIG_DIR: &str = "BASETEN_CONFIG_DIR";
 pub const MANAGEMENT_API_URL_OVERRIDE: &str = "BASETEN_MANAGEMENT_API_URL_OVERRIDE";
 /// Extra plugin folders, `:`-separated, searched first.
 pub const PLUGIN_PATH: &str = "BASETEN_PLUGIN_PATH";
+/// `1`: never touch the system keyring; secrets are stored in `auth.json` instead.
+pub const NO_KEYRING: &str = "BASETEN_NO_KEYRING";
 /// Seconds a request may take in all.
 pub const HTTP_TIMEOUT: &str = "BASETEN_HTTP_TIMEOUT";
 /// A PEM file of one or more CA certificates to trust besides the platform's (a private CA, a

@@ -15,6 +15,7 @@ mod output;
 mod plugins;
 mod profiles;
 mod remote;
+mod system_keyring;
 
 use std::process::ExitCode;
 

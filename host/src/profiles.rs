@@ -5,10 +5,17 @@
 //! {"version": 1, "current": "ci",
 //!  "profiles": {"ci": {"remote_url": "https://app.baseten.co", "auth_type": "api_key"}}}
 //! ```
+//!
+//! The secret lives in the system keyring; `api_key` appears in a profile only when it could
+//! not. Writes happen under an exclusive lock on `auth.json.lock`, re-read the file under that
+//! lock, and replace it atomically (temporary file, fsync, rename, fsync of the folder), so
+//! concurrent logins all land and an interrupt never leaves half a file. Fields this tool does
+//! not know are kept, at every level. A corrupt file is reported and never rewritten.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -16,106 +23,441 @@ use serde_json::{Map, Value};
 use baseten_plugin_api::ErrorKind;
 
 use crate::context::Context;
+use crate::credentials::SecretStorage;
 use crate::env_vars;
 use crate::error::CliError;
+use crate::system_keyring::{KeyringError, SystemKeyring};
 
 /// The file's name inside the config folder.
 pub const AUTH_FILE: &str = "auth.json";
+/// The file whose exclusive lock guards every change to [`AUTH_FILE`].
+const LOCK_FILE: &str = "auth.json.lock";
+/// The format version this tool reads and writes.
+const FORMAT_VERSION: u64 = 1;
+/// The only kind of credential a profile holds today.
+pub const AUTH_TYPE_API_KEY: &str = "api_key";
+/// How long to wait for another process to finish its change.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// One profile as stored. Fields this tool does not know stay in the file untouched.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Profile {
     #[serde(default)]
     pub remote_url: Option<String>,
+    #[serde(default)]
+    pub auth_type: Option<String>,
     /// Present only when the secret could not go to the system keyring.
     #[serde(default)]
     pub api_key: Option<String>,
 }
 
-/// The profiles in the config folder, read once.
+impl Profile {
+    /// The secret kept in the file, if any.
+    pub fn inline_api_key(&self) -> Option<&str> {
+        self.api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+    }
+}
+
+/// The whole file, every field kept in order.
+#[derive(Debug, Clone, Default)]
+pub struct AuthDocument {
+    fields: Map<String, Value>,
+}
+
+impl AuthDocument {
+    /// Reads and checks the file's text: any part this tool reads must have the expected shape,
+    /// or the file is corrupt (and so never rewritten).
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Self, CliError> {
+        let fields = match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => return Err(corrupt(path, "it is not a JSON object")),
+            Err(error) => return Err(corrupt(path, &error.to_string())),
+        };
+        match fields.get("current") {
+            None | Some(Value::Null | Value::String(_)) => {}
+            Some(_) => return Err(corrupt(path, "`current` is not a string")),
+        }
+        match fields.get("profiles") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(profiles)) => {
+                for (name, profile) in profiles {
+                    if !profile.is_object() {
+                        return Err(corrupt(path, &format!("profile `{name}` is not an object")));
+                    }
+                    Profile::deserialize(profile)
+                        .map_err(|error| corrupt(path, &format!("profile `{name}`: {error}")))?;
+                }
+            }
+            Some(_) => return Err(corrupt(path, "`profiles` is not an object")),
+        }
+        Ok(Self { fields })
+    }
+
+    /// The current profile's name, if any.
+    pub fn current(&self) -> Option<&str> {
+        self.fields
+            .get("current")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+    }
+
+    /// Makes `name` the current profile, or leaves none current.
+    pub fn set_current(&mut self, name: Option<&str>) {
+        match name {
+            Some(name) => {
+                self.fields
+                    .insert("current".to_owned(), Value::String(name.to_owned()));
+            }
+            None => {
+                self.fields.shift_remove("current");
+            }
+        }
+    }
+
+    fn profiles(&self) -> Option<&Map<String, Value>> {
+        self.fields.get("profiles").and_then(Value::as_object)
+    }
+
+    /// Whether a profile called `name` is stored.
+    pub fn contains(&self, name: &str) -> bool {
+        self.profiles()
+            .is_some_and(|profiles| profiles.contains_key(name))
+    }
+
+    /// The profile called `name`, if stored.
+    pub fn profile(&self, name: &str) -> Option<Profile> {
+        // Every profile was checked when the file was read.
+        self.profiles()
+            .and_then(|profiles| profiles.get(name))
+            .and_then(|value| Profile::deserialize(value).ok())
+    }
+
+    /// Every stored profile, in the file's order.
+    pub fn profile_list(&self) -> Vec<(String, Profile)> {
+        self.profiles()
+            .map(|profiles| {
+                profiles
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        Profile::deserialize(value)
+                            .ok()
+                            .map(|profile| (name.clone(), profile))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Stores an API-key profile: its remote, and its secret inline or (with `None`) not in the
+    /// file. Fields of an earlier profile of that name that this tool does not know are kept.
+    pub fn put_profile(&mut self, name: &str, remote_url: &str, inline_api_key: Option<&str>) {
+        if self.fields.is_empty() {
+            self.fields
+                .insert("version".to_owned(), Value::from(FORMAT_VERSION));
+        }
+        let profiles = self
+            .fields
+            .entry("profiles")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !profiles.is_object() {
+            *profiles = Value::Object(Map::new());
+        }
+        let Value::Object(profiles) = profiles else {
+            return;
+        };
+        let profile = profiles
+            .entry(name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !profile.is_object() {
+            *profile = Value::Object(Map::new());
+        }
+        let Value::Object(profile) = profile else {
+            return;
+        };
+        profile.insert(
+            "remote_url".to_owned(),
+            Value::String(remote_url.to_owned()),
+        );
+        profile.insert(
+            "auth_type".to_owned(),
+            Value::String(AUTH_TYPE_API_KEY.to_owned()),
+        );
+        match inline_api_key {
+            Some(key) => {
+                profile.insert("api_key".to_owned(), Value::String(key.to_owned()));
+            }
+            None => {
+                profile.shift_remove("api_key");
+            }
+        }
+    }
+
+    /// Removes the profile called `name`; it stops being current. Returns what was stored.
+    pub fn remove_profile(&mut self, name: &str) -> Option<Profile> {
+        let removed = self
+            .fields
+            .get_mut("profiles")
+            .and_then(Value::as_object_mut)
+            .and_then(|profiles| profiles.shift_remove(name))?;
+        if self.current() == Some(name) {
+            self.set_current(None);
+        }
+        Some(Profile::deserialize(&removed).unwrap_or_default())
+    }
+
+    /// A file written by a newer format is left alone.
+    fn check_writable(&self, path: &Path) -> Result<(), CliError> {
+        match self.fields.get("version") {
+            None | Some(Value::Null) => Ok(()),
+            Some(version) if version.as_u64() == Some(FORMAT_VERSION) => Ok(()),
+            Some(version) => Err(CliError::failure(format!(
+                "`{}` has format version {version}, which this tool does not know",
+                path.display()
+            ))
+            .with_hint("update baseten; the file is left as it is")),
+        }
+    }
+
+    fn to_bytes(&self) -> Result<Vec<u8>, CliError> {
+        let mut bytes = serde_json::to_vec_pretty(&self.fields)
+            .map_err(|error| CliError::failure(format!("could not encode profiles: {error}")))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+/// The profiles in the config folder.
 pub struct ProfileStore {
+    dir: PathBuf,
     path: PathBuf,
-    document: Map<String, Value>,
+    document: AuthDocument,
+    keyring: SystemKeyring,
 }
 
 impl ProfileStore {
     /// Reads `auth.json`; a missing file is an empty store, a corrupt one an error naming it.
     pub fn open(context: &Context) -> Result<Self, CliError> {
-        let path = config_dir(context)?.join(AUTH_FILE);
-        let document = match fs::read(&path) {
-            Ok(bytes) => parse(&path, &bytes)?,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Map::new(),
-            Err(error) => {
-                return Err(CliError::failure(format!(
-                    "could not read `{}`: {error}",
-                    path.display()
-                )));
-            }
-        };
-        Ok(Self { path, document })
+        let dir = config_dir(context)?;
+        let path = dir.join(AUTH_FILE);
+        let document = read_document(&path)?;
+        Ok(Self {
+            dir,
+            path,
+            document,
+            keyring: SystemKeyring::from_context(context),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file as last read or written.
+    pub fn document(&self) -> &AuthDocument {
+        &self.document
+    }
+
+    /// The system keyring this store uses for secrets.
+    pub fn keyring(&self) -> SystemKeyring {
+        self.keyring
     }
 
     /// The current profile's name, if any.
-    pub fn current(&self) -> Result<Option<String>, CliError> {
-        Ok(self
-            .document
-            .get("current")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned))
+    pub fn current(&self) -> Option<String> {
+        self.document.current().map(str::to_owned)
     }
 
     /// The profile named `name`, if stored.
-    pub fn profile(&self, name: &str) -> Result<Option<Profile>, CliError> {
-        let Some(value) = self
-            .document
-            .get("profiles")
-            .and_then(|profiles| profiles.get(name))
-        else {
-            return Ok(None);
-        };
-        Profile::deserialize(value)
-            .map(Some)
-            .map_err(|error| self.corrupt(&error.to_string()))
+    pub fn profile(&self, name: &str) -> Option<Profile> {
+        self.document.profile(name)
     }
 
-    /// The secret of a stored profile.
-    pub fn secret(&self, name: &str, profile: &Profile) -> Result<String, CliError> {
-        match &profile.api_key {
-            Some(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
-            _ => Err(CliError::new(
+    /// The secret of a stored profile and where it was found: inline in the file, else in the
+    /// system keyring.
+    pub fn secret(
+        &self,
+        name: &str,
+        profile: &Profile,
+    ) -> Result<(String, SecretStorage), CliError> {
+        if let Some(key) = profile.inline_api_key() {
+            return Ok((key.to_owned(), SecretStorage::File));
+        }
+        let login_again =
+            format!("log in again with `baseten auth login --with-api-key --profile {name}`");
+        match self.keyring.get(name) {
+            Ok(Some(key)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_owned(), SecretStorage::Keyring))
+            }
+            Ok(_) => Err(CliError::new(
                 ErrorKind::Auth,
                 format!("profile `{name}` has no stored API key"),
             )
+            .with_hint(login_again)),
+            Err(KeyringError::Disabled) => Err(CliError::new(
+                ErrorKind::Auth,
+                format!(
+                    "profile `{name}` has no API key in `{}`, and {}=1 keeps the system keyring \
+                     closed",
+                    self.path.display(),
+                    env_vars::NO_KEYRING
+                ),
+            )
             .with_hint(format!(
-                "log in again with `baseten auth login --with-api-key --profile {name}`"
+                "unset {}, or {login_again} --insecure-storage",
+                env_vars::NO_KEYRING
+            ))),
+            Err(why) => Err(CliError::new(
+                ErrorKind::Auth,
+                format!(
+                    "could not read the API key of profile `{name}` from the system keyring: {why}"
+                ),
+            )
+            .with_hint(format!(
+                "unlock the system keyring, or {login_again} --insecure-storage"
             ))),
         }
     }
 
-    fn corrupt(&self, why: &str) -> CliError {
-        corrupt(&self.path, why)
+    /// Changes the file: under the lock, re-reads it, applies `change` and writes the result
+    /// atomically. Nothing is written when `change` fails or the file is corrupt.
+    pub fn update<T>(
+        &mut self,
+        change: impl FnOnce(&mut AuthDocument) -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
+        create_private_dir(&self.dir).map_err(|error| {
+            CliError::failure(format!(
+                "could not create the config folder `{}`: {error}",
+                self.dir.display()
+            ))
+        })?;
+        let _lock = lock(&self.dir.join(LOCK_FILE))?;
+        let mut document = read_document(&self.path)?;
+        document.check_writable(&self.path)?;
+        let answer = change(&mut document)?;
+        write_atomically(&self.path, &document.to_bytes()?).map_err(|error| {
+            CliError::failure(format!(
+                "could not write `{}`: {error}",
+                self.path.display()
+            ))
+        })?;
+        self.document = document;
+        Ok(answer)
     }
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>, CliError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(document)) => {
-            if let Some(profiles) = document.get("profiles")
-                && !profiles.is_object()
-            {
-                return Err(corrupt(path, "`profiles` is not an object"));
-            }
-            Ok(document)
-        }
-        Ok(_) => Err(corrupt(path, "it is not a JSON object")),
-        Err(error) => Err(corrupt(path, &error.to_string())),
+fn read_document(path: &Path) -> Result<AuthDocument, CliError> {
+    match fs::read(path) {
+        Ok(bytes) => AuthDocument::parse(path, &bytes),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(AuthDocument::default()),
+        Err(error) => Err(CliError::failure(format!(
+            "could not read `{}`: {error}",
+            path.display()
+        ))),
     }
 }
 
 fn corrupt(path: &Path, why: &str) -> CliError {
     CliError::failure(format!("corrupt profile file `{}`: {why}", path.display()))
         .with_hint("fix or remove the file; it is left as it is")
+}
+
+/// The folder and any missing parents, readable by the owner only when this creates them.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Options for a file only its owner may read, mode 0600 from the moment it exists.
+fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Waits for the exclusive lock on `path`, at most [`LOCK_WAIT`]; released when the file is
+/// dropped (or the process ends).
+fn lock(path: &Path) -> Result<File, CliError> {
+    let file = private_file_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|error| {
+            CliError::failure(format!("could not open `{}`: {error}", path.display()))
+        })?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(CliError::failure(format!(
+                    "could not lock `{}`: another process has held it for {} s",
+                    path.display(),
+                    LOCK_WAIT.as_secs()
+                ))
+                .with_hint("try again once the other `baseten` command has finished"));
+            }
+            Err(fs::TryLockError::Error(error)) => {
+                return Err(CliError::failure(format!(
+                    "could not lock `{}`: {error}",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
+
+/// Replaces `path` with `bytes`: a new file (mode 0600) beside it, flushed to disk, renamed over
+/// the old one, then the folder flushed so the rename itself survives a crash.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
+    let temporary = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temporary, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Windows cannot open a folder as a file; its renames are journaled by NTFS.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// `BASETEN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/baseten`, else `~/.config/baseten`.
@@ -132,5 +474,151 @@ pub fn config_dir(context: &Context) -> Result<PathBuf, CliError> {
             CliError::failure("cannot find the config folder: HOME is not set")
                 .with_hint(format!("set {}", env_vars::CONFIG_DIR)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_in(dir: &Path) -> ProfileStore {
+        let context = Context::for_tests(&[
+            (
+                "BASETEN_CONFIG_DIR",
+                dir.to_str().expect("a UTF-8 temp path"),
+            ),
+            ("BASETEN_NO_KEYRING", "1"),
+        ]);
+        ProfileStore::open(&context).expect("opens")
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_change_at_every_level() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let path = dir.path().join(AUTH_FILE);
+        fs::write(
+            &path,
+            r#"{"version":1,"current":"old","telemetry":{"on":false},
+               "profiles":{"old":{"remote_url":"https://app.baseten.co","auth_type":"api_key","oauth":{"x":1}}}}"#,
+        )
+        .expect("writes");
+        let mut store = store_in(dir.path());
+        store
+            .update(|document| {
+                document.put_profile("old", "https://app.example.com", None);
+                document.put_profile("new", "https://app.baseten.co", Some("abcd1234.secret"));
+                document.set_current(Some("new"));
+                Ok(())
+            })
+            .expect("updates");
+        let written: Value =
+            serde_json::from_slice(&fs::read(&path).expect("reads")).expect("JSON");
+        assert_eq!(written["telemetry"], serde_json::json!({"on": false}));
+        assert_eq!(
+            written["profiles"]["old"]["oauth"],
+            serde_json::json!({"x": 1})
+        );
+        assert_eq!(
+            written["profiles"]["old"]["remote_url"],
+            "https://app.example.com"
+        );
+        assert_eq!(written["profiles"]["new"]["api_key"], "abcd1234.secret");
+        assert_eq!(written["current"], "new");
+        let keys: Vec<&String> = written.as_object().expect("an object").keys().collect();
+        assert_eq!(keys, ["version", "current", "telemetry", "profiles"]);
+    }
+
+    #[test]
+    fn a_new_file_is_private_and_leaves_no_temporary_behind() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let config = dir.path().join("nested").join("baseten");
+        let mut store = store_in(&config);
+        store
+            .update(|document| {
+                document.put_profile("ci", "https://app.baseten.co", None);
+                Ok(())
+            })
+            .expect("updates");
+        let mut names: Vec<String> = fs::read_dir(&config)
+            .expect("lists")
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names, [AUTH_FILE, LOCK_FILE]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |path: &Path| fs::metadata(path).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode(&config), 0o700);
+            assert_eq!(mode(&config.join(AUTH_FILE)), 0o600);
+        }
+        let text = fs::read_to_string(config.join(AUTH_FILE)).expect("reads");
+        assert!(text.starts_with("{\n  \"version\": 1,"), "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_named_and_never_rewritten() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let path = dir.path().join(AUTH_FILE);
+        for text in [
+            "{not json",
+            "[]",
+            r#"{"profiles":[]}"#,
+            r#"{"profiles":{"a":{"remote_url":7}}}"#,
+        ] {
+            fs::write(&path, text).expect("writes");
+            let context = Context::for_tests(&[(
+                "BASETEN_CONFIG_DIR",
+                dir.path().to_str().expect("a UTF-8 temp path"),
+            )]);
+            let error = ProfileStore::open(&context).err().expect("refused");
+            assert!(
+                error.message.contains(&path.display().to_string()),
+                "{}",
+                error.message
+            );
+            assert_eq!(error.exit_code(), 1);
+            assert_eq!(fs::read_to_string(&path).expect("reads"), text);
+        }
+    }
+
+    #[test]
+    fn removing_the_current_profile_leaves_none_current() {
+        let mut document = AuthDocument::default();
+        document.put_profile("a", "https://app.baseten.co", Some("k"));
+        document.set_current(Some("a"));
+        assert_eq!(
+            document
+                .remove_profile("a")
+                .and_then(|profile| profile.api_key),
+            Some("k".to_owned())
+        );
+        assert_eq!(document.current(), None);
+        assert!(document.remove_profile("a").is_none());
+    }
+
+    #[test]
+    fn a_newer_format_is_not_rewritten() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let path = dir.path().join(AUTH_FILE);
+        fs::write(&path, r#"{"version":2,"profiles":{}}"#).expect("writes");
+        let mut store = store_in(dir.path());
+        let error = store.update(|_| Ok(())).expect_err("refused");
+        assert!(
+            error.message.contains("format version 2"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            fs::read_to_string(&path).expect("reads"),
+            r#"{"version":2,"profiles":{}}"#
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! output modes, `--jq` and errors work the same for every command. Adding one is a module, a
 //! line in [`commands`] and a line in [`run`].
 
+pub mod auth;
 pub mod completion;
 pub mod man;
 pub mod plugin;
@@ -37,6 +38,7 @@ pub struct Request<'a> {
 /// The top-level built-in commands, for the command tree.
 pub fn commands() -> Vec<Command> {
     vec![
+        auth::command(),
         version::command(),
         plugin::command(),
         completion::command(),
@@ -60,6 +62,7 @@ pub fn output_spec(_path: &[String]) -> OutputSpec {
 /// Runs the built-in at `request.path`.
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     match request.path.first().map(String::as_str) {
+        Some("auth") => auth::run(request),
         Some("version") => Ok(version::run(request.registry)),
         Some("plugin") => plugin::run(request),
         Some("completion") => completion::run(request),

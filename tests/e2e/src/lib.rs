@@ -127,6 +127,12 @@ impl Sandbox {
         self.home.path()
     }
 
+    /// The config folder `baseten` uses in this sandbox: `$XDG_CONFIG_HOME/baseten`, where
+    /// `auth.json` lives.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join(".config").join("baseten")
+    }
+
     /// Runs `baseten` with `args` and no stdin.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, "")

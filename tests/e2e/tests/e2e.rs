@@ -1,6 +1,8 @@
 //! End-to-end tests: the built `baseten` binary and its plugins against `baseten-emulator` on
 //! 127.0.0.1, checked as a user sees them (stdout, stderr, exit code) and as the server saw them.
 
+#[path = "e2e/auth.rs"]
+mod auth;
 #[path = "e2e/completion.rs"]
 mod completion;
 #[path = "e2e/errors.rs"]

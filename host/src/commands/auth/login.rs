@@ -1,0 +1,362 @@
+//! `baseten auth login --with-api-key --profile NAME`: reads an API key from stdin, checks it
+//! with the API, and stores it as a profile: the secret in the system keyring when one answers,
+//! else inline in `auth.json` with a warning. A key the API rejects stores nothing.
+
+use std::io::{BufRead, Read};
+
+use clap::{Arg, ArgAction, Command};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use baseten_plugin_api::protocol::HttpRequest;
+use baseten_plugin_api::sdk::{decode, error_for_status};
+use baseten_plugin_api::{CommandOutput, ErrorKind};
+
+use crate::commands::Request;
+use crate::commands::auth::{examples, required_profile};
+use crate::context::Context;
+use crate::credentials::{Credential, CredentialSource, SecretStorage};
+use crate::env_vars;
+use crate::error::CliError;
+use crate::http::ApiClient;
+use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
+use crate::remote::{self, DEFAULT_REMOTE_URL};
+
+/// What is said when the secret goes into `auth.json` (SPEC §6).
+pub const PLAIN_TEXT_WARNING: &str =
+    "warning: could not store credentials in system keyring, storing in plain text";
+
+/// The longest line read as a key: a key is tens of characters, anything longer is a mistake.
+const MAX_KEY_LINE: u64 = 4096;
+
+pub fn command() -> Command {
+    Command::new("login")
+        .about("Check an API key and store it as a profile")
+        .long_about(
+            "Read an API key from stdin (at a terminal, a prompt that does not echo), check it \
+             with the API, and store it as the profile named by --profile, which becomes the \
+             current profile unless --no-switch is given. The key is kept in the system keyring \
+             when one answers within 3 s; otherwise, or with --insecure-storage, in auth.json in \
+             plain text. A key the API rejects stores nothing. Keys are never taken from the \
+             command line.",
+        )
+        .arg(
+            Arg::new("with-api-key")
+                .long("with-api-key")
+                .help("Read an API key from stdin")
+                .action(ArgAction::SetTrue)
+                .required(true),
+        )
+        .arg(
+            Arg::new("remote-url")
+                .long("remote-url")
+                .value_name("URL")
+                .help(format!(
+                    "The Baseten remote the key belongs to [default: {DEFAULT_REMOTE_URL}]"
+                )),
+        )
+        .arg(
+            Arg::new("no-switch")
+                .long("no-switch")
+                .help("Keep the current profile; do not switch to this one")
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new("insecure-storage")
+                .long("insecure-storage")
+                .help("Store the key in auth.json in plain text, not in the system keyring")
+                .action(ArgAction::SetTrue),
+        )
+        .after_help(examples(&[
+            (
+                "Log in at a terminal (the key is asked for, without echo)",
+                "baseten auth login --with-api-key --profile work",
+            ),
+            (
+                "Log in from a file or a secret manager, keeping the current profile",
+                "baseten auth login --with-api-key --profile ci --no-switch < key.txt",
+            ),
+        ]))
+}
+
+/// `GET /v1/users/me`: who the key belongs to.
+#[derive(Debug, Deserialize)]
+struct User {
+    user_id: Value,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    workspace_name: Option<String>,
+}
+
+impl User {
+    /// The user in words: e-mail, else name, else ID.
+    fn describe(&self) -> String {
+        let present = |text: &Option<String>| text.clone().filter(|text| !text.trim().is_empty());
+        present(&self.email)
+            .or_else(|| present(&self.name))
+            .unwrap_or_else(|| match &self.user_id {
+                Value::String(id) => id.clone(),
+                other => other.to_string(),
+            })
+    }
+}
+
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    let context = request.context;
+    let profile = required_profile(
+        request,
+        "auth login",
+        "baseten auth login --with-api-key --profile NAME",
+    )?;
+    if profile.chars().any(char::is_control) {
+        return Err(CliError::usage(
+            "a profile name may not hold control characters",
+        ));
+    }
+    let given_remote = request
+        .matches
+        .get_one::<String>("remote-url")
+        .map(|url| url.trim().to_owned())
+        .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
+    let mut api_base = remote::api_base_for_remote(&given_remote)?;
+    if let Some(base) = context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE) {
+        api_base = remote::api_base_override(&base)?;
+    }
+    let remote_url = given_remote.trim_end_matches('/').to_owned();
+    let insecure_storage = request.matches.get_flag("insecure-storage");
+    let no_switch = request.matches.get_flag("no-switch");
+    // A corrupt file is reported before the key is asked for.
+    let mut store = ProfileStore::open(context)?;
+
+    let api_key = read_api_key(context)?;
+    request.logger.add_secret(&api_key);
+    let credential = Credential {
+        api_key: api_key.clone(),
+        source: CredentialSource::Login,
+        remote_url: remote_url.clone(),
+        auth_type: AUTH_TYPE_API_KEY.to_owned(),
+        storage: SecretStorage::Unsaved,
+        api_base,
+    };
+    let user = check(request, credential)?;
+
+    let in_keyring = if insecure_storage {
+        false
+    } else {
+        match store.keyring().set(profile, &api_key) {
+            Ok(()) => true,
+            Err(why) => {
+                request
+                    .logger
+                    .info(&format!("* system keyring not used: {why}"));
+                false
+            }
+        }
+    };
+    let inline_key = (!in_keyring).then_some(api_key.as_str());
+    store.update(|document| {
+        document.put_profile(profile, &remote_url, inline_key);
+        if !no_switch {
+            document.set_current(Some(profile));
+        }
+        Ok(())
+    })?;
+    request.logger.info(&format!(
+        "* profile `{profile}` stored in {}, its key in {}",
+        store.path().display(),
+        if in_keyring {
+            "the system keyring"
+        } else {
+            "that file"
+        }
+    ));
+
+    let workspace = user
+        .workspace_name
+        .as_deref()
+        .filter(|workspace| !workspace.trim().is_empty())
+        .map(|workspace| format!(" ({workspace})"))
+        .unwrap_or_default();
+    let line = format!(
+        "Logged in as {}{workspace} as profile {profile}",
+        user.describe()
+    );
+    let payload = json!({
+        "profile": profile,
+        "user_id": user.user_id,
+        "email": user.email,
+        "name": user.name,
+        "workspace_name": user.workspace_name,
+    });
+    let output = CommandOutput::lines(payload, vec![line]);
+    Ok(if in_keyring {
+        output
+    } else {
+        output.notice(PLAIN_TEXT_WARNING)
+    })
+}
+
+/// `GET /v1/users/me` with the candidate key; a rejected key is exit 3.
+fn check(request: &Request<'_>, credential: Credential) -> Result<User, CliError> {
+    request.logger.info(&format!(
+        "* checking the API key with {}",
+        credential.api_base.as_str().trim_end_matches('/')
+    ));
+    let client = ApiClient::new(request.context, credential)?;
+    let me = HttpRequest {
+        method: "GET".to_owned(),
+        path: "/v1/users/me".to_owned(),
+        query: Vec::new(),
+        body: None,
+    };
+    let response = client
+        .send(&me, request.logger)
+        .map_err(|error| in_context("could not check the API key", error.into()))?;
+    if !(200..300).contains(&response.status) {
+        let error: CliError = error_for_status(response.status, &response.body).into();
+        return Err(if error.kind == ErrorKind::Auth {
+            CliError::new(
+                ErrorKind::Auth,
+                format!("the API key was rejected: {}", error.message),
+            )
+            .with_hint(
+                "check the key and the remote it belongs to (`--remote-url`); nothing was stored",
+            )
+        } else {
+            in_context("could not check the API key", error)
+        });
+    }
+    let user: User = decode(&response.body)
+        .map_err(|error| in_context("could not check the API key", error.into()))?;
+    Ok(user)
+}
+
+fn in_context(what: &str, error: CliError) -> CliError {
+    CliError {
+        message: format!("{what}: {}", error.message),
+        ..error
+    }
+}
+
+/// The key: the first line of stdin, trimmed; at a terminal, typed after a prompt, unechoed.
+fn read_api_key(context: &Context) -> Result<String, CliError> {
+    let read_error =
+        |error: std::io::Error| CliError::failure(format!("could not read the API key: {error}"));
+    let line = if context.stdin_is_terminal {
+        hidden_input::prompt("Paste your API key: ").map_err(|error| {
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                CliError::new(ErrorKind::Interrupted, "interrupted")
+            } else {
+                read_error(error)
+            }
+        })?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_KEY_LINE)
+            .read_line(&mut line)
+            .map_err(read_error)?;
+        line
+    };
+    let key = line.trim();
+    if key.is_empty() {
+        return Err(CliError::usage("no API key given on stdin").with_hint(
+            "pipe the key in, e.g. `baseten auth login --with-api-key --profile NAME < key.txt`",
+        ));
+    }
+    if !key.chars().all(|character| character.is_ascii_graphic()) {
+        return Err(CliError::usage(
+            "the API key given on stdin holds spaces or characters no API key has",
+        )
+        .with_hint("give the key alone, on the first line"));
+    }
+    Ok(key.to_owned())
+}
+
+/// A line typed at the terminal without echo. Ctrl-C still cancels, and the terminal is put back
+/// as it was even then.
+#[cfg(unix)]
+mod hidden_input {
+    use std::io::{self, BufRead, Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::sync::OnceLock;
+
+    use super::MAX_KEY_LINE;
+
+    /// The terminal's settings before the prompt, for the interrupt handler to put back.
+    static SAVED: OnceLock<(libc::c_int, libc::termios)> = OnceLock::new();
+
+    extern "C" fn on_interrupt(_signal: libc::c_int) {
+        const MESSAGE: &[u8] = b"\nCanceled.\n";
+        // SAFETY: tcsetattr(3), write(2) and _exit(2) are async-signal-safe; `SAVED` is set
+        // before this handler is installed and never changes after.
+        unsafe {
+            if let Some((fd, settings)) = SAVED.get() {
+                libc::tcsetattr(*fd, libc::TCSANOW, settings);
+            }
+            libc::write(libc::STDERR_FILENO, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            libc::_exit(130);
+        }
+    }
+
+    pub fn prompt(prompt: &str) -> io::Result<String> {
+        let stdin = io::stdin();
+        let fd = stdin.as_raw_fd();
+        {
+            let mut stderr = io::stderr().lock();
+            stderr.write_all(prompt.as_bytes())?;
+            stderr.flush()?;
+        }
+        let mut original = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: `fd` is this process's stdin; tcgetattr fills `original` when it returns 0.
+        let original = if unsafe { libc::tcgetattr(fd, original.as_mut_ptr()) } == 0 {
+            // SAFETY: tcgetattr returned 0, so it initialised the value.
+            Some(unsafe { original.assume_init() })
+        } else {
+            None
+        };
+        let mut previous_handler = None;
+        if let Some(original) = original {
+            let _ = SAVED.set((fd, original));
+            let handler: extern "C" fn(libc::c_int) = on_interrupt;
+            let mut hidden = original;
+            // No echo, but the Enter still moves to the next line.
+            hidden.c_lflag &= !libc::ECHO;
+            hidden.c_lflag |= libc::ECHONL;
+            // SAFETY: the handler calls only async-signal-safe functions; `hidden` is a valid
+            // copy of the terminal's own settings.
+            unsafe {
+                previous_handler = Some(libc::signal(libc::SIGINT, handler as libc::sighandler_t));
+                libc::tcsetattr(fd, libc::TCSANOW, &hidden);
+            }
+        }
+        let mut line = String::new();
+        let result = stdin.lock().take(MAX_KEY_LINE).read_line(&mut line);
+        if let Some(original) = original {
+            // SAFETY: puts back the settings read above and the handler that was in place.
+            unsafe {
+                libc::tcsetattr(fd, libc::TCSANOW, &original);
+                if let Some(previous) = previous_handler {
+                    libc::signal(libc::SIGINT, previous);
+                }
+            }
+        }
+        result.map(|_| line)
+    }
+}
+
+#[cfg(not(unix))]
+mod hidden_input {
+    use std::io::{self, Write};
+
+    pub fn prompt(prompt: &str) -> io::Result<String> {
+        let mut stderr = io::stderr().lock();
+        stderr.write_all(prompt.as_bytes())?;
+        stderr.flush()?;
+        rpassword::read_password()
+    }
+}

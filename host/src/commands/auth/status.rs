@@ -1,0 +1,86 @@
+//! `baseten auth status`: the credential a command would use, where it comes from and where its
+//! secret is kept, the key masked. Sends nothing.
+
+use clap::Command;
+use serde_json::{Value, json};
+
+use baseten_plugin_api::CommandOutput;
+
+use crate::commands::Request;
+use crate::commands::auth::{examples, mask};
+use crate::credentials::{self, CredentialSource, SecretStorage};
+use crate::env_vars;
+use crate::error::CliError;
+
+pub fn command() -> Command {
+    Command::new("status")
+        .about("Show the credential in use, where it comes from and where it is stored")
+        .long_about(
+            "Show which credential a command would use: a stored profile (picked by --profile, \
+             BASETEN_PROFILE or the current profile) or BASETEN_API_KEY; its remote, its auth \
+             type, where the secret is kept (system keyring, auth.json in plain text, or the \
+             environment), and the API key masked. Exits 3 when there is no credential.",
+        )
+        .after_help(examples(&[
+            ("See what is in use", "baseten auth status"),
+            (
+                "See a given profile",
+                "baseten auth status --profile ci -o json",
+            ),
+        ]))
+}
+
+pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
+    let credential = credentials::resolve(request.context, request.profile)?;
+    let (source_text, source, profile, chosen_by) = match &credential.source {
+        CredentialSource::Profile { name, chosen_by } => (
+            format!("profile {name} ({})", chosen_by.describe()),
+            "profile",
+            Value::String(name.clone()),
+            Value::String(chosen_by.name().to_owned()),
+        ),
+        CredentialSource::Environment | CredentialSource::Login => (
+            env_vars::API_KEY.to_owned(),
+            "environment",
+            Value::Null,
+            Value::Null,
+        ),
+    };
+    let stored_in = match credential.storage {
+        SecretStorage::Keyring => "system keyring".to_owned(),
+        SecretStorage::File => "auth.json (plain text)".to_owned(),
+        SecretStorage::Environment | SecretStorage::Unsaved => {
+            format!("environment ({})", env_vars::API_KEY)
+        }
+    };
+    let api_base = credential
+        .api_base
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let masked = mask(&credential.api_key);
+    let rows = [
+        ("credential", source_text.as_str()),
+        ("remote", credential.remote_url.as_str()),
+        ("API", api_base.as_str()),
+        ("auth type", credential.auth_type.as_str()),
+        ("stored in", stored_in.as_str()),
+        ("API key", masked.as_str()),
+    ];
+    let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0) + 2;
+    let lines = rows
+        .iter()
+        .map(|(key, value)| format!("{:<width$}{value}", format!("{key}:")))
+        .collect();
+    let payload = json!({
+        "source": source,
+        "profile": profile,
+        "chosen_by": chosen_by,
+        "remote_url": credential.remote_url,
+        "api_base": api_base,
+        "auth_type": credential.auth_type,
+        "storage": credential.storage.name(),
+        "api_key": masked,
+    });
+    Ok(CommandOutput::lines(payload, lines))
+}
