@@ -443,7 +443,6 @@ fn run_built_in(
         path,
         matches: leaf,
         profile: leaf.get_one::<String>("profile").map(String::as_str),
-        output: mode,
     };
     match commands::run(&request) {
         Ok(output) => show(context, &(&output).into(), mode, jq.as_ref(), &spec),
@@ -508,16 +507,38 @@ fn clap_error(error: &clap::Error) -> Outcome {
     }
 }
 
+/// A stray value long enough to be a secret (an API key typed as an argument) is not repeated
+/// in the error: errors end up in CI logs. Flags and short words stay, so typos stay visible.
+fn hide_long_values(message: &str) -> String {
+    const LONGEST_SHOWN: usize = 24;
+    let mut shown = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find('\'') {
+        shown.push_str(&rest[..=start]);
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find('\'') else { break };
+        let quoted = &rest[..end];
+        if quoted.len() > LONGEST_SHOWN && !quoted.starts_with('-') {
+            shown.push_str(&format!(
+                "<{} characters, not shown>",
+                quoted.chars().count()
+            ));
+        } else {
+            shown.push_str(quoted);
+        }
+        shown.push('\'');
+        rest = &rest[end + 1..];
+    }
+    shown.push_str(rest);
+    shown
+}
+
 /// Folds clap's multi-line error text into our one error line and one hint: the first line (with
 /// any indented list under it), then clap's tip, the allowed values, or where to find usage.
 fn one_line_clap_error(rendered: &str) -> (String, String) {
     let lines: Vec<&str> = rendered.lines().collect();
     let first = lines.first().copied().unwrap_or("invalid arguments");
-    let mut message = first
-        .strip_prefix("error: ")
-        .unwrap_or(first)
-        .trim()
-        .to_owned();
+    let mut message = hide_long_values(first.strip_prefix("error: ").unwrap_or(first).trim());
     if message.ends_with(':') {
         let listed: Vec<&str> = lines[1..]
             .iter()
@@ -579,6 +600,21 @@ mod tests {
             "the following required arguments were not provided: --type <TYPE>"
         );
         assert_eq!(hint, "run `baseten org api-key create --help` for usage");
+    }
+
+    #[test]
+    fn long_stray_values_are_not_repeated() {
+        let rendered = "error: unexpected argument 'abcd1234.supersecretsecretsecret' found\n\nUsage: baseten auth login [OPTIONS]\n";
+        let (message, _) = one_line_clap_error(rendered);
+        assert_eq!(
+            message,
+            "unexpected argument '<32 characters, not shown>' found"
+        );
+        let (message, _) = one_line_clap_error("error: unexpected argument '--nme' found\n");
+        assert_eq!(message, "unexpected argument '--nme' found");
+        let (message, _) =
+            one_line_clap_error("error: invalid value 'admin' for '--type <TYPE>'\n");
+        assert_eq!(message, "invalid value 'admin' for '--type <TYPE>'");
     }
 
     #[test]

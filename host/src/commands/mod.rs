@@ -12,8 +12,8 @@ pub mod version;
 
 use clap::{ArgMatches, Command};
 
+use baseten_plugin_api::CommandOutput;
 use baseten_plugin_api::protocol::OutputSpec;
-use baseten_plugin_api::{CommandOutput, OutputMode};
 
 use crate::context::Context;
 use crate::error::CliError;
@@ -31,8 +31,6 @@ pub struct Request<'a> {
     pub matches: &'a ArgMatches,
     /// `--profile`, if given.
     pub profile: Option<&'a str>,
-    /// The output mode in force.
-    pub output: OutputMode,
 }
 
 /// The top-level built-in commands, for the command tree.

@@ -251,3 +251,23 @@ fn verbose_output_of_create_never_shows_the_new_key() {
         run.stderr
     );
 }
+
+#[test]
+fn a_key_typed_as_an_argument_is_not_echoed_in_the_error() {
+    let secret = "abcd1234.supersecretsecretsecretsecret";
+    let run = Sandbox::new().run_with_stdin(
+        &["auth", "login", "--with-api-key", "--profile", "x", secret],
+        "",
+    );
+    run.assert_code(2);
+    assert!(
+        !run.stderr.contains("supersecret"),
+        "the key was echoed: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.starts_with("error: unexpected argument '<"),
+        "{}",
+        run.stderr
+    );
+}
