@@ -1,40 +1,33 @@
 //! The emulator on a thread of its own, for synchronous tests that cannot `.await`.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::emulator::{EmulatorBuilder, base_url, inject_fault, try_inject_fault};
+use crate::emulator::{EmulatorBuilder, EmulatorHandle};
 use crate::error::Error;
-use crate::shared::Shared;
 
 /// An emulator serving from a background thread; dropping it shuts the server down and waits
 /// for the thread.
 #[derive(Debug)]
 pub struct BackgroundEmulator {
-    addr: SocketAddr,
-    ca_certificate_pem: Option<String>,
-    api_key: String,
-    shared: Arc<Shared>,
+    handle: EmulatorHandle,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// What the background thread hands back once its server is up.
-struct Ready {
-    addr: SocketAddr,
-    ca_certificate_pem: Option<String>,
-    api_key: String,
-    shared: Arc<Shared>,
+impl std::ops::Deref for BackgroundEmulator {
+    type Target = EmulatorHandle;
+
+    fn deref(&self) -> &EmulatorHandle {
+        &self.handle
+    }
 }
 
 impl BackgroundEmulator {
     pub(crate) fn start(builder: EmulatorBuilder) -> Result<Self, Error> {
-        let (ready_sender, ready) = mpsc::channel::<Result<Ready, Error>>();
+        let (ready_sender, ready) = mpsc::channel::<Result<EmulatorHandle, Error>>();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("baseten-emulator".into())
@@ -53,12 +46,7 @@ impl BackgroundEmulator {
                 runtime.block_on(async move {
                     match builder.start().await {
                         Ok(running) => {
-                            let _ = ready_sender.send(Ok(Ready {
-                                addr: running.addr(),
-                                ca_certificate_pem: running.ca_certificate_pem().map(str::to_owned),
-                                api_key: running.api_key().to_owned(),
-                                shared: running.shared().clone(),
-                            }));
+                            let _ = ready_sender.send(Ok(running.handle().clone()));
                             // Either a stop request or the handle going away ends the wait.
                             let _ = stopped.await;
                             running.shutdown().await;
@@ -75,61 +63,10 @@ impl BackgroundEmulator {
             Err(_) => return Err(Error::ThreadStopped),
         };
         Ok(Self {
-            addr: ready.addr,
-            ca_certificate_pem: ready.ca_certificate_pem,
-            api_key: ready.api_key,
-            shared: ready.shared,
+            handle: ready,
             stop: Some(stop),
             thread: Some(thread),
         })
-    }
-
-    /// Base URL, e.g. `http://127.0.0.1:41234`, or `https://…` when serving HTTPS.
-    pub fn url(&self) -> String {
-        base_url(self.addr, self.ca_certificate_pem.is_some())
-    }
-
-    /// The CA certificate (PEM) that signed the server's certificate, when serving HTTPS.
-    pub fn ca_certificate_pem(&self) -> Option<&str> {
-        self.ca_certificate_pem.as_deref()
-    }
-
-    /// The address actually bound.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The first bootstrap key, `<prefix>.<secret>`.
-    pub fn api_key(&self) -> &str {
-        &self.api_key
-    }
-
-    /// Requests seen so far, as the array `GET /_emulator/requests` shows.
-    pub fn requests(&self) -> Value {
-        self.shared.requests()
-    }
-
-    /// Current keys, as `GET /v1/api_keys` lists them.
-    pub fn keys(&self) -> Vec<Value> {
-        self.shared.listed_keys()
-    }
-
-    /// Queues a fault, described as for `POST /_emulator/faults`; returns its id.
-    ///
-    /// # Panics
-    /// When the description is invalid: that is a bug in the calling test.
-    pub fn inject_fault(&self, fault: Value) -> u64 {
-        inject_fault(&self.shared, fault)
-    }
-
-    /// Queues a fault, described as for `POST /_emulator/faults`; returns its id.
-    pub fn try_inject_fault(&self, fault: Value) -> Result<u64, Error> {
-        try_inject_fault(&self.shared, &fault)
-    }
-
-    /// Forgets pending faults and the request log, as `POST /_emulator/reset`.
-    pub fn reset(&self) {
-        self.shared.control().reset();
     }
 }
 

@@ -139,10 +139,12 @@ impl EmulatorBuilder {
         ));
         let api_key = bootstrap_keys.into_iter().next().unwrap_or_default();
         Ok(RunningEmulator {
-            addr,
-            ca_certificate_pem,
-            api_key,
-            shared,
+            handle: EmulatorHandle {
+                addr,
+                ca_certificate_pem,
+                api_key,
+                shared,
+            },
             shutdown,
             server: Some(server),
         })
@@ -227,16 +229,31 @@ fn parse_bootstrap_key(key: &str, team_id: &str) -> Result<StoredKey, Error> {
 /// [`RunningEmulator::shutdown`].
 #[derive(Debug)]
 pub struct RunningEmulator {
+    handle: EmulatorHandle,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// What both ways of running the emulator offer a test: where it is, its key, and its state.
+/// [`RunningEmulator`] and [`crate::BackgroundEmulator`] dereference to it.
+#[derive(Debug, Clone)]
+pub struct EmulatorHandle {
     addr: SocketAddr,
     /// Set when serving HTTPS.
     ca_certificate_pem: Option<String>,
     api_key: String,
     shared: Arc<Shared>,
-    shutdown: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
 }
 
-impl RunningEmulator {
+impl std::ops::Deref for RunningEmulator {
+    type Target = EmulatorHandle;
+
+    fn deref(&self) -> &EmulatorHandle {
+        &self.handle
+    }
+}
+
+impl EmulatorHandle {
     /// Base URL, e.g. `http://127.0.0.1:41234`, or `https://…` when serving HTTPS.
     pub fn url(&self) -> String {
         base_url(self.addr, self.ca_certificate_pem.is_some())
@@ -284,7 +301,9 @@ impl RunningEmulator {
     pub fn reset(&self) {
         self.shared.control().reset();
     }
+}
 
+impl RunningEmulator {
     /// Stops accepting, lets open requests finish (a few seconds at most) and returns. Every
     /// change was already saved before it was answered.
     pub async fn shutdown(mut self) {
@@ -319,7 +338,7 @@ pub(crate) fn inject_fault(shared: &Shared, fault: Value) -> u64 {
 }
 
 impl RunningEmulator {
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    pub(crate) fn handle(&self) -> &EmulatorHandle {
+        &self.handle
     }
 }

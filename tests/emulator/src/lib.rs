@@ -33,5 +33,5 @@ mod time;
 mod tls;
 
 pub use background::BackgroundEmulator;
-pub use emulator::{Emulator, EmulatorBuilder, RunningEmulator};
+pub use emulator::{Emulator, EmulatorBuilder, EmulatorHandle, RunningEmulator};
 pub use error::Error;
