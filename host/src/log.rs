@@ -1,38 +1,27 @@
 //! `-v` logging to stderr, with secrets scrubbed from every line.
 
 use std::io::Write;
-use std::sync::Mutex;
 
 use serde_json::Value;
+
+pub use crate::secrets::REDACTED;
 
 /// JSON fields whose values are secrets, wherever they appear in a body.
 const SECRET_FIELDS: [&str; 6] = ["api_key", "apiKey", "secret", "token", "password", "key"];
 
-/// What stands in for a secret in logs.
-pub const REDACTED: &str = "<redacted>";
-
 /// Writes log lines to stderr when `-v` asked for them.
 pub struct Logger {
     verbosity: u8,
-    /// Exact strings never to print (the credential in use).
-    secrets: Mutex<Vec<String>>,
 }
 
 impl Logger {
     pub fn new(verbosity: u8) -> Self {
-        Self {
-            verbosity,
-            secrets: Mutex::new(Vec::new()),
-        }
+        Self { verbosity }
     }
 
     /// From now on, `secret` is replaced wherever it would be printed.
     pub fn add_secret(&self, secret: &str) {
-        if secret.len() >= 4
-            && let Ok(mut secrets) = self.secrets.lock()
-        {
-            secrets.push(secret.to_owned());
-        }
+        crate::secrets::register(secret);
     }
 
     /// A line shown with `-v`.
@@ -62,15 +51,7 @@ impl Logger {
 
     /// `text` with every registered secret replaced.
     pub fn scrub(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        if let Ok(secrets) = self.secrets.lock() {
-            for secret in secrets.iter() {
-                if text.contains(secret.as_str()) {
-                    text = text.replace(secret.as_str(), REDACTED);
-                }
-            }
-        }
-        text
+        crate::secrets::scrub(text)
     }
 }
 

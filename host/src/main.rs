@@ -8,6 +8,7 @@ mod credentials;
 mod env_vars;
 mod error;
 mod http;
+mod internal;
 mod interrupt;
 mod jq;
 mod log;
@@ -15,6 +16,7 @@ mod output;
 mod plugins;
 mod profiles;
 mod remote;
+mod secrets;
 mod system_keyring;
 
 use std::process::ExitCode;
@@ -25,10 +27,14 @@ use crate::cli::Outcome;
 use crate::context::Context;
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = internal::run(&args) {
+        return code;
+    }
     interrupt::install();
     let context = Context::from_process();
     let color = context.color_stderr();
-    match cli::run(context, std::env::args_os().collect()) {
+    match cli::run(context, args) {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failed(error) => {
             let mut stderr = std::io::stderr().lock();

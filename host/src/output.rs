@@ -207,14 +207,14 @@ fn write_jq_result(value: &Value, mode: OutputMode, stdout: &mut dyn Write) -> i
 
 /// Prints an error as `error: …` and maybe `hint: …` on stderr.
 pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io::Result<()> {
-    let message = one_line(&error.message);
+    let message = crate::secrets::scrub(&one_line(&error.message));
     if color {
         writeln!(stderr, "\x1b[1;31merror\x1b[0m: {message}")?;
     } else {
         writeln!(stderr, "error: {message}")?;
     }
     if let Some(hint) = &error.hint {
-        writeln!(stderr, "hint: {}", one_line(hint))?;
+        writeln!(stderr, "hint: {}", crate::secrets::scrub(&one_line(hint)))?;
     }
     Ok(())
 }
