@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 
 use crate::env_vars;
+use crate::error::CliError;
 
 /// Read once at start-up and passed down; commands ask it instead of the process.
 #[derive(Debug, Clone)]
@@ -28,11 +29,23 @@ impl Context {
         }
     }
 
-    /// A variable's value; unset and empty are the same.
-    pub fn var(&self, name: &str) -> Option<String> {
+    /// A variable's value as text; unset and empty are the same. A value that is not UTF-8 is
+    /// an error naming the variable: ignoring it would quietly do something the user did not ask.
+    pub fn var(&self, name: &str) -> Result<Option<String>, CliError> {
+        match self.var_os(name) {
+            None => Ok(None),
+            Some(value) => value.into_string().map(Some).map_err(|_| {
+                CliError::usage(format!("invalid {name}: the value is not valid UTF-8"))
+                    .with_hint(format!("set {name} to text, or unset it"))
+            }),
+        }
+    }
+
+    /// Whether a variable is set to anything but empty or `0` (raw bytes count: a switch needs
+    /// no text).
+    pub fn switch(&self, name: &str) -> bool {
         self.var_os(name)
-            .and_then(|value| value.into_string().ok())
-            .filter(|value| !value.is_empty())
+            .is_some_and(|value| value.as_encoded_bytes().trim_ascii() != b"0")
     }
 
     /// A variable's raw value, if set and not empty.
@@ -61,16 +74,23 @@ impl Context {
     }
 
     fn color(&self, is_terminal: bool) -> bool {
-        if self.var(env_vars::NO_COLOR).is_some() {
+        // `NO_COLOR` takes any value, whatever its bytes.
+        if self.var_os(env_vars::NO_COLOR).is_some() {
             return false;
         }
-        if self
-            .var(env_vars::CLICOLOR_FORCE)
-            .is_some_and(|value| value != "0")
-        {
+        if self.switch(env_vars::CLICOLOR_FORCE) {
             return true;
         }
         is_terminal
+    }
+
+    /// A context whose environment is exactly `environment`, raw values allowed.
+    #[cfg(test)]
+    pub fn for_tests_os(environment: Vec<(OsString, OsString)>) -> Self {
+        Self {
+            environment,
+            ..Self::for_tests(&[])
+        }
     }
 
     #[cfg(test)]
@@ -108,6 +128,23 @@ mod tests {
     #[test]
     fn empty_variables_count_as_unset() {
         let context = Context::for_tests(&[("BASETEN_API_KEY", "")]);
-        assert_eq!(context.var("BASETEN_API_KEY"), None);
+        assert_eq!(context.var("BASETEN_API_KEY"), Ok(None));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_an_error_naming_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let context = Context::for_tests_os(vec![(
+            OsString::from("BASETEN_PROFILE"),
+            OsString::from_vec(vec![b'a', 0xff]),
+        )]);
+        let error = context.var("BASETEN_PROFILE").expect_err("an error");
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.message,
+            "invalid BASETEN_PROFILE: the value is not valid UTF-8"
+        );
+        assert!(context.switch("BASETEN_PROFILE"));
     }
 }

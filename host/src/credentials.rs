@@ -130,9 +130,9 @@ impl fmt::Display for CredentialSource {
 pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credential, CliError> {
     let credential = if let Some(name) = profile_flag {
         from_profile(&ProfileStore::open(context)?, name, ProfileChoice::Flag)?
-    } else if let Some(api_key) = context.var(env_vars::API_KEY) {
+    } else if let Some(api_key) = context.var(env_vars::API_KEY)? {
         let remote_url = context
-            .var(env_vars::REMOTE_URL)
+            .var(env_vars::REMOTE_URL)?
             .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
         let api_base = remote::api_base_for_remote(&remote_url)?;
         Credential {
@@ -143,7 +143,7 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
             storage: SecretStorage::Environment,
             api_base,
         }
-    } else if let Some(name) = context.var(env_vars::PROFILE) {
+    } else if let Some(name) = context.var(env_vars::PROFILE)? {
         from_profile(
             &ProfileStore::open(context)?,
             &name,
@@ -156,7 +156,7 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
             None => return Err(not_logged_in()),
         }
     };
-    match context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE) {
+    match context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE)? {
         Some(base) => Ok(Credential {
             api_base: remote::api_base_override(&base)?,
             ..credential

@@ -14,8 +14,17 @@ pub const MANAGEMENT_API_URL_OVERRIDE: &str = "BASETEN_MANAGEMENT_API_URL_OVERRI
 pub const PLUGIN_PATH: &str = "BASETEN_PLUGIN_PATH";
 /// `1`: never touch the system keyring; secrets are stored in `auth.json` instead.
 pub const NO_KEYRING: &str = "BASETEN_NO_KEYRING";
-/// Seconds a request may take in all.
+/// Seconds a request may take in all, from 0.001 to 86400 (a day).
 pub const HTTP_TIMEOUT: &str = "BASETEN_HTTP_TIMEOUT";
+/// The most bytes a response body may have; reading stops past it. Default 512 MiB.
+pub const MAX_RESPONSE_BYTES: &str = "BASETEN_MAX_RESPONSE_BYTES";
+/// Proxy for `https` requests, upper case first; plain `http` (loopback only) is never proxied,
+/// so `HTTP_PROXY` is not read.
+pub const HTTPS_PROXY: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
+/// Proxy for `https` requests when no `HTTPS_PROXY` is set.
+pub const ALL_PROXY: [&str; 2] = ["ALL_PROXY", "all_proxy"];
+/// Hosts (comma-separated names, domains, IPs, CIDR ranges, or `*`) reached without a proxy.
+pub const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
 /// A PEM file of one or more CA certificates to trust besides the platform's (a private CA, a
 /// TLS-inspecting proxy); read when the HTTP client is built.
 pub const CA_BUNDLE: &str = "BASETEN_CA_BUNDLE";

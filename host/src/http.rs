@@ -3,12 +3,13 @@
 
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT as USER_AGENT_HEADER,
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER,
+    USER_AGENT as USER_AGENT_HEADER,
 };
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, NoProxy, Proxy, StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::{self, PemObject};
 
@@ -25,6 +26,13 @@ use crate::log::{Logger, REDACTED, redact_body};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A whole request may take this long unless `BASETEN_HTTP_TIMEOUT` says otherwise.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+/// The shortest `BASETEN_HTTP_TIMEOUT`: below a millisecond no request can succeed.
+const MIN_TIMEOUT_SECONDS: f64 = 0.001;
+/// The longest `BASETEN_HTTP_TIMEOUT`: a day.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+/// The largest response body read unless `BASETEN_MAX_RESPONSE_BYTES` says otherwise: room for a
+/// list of a million API keys at a few hundred bytes each.
+const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
 /// Attempts per request, the first included.
 const MAX_ATTEMPTS: u32 = 3;
 /// The longest `Retry-After` honoured; a server asking for more gets an error instead.
@@ -43,7 +51,11 @@ pub struct ApiClient {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     credential: Credential,
+    /// `Api-Key …`, checked to be sendable when the client is built.
+    authorization: HeaderValue,
     timeout: Duration,
+    /// The most bytes of a response body read before giving up.
+    max_response_bytes: u64,
     /// `BASETEN_CA_BUNDLE`, when its certificates are trusted besides the platform's.
     ca_bundle: Option<PathBuf>,
 }
@@ -52,6 +64,9 @@ impl ApiClient {
     /// Builds the runtime and the TLS client for `credential`.
     pub fn new(context: &Context, credential: Credential) -> Result<Self, CliError> {
         let timeout = request_timeout(context)?;
+        let max_response_bytes = response_limit(context)?;
+        let authorization = authorization(&credential)?;
+        let proxy = proxy_for(context, &credential.api_base)?;
         let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
         let extra_roots = match &ca_bundle {
             Some(path) => read_ca_bundle(path)?,
@@ -60,17 +75,25 @@ impl ApiClient {
         // Several providers could be linked in; this process uses ring. A second call finds one
         // installed and changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(timeout)
+            // The management API never redirects: a 3xx is reported, and the credential is never
+            // sent to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .tls_backend_rustls()
             // With extra roots, reqwest verifies with the platform verifier plus these roots.
-            .tls_certs_merge(extra_roots)
-            .build()
-            .map_err(|error| {
-                CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
-            })?;
+            .tls_certs_merge(extra_roots);
+        // Proxies come from this process's environment as read by `proxy_for`, never from
+        // reqwest's own reading of it (which would send plain `http` through `HTTP_PROXY`).
+        let builder = match proxy {
+            Some(proxy) => builder.proxy(proxy),
+            None => builder.no_proxy(),
+        };
+        let client = builder.build().map_err(|error| {
+            CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -81,7 +104,9 @@ impl ApiClient {
             runtime,
             client,
             credential,
+            authorization,
             timeout,
+            max_response_bytes,
             ca_bundle,
         })
     }
@@ -131,6 +156,7 @@ impl ApiClient {
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&request.query);
         }
+        check_sendable(&url)?;
         Ok(url)
     }
 
@@ -163,7 +189,13 @@ impl ApiClient {
                         log_headers(logger, "<", headers);
                         logger.debug(&format!("< {}", redact_body(&response.body)));
                     }
-                    retry_for_status(method, status, headers)
+                    match retry_for_status(method, status, headers) {
+                        Retry::No => None,
+                        Retry::After(delay) => Some(delay),
+                        Retry::TooLate(wait) => {
+                            return Err(wait_too_long(response, wait));
+                        }
+                    }
                 }
                 Err(failure) => {
                     logger.info(&format!(
@@ -206,10 +238,7 @@ impl ApiClient {
         let mut builder = self
             .client
             .request(method.clone(), url.clone())
-            .header(
-                AUTHORIZATION,
-                format!("Api-Key {}", self.credential.api_key),
-            )
+            .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "application/json")
             .header(USER_AGENT_HEADER, USER_AGENT);
         if let Some(body) = body {
@@ -217,7 +246,7 @@ impl ApiClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_owned());
         }
-        let request = builder.build().map_err(Failure::Unsent)?;
+        let request = builder.build().map_err(Failure::Unbuildable)?;
         if logger.enabled(2) {
             log_headers(logger, ">", request.headers());
             if let Some(body) = body {
@@ -229,54 +258,79 @@ impl ApiClient {
             .execute(request)
             .await
             .map_err(Failure::classify)?;
-        let status = response.status().as_u16();
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            return Err(Failure::Redirected { status, location });
+        }
         let headers = response.headers().clone();
+        let limit = self.max_response_bytes;
+        // Refused before reading when the size is announced; otherwise counted as it comes, and
+        // the connection dropped as soon as it is over.
+        let announced = response.content_length().unwrap_or(0);
+        if announced > limit {
+            return Err(Failure::TooLarge { limit });
+        }
         // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
-        let capacity = response
-            .content_length()
-            .unwrap_or(0)
-            .min(MAX_PREALLOCATION);
+        let capacity = announced.min(MAX_PREALLOCATION);
         let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
         let mut response = response;
         while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
+            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
+                return Err(Failure::TooLarge { limit });
+            }
             bytes.extend_from_slice(&chunk);
         }
+        let status = status.as_u16();
         let body = String::from_utf8(bytes)
             .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
         Ok((HttpResponse { status, body }, headers))
     }
 }
 
-/// Why an attempt got no answer.
+/// Why an attempt got no answer that can be handed to the plugin.
 enum Failure {
+    /// The request could not be built from what was given: nothing was sent, and sending again
+    /// would fail the same way.
+    Unbuildable(reqwest::Error),
     /// The request never left: the connection was refused or could not be set up (DNS, TLS).
     Unsent(reqwest::Error),
     /// The request may have reached the server: timed out or cut off after sending.
     Lost(reqwest::Error),
+    /// The server answered with a redirect, which is not followed.
+    Redirected {
+        status: StatusCode,
+        location: Option<String>,
+    },
+    /// The body was larger than `BASETEN_MAX_RESPONSE_BYTES`; reading stopped there.
+    TooLarge { limit: u64 },
 }
 
 impl Failure {
     fn classify(error: reqwest::Error) -> Self {
-        if error.is_connect() || error.is_builder() {
+        if error.is_builder() {
+            Self::Unbuildable(error)
+        } else if error.is_connect() {
             Self::Unsent(error)
         } else {
             Self::Lost(error)
         }
     }
 
-    fn error(&self) -> &reqwest::Error {
+    fn describe(&self) -> String {
         match self {
-            Self::Unsent(error) | Self::Lost(error) => error,
+            Self::Unbuildable(error) | Self::Unsent(error) | Self::Lost(error) => chain(error),
+            Self::Redirected { status, location } => redirect_text(*status, location.as_deref()),
+            Self::TooLarge { limit } => too_large_text(*limit),
         }
     }
 
-    fn describe(&self) -> String {
-        chain(self.error())
-    }
-
     /// The innermost cause, which is what a user can act on ("connection refused").
-    fn root_cause(&self) -> String {
-        let mut cause: &dyn std::error::Error = self.error();
+    fn root_cause(error: &reqwest::Error) -> String {
+        let mut cause: &dyn std::error::Error = error;
         while let Some(inner) = cause.source() {
             cause = inner;
         }
@@ -299,7 +353,10 @@ impl Failure {
             Self::Unsent(error) if is_certificate_error(error) => None,
             Self::Unsent(_) => Some(None),
             Self::Lost(_) if method == Method::GET => Some(None),
-            Self::Lost(_) => None,
+            Self::Lost(_)
+            | Self::Unbuildable(_)
+            | Self::Redirected { .. }
+            | Self::TooLarge { .. } => None,
         }
     }
 
@@ -310,13 +367,44 @@ impl Failure {
         timeout: Duration,
         ca_bundle: Option<&Path>,
     ) -> PluginError {
-        let why = self.root_cause();
         match self {
+            Self::Unbuildable(error) => PluginError::new(
+                ErrorKind::Usage,
+                format!(
+                    "could not build the request {method} {}: {}",
+                    origin(url),
+                    Self::root_cause(&error)
+                ),
+            )
+            .with_hint("check the values given on the command line"),
+            // A definite answer that the request was not carried out there.
+            Self::Redirected { status, location } => PluginError::new(
+                ErrorKind::Failure,
+                redirect_text(status, location.as_deref()),
+            )
+            .with_hint(format!(
+                "the management API never redirects: check {} or the profile's remote URL",
+                env_vars::MANAGEMENT_API_URL_OVERRIDE
+            )),
+            Self::TooLarge { limit } => {
+                let mut error = PluginError::new(
+                    ErrorKind::Failure,
+                    format!("{method} {url}: {}", too_large_text(limit)),
+                )
+                .with_hint(format!(
+                    "if an answer this large is expected, raise {} (bytes)",
+                    env_vars::MAX_RESPONSE_BYTES
+                ));
+                // The server answered, but what it said was not read.
+                error.outcome_unknown = method != Method::GET;
+                error
+            }
             Self::Unsent(error) if is_certificate_error(&error) => PluginError::new(
                 ErrorKind::Network,
                 format!(
-                    "could not connect to {}: the server's TLS certificate is not trusted: {why}",
-                    origin(url)
+                    "could not connect to {}: the server's TLS certificate is not trusted: {}",
+                    origin(url),
+                    Self::root_cause(&error)
                 ),
             )
             .with_hint(match ca_bundle {
@@ -339,21 +427,37 @@ impl Failure {
                 ),
             )
             .with_hint("check the network and the remote URL"),
-            Self::Unsent(_) => PluginError::new(
+            Self::Unsent(error) => PluginError::new(
                 ErrorKind::Network,
-                format!("could not connect to {}: {why}", origin(url)),
+                format!(
+                    "could not connect to {}: {}",
+                    origin(url),
+                    Self::root_cause(&error)
+                ),
             )
             .with_hint("check the network and the remote URL"),
             Self::Lost(error) => {
-                let message = if error.is_timeout() {
-                    format!("{method} {url} timed out after {} s", timeout.as_secs_f64())
+                let (message, hint) = if error.is_timeout() {
+                    (
+                        format!("{method} {url} timed out after {} s", timeout.as_secs_f64()),
+                        format!(
+                            "raise {} (seconds) or check the network",
+                            env_vars::HTTP_TIMEOUT
+                        ),
+                    )
                 } else {
-                    format!("{method} {url} got no answer: {why}")
+                    (
+                        format!("{method} {url} got no answer: {}", Self::root_cause(&error)),
+                        // The connection was cut, not slow: a longer timeout would not help.
+                        if method == Method::GET {
+                            "check the network and try again".to_owned()
+                        } else {
+                            "the request may have been carried out; check before sending it again"
+                                .to_owned()
+                        },
+                    )
                 };
-                let mut error = PluginError::new(ErrorKind::Network, message).with_hint(format!(
-                    "raise {} (seconds) or check the network",
-                    env_vars::HTTP_TIMEOUT
-                ));
+                let mut error = PluginError::new(ErrorKind::Network, message).with_hint(hint);
                 error.outcome_unknown = method != Method::GET;
                 error
             }
@@ -361,29 +465,57 @@ impl Failure {
     }
 }
 
+/// What to do with an answer.
+#[derive(Debug, PartialEq, Eq)]
+enum Retry {
+    /// Hand it to the plugin.
+    No,
+    /// Send again, after this long (`None`: the usual backoff).
+    After(Option<Duration>),
+    /// The server asked to wait this long, more than [`MAX_RETRY_AFTER`]: give up and say so.
+    TooLate(Duration),
+}
+
 /// Whether to retry an answer, and after how long: 429 for any method, 502/503/504 for GET only;
 /// a `Retry-After` over the limit is not waited for.
-fn retry_for_status(
-    method: &Method,
-    status: StatusCode,
-    headers: &HeaderMap,
-) -> Option<Option<Duration>> {
+fn retry_for_status(method: &Method, status: StatusCode, headers: &HeaderMap) -> Retry {
     let retryable = status == StatusCode::TOO_MANY_REQUESTS
         || (method == Method::GET && matches!(status.as_u16(), 502..=504));
     if !retryable {
-        return None;
+        return Retry::No;
     }
-    match retry_after(headers) {
-        Some(delay) if delay > MAX_RETRY_AFTER => None,
-        Some(delay) => Some(Some(delay)),
-        None => Some(None),
+    match retry_after(headers, SystemTime::now()) {
+        Some(delay) if delay > MAX_RETRY_AFTER => Retry::TooLate(delay),
+        Some(delay) => Retry::After(Some(delay)),
+        None => Retry::After(None),
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` as seconds or as an HTTP date (a date in the past means now); anything else
+/// is treated as absent.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The error for an answer whose `Retry-After` is longer than the tool waits: what the status
+/// says, and that the server asked for a wait that was not made.
+fn wait_too_long(response: &HttpResponse, wait: Duration) -> PluginError {
+    // Round up: "asked to wait 20 s" must never read as within the limit.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut error = baseten_plugin_api::sdk::error_for_status(response.status, &response.body);
+    error.message = format!(
+        "{}; the server asked to wait {seconds} s before trying again, more than the {} s \
+         `baseten` waits",
+        error.message,
+        MAX_RETRY_AFTER.as_secs()
+    );
+    error.hint = Some(format!("try again in {seconds} s"));
+    error
 }
 
 /// Exponential backoff with jitter: 250 ms, 500 ms, … each ±50%.
@@ -505,16 +637,127 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+/// `HTTP 302 redirect to `…`, not followed`, the location cleaned of control characters.
+fn redirect_text(status: StatusCode, location: Option<&str>) -> String {
+    let status = status.as_u16();
+    match location {
+        Some(location) => {
+            let location: String = location
+                .chars()
+                .map(|character| {
+                    if character.is_control() {
+                        '?'
+                    } else {
+                        character
+                    }
+                })
+                .take(500)
+                .collect();
+            format!("HTTP {status} redirect to `{location}`, not followed")
+        }
+        None => format!("HTTP {status} redirect, not followed"),
+    }
+}
+
+fn too_large_text(limit: u64) -> String {
+    format!("the response is larger than the limit of {limit} bytes; reading stopped there")
+}
+
+/// Refuses a URL the HTTP layer could not put in a request line (a 100 KB path parameter), so
+/// that it is reported as what it is instead of as a network failure, and nothing is attempted.
+fn check_sendable(url: &Url) -> Result<(), PluginError> {
+    match http::Uri::try_from(url.as_str()) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(PluginError::new(
+            ErrorKind::Usage,
+            format!(
+                "cannot send a request to a URL of {} bytes: {error}",
+                url.as_str().len()
+            ),
+        )
+        .with_hint("check the values given on the command line; one of them may be far too long")),
+    }
+}
+
+/// `Api-Key …` as a header value marked sensitive; a key that cannot be sent (a line break or
+/// another control character inside) is a credential error, found before anything is sent.
+fn authorization(credential: &Credential) -> Result<HeaderValue, CliError> {
+    let mut value =
+        HeaderValue::from_str(&format!("Api-Key {}", credential.api_key)).map_err(|_| {
+            CliError::new(
+                ErrorKind::Auth,
+                format!(
+                    "invalid API key from {}: it holds a line break or another control character",
+                    credential.source
+                ),
+            )
+            .with_hint("give the key alone, on one line")
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The proxy for requests to `api_base`. Plain `http` (allowed only to this machine) never goes
+/// through a proxy: it would see the credential in clear. For `https`: `HTTPS_PROXY`, else
+/// `ALL_PROXY` (upper case first), minus the hosts of `NO_PROXY`.
+fn proxy_for(context: &Context, api_base: &Url) -> Result<Option<Proxy>, CliError> {
+    if api_base.scheme() != "https" {
+        return Ok(None);
+    }
+    let found = match first_set(context, &env_vars::HTTPS_PROXY)? {
+        Some(found) => Some(found),
+        None => first_set(context, &env_vars::ALL_PROXY)?,
+    };
+    let Some((name, value)) = found else {
+        return Ok(None);
+    };
+    // The value may hold a proxy password: it is never echoed.
+    let proxy = Proxy::https(value.as_str()).map_err(|_| {
+        CliError::usage(format!("invalid {name}: it is not a proxy URL"))
+            .with_hint(format!("set {name} to `http://HOST:PORT`, or unset it"))
+    })?;
+    let no_proxy = first_set(context, &env_vars::NO_PROXY)?
+        .and_then(|(_, hosts)| NoProxy::from_string(&hosts));
+    Ok(Some(proxy.no_proxy(no_proxy)))
+}
+
+/// The first of `names` that is set, with its value.
+fn first_set(
+    context: &Context,
+    names: &[&'static str],
+) -> Result<Option<(&'static str, String)>, CliError> {
+    for name in names {
+        if let Some(value) = context.var(name)? {
+            return Ok(Some((name, value)));
+        }
+    }
+    Ok(None)
+}
+
 fn request_timeout(context: &Context) -> Result<Duration, CliError> {
-    match context.var(env_vars::HTTP_TIMEOUT) {
+    match context.var(env_vars::HTTP_TIMEOUT)? {
         None => Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECONDS)),
         Some(value) => match value.trim().parse::<f64>() {
-            Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
+            Ok(seconds) if (MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&seconds) => {
                 Ok(Duration::from_secs_f64(seconds))
             }
             _ => Err(CliError::usage(format!(
-                "invalid {} `{value}`: expected a number of seconds greater than 0",
+                "invalid {} `{value}`: expected a number of seconds from {MIN_TIMEOUT_SECONDS} to \
+                 {MAX_TIMEOUT_SECONDS} (a day)",
                 env_vars::HTTP_TIMEOUT
+            ))),
+        },
+    }
+}
+
+fn response_limit(context: &Context) -> Result<u64, CliError> {
+    match context.var(env_vars::MAX_RESPONSE_BYTES)? {
+        None => Ok(DEFAULT_MAX_RESPONSE_BYTES),
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(bytes) if bytes > 0 => Ok(bytes),
+            _ => Err(CliError::usage(format!(
+                "invalid {} `{value}`: expected a whole number of bytes, at least 1",
+                env_vars::MAX_RESPONSE_BYTES
             ))),
         },
     }
@@ -527,17 +770,24 @@ mod tests {
     #[test]
     fn only_safe_answers_are_retried() {
         let headers = HeaderMap::new();
-        assert!(
-            retry_for_status(&Method::GET, StatusCode::SERVICE_UNAVAILABLE, &headers).is_some()
+        let retry = |method: &Method, status| retry_for_status(method, status, &headers);
+        assert_eq!(
+            retry(&Method::GET, StatusCode::SERVICE_UNAVAILABLE),
+            Retry::After(None)
         );
-        assert!(
-            retry_for_status(&Method::POST, StatusCode::SERVICE_UNAVAILABLE, &headers).is_none()
+        assert_eq!(
+            retry(&Method::POST, StatusCode::SERVICE_UNAVAILABLE),
+            Retry::No
         );
-        assert!(retry_for_status(&Method::POST, StatusCode::TOO_MANY_REQUESTS, &headers).is_some());
-        assert!(
-            retry_for_status(&Method::GET, StatusCode::INTERNAL_SERVER_ERROR, &headers).is_none()
+        assert_eq!(
+            retry(&Method::POST, StatusCode::TOO_MANY_REQUESTS),
+            Retry::After(None)
         );
-        assert!(retry_for_status(&Method::DELETE, StatusCode::BAD_GATEWAY, &headers).is_none());
+        assert_eq!(
+            retry(&Method::GET, StatusCode::INTERNAL_SERVER_ERROR),
+            Retry::No
+        );
+        assert_eq!(retry(&Method::DELETE, StatusCode::BAD_GATEWAY), Retry::No);
     }
 
     #[test]
@@ -546,13 +796,51 @@ mod tests {
         headers.insert(RETRY_AFTER, "1".parse().expect("header value"));
         assert_eq!(
             retry_for_status(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &headers),
-            Some(Some(Duration::from_secs(1)))
+            Retry::After(Some(Duration::from_secs(1)))
         );
         headers.insert(RETRY_AFTER, "120".parse().expect("header value"));
         assert_eq!(
             retry_for_status(&Method::GET, StatusCode::TOO_MANY_REQUESTS, &headers),
-            None
+            Retry::TooLate(Duration::from_secs(120))
         );
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").expect("a date");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2026 07:28:05 GMT"
+                .parse()
+                .expect("header value"),
+        );
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(5)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2026 07:27:00 GMT"
+                .parse()
+                .expect("header value"),
+        );
+        assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
+        headers.insert(RETRY_AFTER, "soon".parse().expect("header value"));
+        assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn a_wait_over_the_limit_is_reported_with_its_length() {
+        let response = HttpResponse {
+            status: 429,
+            body: r#"{"message":"slow down"}"#.to_owned(),
+        };
+        let error = wait_too_long(&response, Duration::from_millis(120_500));
+        assert_eq!(error.kind, ErrorKind::Client);
+        assert_eq!(
+            error.message,
+            "HTTP 429: slow down; the server asked to wait 121 s before trying again, more than \
+             the 20 s `baseten` waits"
+        );
+        assert_eq!(error.hint.as_deref(), Some("try again in 121 s"));
     }
 
     #[test]
@@ -601,13 +889,76 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_must_be_positive_numbers() {
-        let context = Context::for_tests(&[("BASETEN_HTTP_TIMEOUT", "0")]);
-        assert!(request_timeout(&context).is_err());
-        let context = Context::for_tests(&[("BASETEN_HTTP_TIMEOUT", "2.5")]);
+    fn timeouts_must_be_from_a_millisecond_to_a_day() {
+        let timeout =
+            |value| request_timeout(&Context::for_tests(&[("BASETEN_HTTP_TIMEOUT", value)]));
+        for bad in ["0", "0.0001", "1e-9", "86401", "inf", "NaN", "-1", "soon"] {
+            let error = timeout(bad).expect_err(bad);
+            assert_eq!(error.exit_code(), 2);
+            assert!(
+                error
+                    .message
+                    .ends_with("expected a number of seconds from 0.001 to 86400 (a day)"),
+                "{}",
+                error.message
+            );
+        }
+        assert_eq!(timeout("2.5").ok(), Some(Duration::from_millis(2500)));
+        assert_eq!(timeout("0.001").ok(), Some(Duration::from_millis(1)));
+        assert_eq!(timeout("86400").ok(), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn the_response_limit_is_a_positive_number_of_bytes() {
+        let limit = |value| {
+            response_limit(&Context::for_tests(&[(
+                "BASETEN_MAX_RESPONSE_BYTES",
+                value,
+            )]))
+        };
         assert_eq!(
-            request_timeout(&context).ok(),
-            Some(Duration::from_millis(2500))
+            response_limit(&Context::for_tests(&[])).ok(),
+            Some(DEFAULT_MAX_RESPONSE_BYTES)
+        );
+        assert_eq!(limit("1000").ok(), Some(1000));
+        for bad in ["0", "-1", "1.5", "1MB"] {
+            assert_eq!(
+                limit(bad).map_err(|error| error.exit_code()),
+                Err(2),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_never_goes_through_a_proxy() {
+        let context = Context::for_tests(&[
+            ("HTTP_PROXY", "http://proxy:3128"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("ALL_PROXY", "http://proxy:3128"),
+        ]);
+        let base = Url::parse("http://127.0.0.1:8080").expect("a URL");
+        assert!(proxy_for(&context, &base).expect("no error").is_none());
+        let base = Url::parse("https://api.example").expect("a URL");
+        assert!(proxy_for(&context, &base).expect("no error").is_some());
+        // HTTP_PROXY alone is for http, which is never proxied.
+        let context = Context::for_tests(&[("HTTP_PROXY", "http://proxy:3128")]);
+        assert!(proxy_for(&context, &base).expect("no error").is_none());
+        let context = Context::for_tests(&[("all_proxy", "http://proxy:3128")]);
+        assert!(proxy_for(&context, &base).expect("no error").is_some());
+    }
+
+    #[test]
+    fn a_url_too_long_for_a_request_line_is_a_usage_error() {
+        let url = Url::parse(&format!(
+            "http://127.0.0.1/v1/api_keys/{}",
+            "a".repeat(100_000)
+        ))
+        .expect("a URL");
+        let error = check_sendable(&url).expect_err("too long");
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(
+            check_sendable(&Url::parse("http://127.0.0.1/v1/api_keys").expect("a URL")).is_ok()
         );
     }
 }

@@ -53,10 +53,9 @@ impl fmt::Display for KeyringError {
 impl SystemKeyring {
     /// The keyring, unless `BASETEN_NO_KEYRING` is set to anything but `0`.
     pub fn from_context(context: &Context) -> Self {
-        let disabled = context
-            .var(env_vars::NO_KEYRING)
-            .is_some_and(|value| value.trim() != "0");
-        Self { enabled: !disabled }
+        Self {
+            enabled: !context.switch(env_vars::NO_KEYRING),
+        }
     }
 
     /// Stores `secret` for `profile`, replacing any earlier one.

@@ -122,7 +122,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         .map(|url| url.trim().to_owned())
         .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
     let mut api_base = remote::api_base_for_remote(&given_remote)?;
-    if let Some(base) = context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE) {
+    if let Some(base) = context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE)? {
         api_base = remote::api_base_override(&base)?;
     }
     let remote_url = given_remote.trim_end_matches('/').to_owned();

@@ -94,8 +94,12 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     let payload: Value = host
         .post_json(&path, Value::Object(body))
         .map_err(|error| {
+            // No answer, or a 5xx (a gateway's 502/504 says nothing of what the API did, and even
+            // the API's own 500 may come after the key was stored): the key may exist, and
+            // "try again" could create a second one.
+            let may_exist = error.outcome_unknown || error.kind == ErrorKind::Server;
             let mut error = error.context("create API key");
-            if error.outcome_unknown {
+            if may_exist {
                 error.message.push_str("; the key may exist");
                 error.hint = Some(
                     "check with `baseten org api-key list` before creating it again".to_owned(),
@@ -254,6 +258,31 @@ mod tests {
             error.hint.as_deref(),
             Some("check with `baseten org api-key list` before creating it again")
         );
+    }
+
+    #[test]
+    fn a_server_error_says_the_key_may_exist_not_try_again() {
+        for status in [500, 502, 504] {
+            let host = RecordingHost::new().respond(status, json!({"message": "upstream"}));
+            let error = host
+                .run(
+                    &crate::plugin(),
+                    &CREATE,
+                    json!({"type": "personal"}),
+                    OutputMode::Text,
+                    false,
+                )
+                .expect_err("fails");
+            assert_eq!(error.kind, ErrorKind::Server);
+            assert_eq!(
+                error.message,
+                format!("could not create API key: HTTP {status}: upstream; the key may exist")
+            );
+            assert_eq!(
+                error.hint.as_deref(),
+                Some("check with `baseten org api-key list` before creating it again")
+            );
+        }
     }
 
     #[test]

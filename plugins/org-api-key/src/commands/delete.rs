@@ -79,9 +79,17 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     }
 
     let path = format!("{}/{}", api::API_KEYS_PATH, encode_path_segment(&prefix));
-    let payload: Value = host
-        .delete_json(&path)
-        .map_err(|error| error.context(format_args!("delete API key {prefix}")))?;
+    let payload: Value = host.delete_json(&path).map_err(|error| {
+        // No answer, or a 5xx from a gateway or the API: the key may be gone already.
+        let may_be_deleted = error.outcome_unknown || error.kind == ErrorKind::Server;
+        let mut error = error.context(format_args!("delete API key {prefix}"));
+        if may_be_deleted {
+            error.message.push_str("; the key may have been deleted");
+            error.hint =
+                Some("check with `baseten org api-key list` whether it is still there".to_owned());
+        }
+        error
+    })?;
     let tombstone: Tombstone = decode_value(&payload)?;
     Ok(CommandOutput::lines(payload, Vec::new())
         .notice(format!("Deleted API key {}", tombstone.prefix)))
@@ -257,6 +265,33 @@ mod tests {
             .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(host.requests().is_empty());
+    }
+
+    #[test]
+    fn an_unknown_outcome_says_the_key_may_have_been_deleted() {
+        let mut lost = PluginError::new(ErrorKind::Network, "DELETE … got no answer");
+        lost.outcome_unknown = true;
+        lost.hint = Some("raise BASETEN_HTTP_TIMEOUT (seconds) or check the network".to_owned());
+        let host = RecordingHost::new().fail(lost);
+        let error = host
+            .run(
+                &crate::plugin(),
+                &DELETE,
+                json!({"prefix": "aaaa1111"}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("fails");
+        assert_eq!(error.kind, ErrorKind::Network);
+        assert_eq!(
+            error.message,
+            "could not delete API key aaaa1111: DELETE … got no answer; the key may have been \
+             deleted"
+        );
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("check with `baseten org api-key list` whether it is still there")
+        );
     }
 
     #[test]
