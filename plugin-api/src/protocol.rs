@@ -209,12 +209,23 @@ pub enum HttpOutcome {
 }
 
 /// The server's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpResponse {
     /// The HTTP status code.
     pub status: u16,
     /// The body as text.
     pub body: String,
+}
+
+/// A body can hold a new key: `Debug` gives its size, never its text.
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 /// What a command returns: its payload, and how to show it as text.
