@@ -491,7 +491,11 @@ fn clap_error(error: &clap::Error) -> Outcome {
         ClapKind::DisplayHelp | ClapKind::DisplayVersion => {
             let text = error.render().to_string();
             let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
+            // Plugins describe their commands: no control character of theirs reaches the
+            // terminal.
+            for line in text.lines() {
+                let _ = writeln!(stdout, "{}", crate::secrets::printable(line));
+            }
             let _ = stdout.flush();
             Outcome::Success
         }
