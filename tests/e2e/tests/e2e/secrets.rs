@@ -255,17 +255,38 @@ fn server_text_on_stdout_and_stderr_has_no_control_characters() {
     let run = sandbox.run(&["org", "api-key", "list"]);
     run.assert_code(6);
     assert_no_control_characters(&run.stderr);
+}
 
-    let name = format!("x{CONTROL}");
-    let run = sandbox.run(&["org", "api-key", "delete", "--name", &name]);
-    run.assert_code(4);
-    assert_no_control_characters(&run.stderr);
-    assert_eq!(run.stderr.lines().next().map(|_| ()), Some(()));
-    assert!(
-        run.stderr.starts_with("error: no API key named"),
-        "{}",
-        run.stderr
-    );
+#[test]
+fn user_values_echoed_in_errors_have_no_control_characters_and_stay_one_line() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let value = format!("x{CONTROL}\nsecond line");
+    for (args, code) in [
+        (vec!["org", "api-key", "delete", "--name", &value], 4),
+        (vec!["org", "api-key", "create", "--type", &value], 2),
+        (vec!["org", "api-key", "list", "--profile", &value], 3),
+        (vec!["org", "api-key", "list", "--jq", &value], 2),
+    ] {
+        let run = sandbox.run(&args);
+        run.assert_code(code);
+        assert_no_control_characters(&run.stderr);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.lines().count() <= 2
+                && run
+                    .stderr
+                    .lines()
+                    .nth(1)
+                    .is_none_or(|line| line.starts_with("hint: ")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
