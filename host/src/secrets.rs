@@ -3,7 +3,7 @@
 //!
 //! - the exact secrets this process knows of ([`register`]: the credential in use, its secret
 //!   part alone, the key typed to `auth login`, key-shaped command-line values),
-//! - anything shaped like an API key (`<8 letters or digits>.<secret>`, see [`is_api_key`]),
+//! - anything shaped like an API key (`<8 letters or digits>.<secret>`, see `api_key_spans`),
 //! - the value of every secret field (`api_key`, `token`, `password`, …, see
 //!   [`is_secret_field`]) written as `name: value`, `name=value` or `"name": "value"`,
 //!
