@@ -481,24 +481,36 @@ fn show(
     }
 }
 
-/// Help and version go to stdout with exit 0; anything else becomes one error line and a hint.
+/// Help and version asked for go to stdout with exit 0. A command missing its subcommand
+/// (`baseten`, `baseten org`) is a usage error: the help goes to stderr, where it cannot be
+/// mistaken for data, then one error line, exit 2. Anything else becomes one error line and a
+/// hint.
 fn clap_error(error: &clap::Error) -> Outcome {
     use clap::error::ErrorKind as ClapKind;
     match error.kind() {
-        ClapKind::DisplayHelp
-        | ClapKind::DisplayVersion
-        | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ClapKind::DisplayHelp | ClapKind::DisplayVersion => {
             let text = error.render().to_string();
             let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
-            if error.kind() == ClapKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                return Outcome::Failed(
-                    CliError::usage("a subcommand is required")
-                        .with_hint("pick one of the commands listed above"),
-                );
+            // Plugins describe their commands: no control character of theirs reaches the
+            // terminal.
+            for line in text.lines() {
+                let _ = writeln!(stdout, "{}", crate::secrets::printable(line));
             }
+            let _ = stdout.flush();
             Outcome::Success
+        }
+        ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let text = error.render().to_string();
+            let mut stderr = std::io::stderr().lock();
+            // Plugins describe their commands: their words are scrubbed line by line.
+            for line in text.lines() {
+                let _ = writeln!(stderr, "{}", crate::secrets::scrub(line).trim_end());
+            }
+            let _ = stderr.flush();
+            Outcome::Failed(
+                CliError::usage("a subcommand is required")
+                    .with_hint("pick one of the commands listed above"),
+            )
         }
         _ => {
             let (message, hint) = one_line_clap_error(&error.render().to_string());

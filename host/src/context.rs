@@ -7,7 +7,7 @@ use crate::env_vars;
 use crate::error::CliError;
 
 /// Read once at start-up and passed down; commands ask it instead of the process.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     pub stdin_is_terminal: bool,
     pub stdout_is_terminal: bool,
@@ -15,6 +15,27 @@ pub struct Context {
     /// `-v` count: 1 logs requests, 2 adds headers and bodies.
     pub verbosity: u8,
     environment: Vec<(OsString, OsString)>,
+}
+
+/// The environment holds `BASETEN_API_KEY`: `Debug` names the variables, never their values.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Context")
+            .field("stdin_is_terminal", &self.stdin_is_terminal)
+            .field("stdout_is_terminal", &self.stdout_is_terminal)
+            .field("stderr_is_terminal", &self.stderr_is_terminal)
+            .field("verbosity", &self.verbosity)
+            .field(
+                "environment",
+                &self
+                    .environment
+                    .iter()
+                    .map(|(name, _)| name.to_string_lossy())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl Context {
@@ -111,6 +132,14 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_names_variables_but_never_their_values() {
+        let context = Context::for_tests(&[("BASETEN_API_KEY", "abcd1234.s3cretvalue")]);
+        let shown = format!("{context:?}");
+        assert!(shown.contains("BASETEN_API_KEY"), "{shown}");
+        assert!(!shown.contains("s3cretvalue"), "{shown}");
+    }
 
     #[test]
     fn no_color_wins_over_force() {

@@ -156,6 +156,8 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
             None => return Err(not_logged_in()),
         }
     };
+    // Whatever uses it, from now on the key is scrubbed wherever it would be printed.
+    crate::secrets::register(&credential.api_key);
     match context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE)? {
         Some(base) => Ok(Credential {
             api_base: remote::api_base_override(&base)?,

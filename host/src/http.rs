@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::credentials::Credential;
 use crate::env_vars;
 use crate::error::CliError;
-use crate::log::{Logger, REDACTED, redact_body};
+use crate::log::{Logger, redact_body, redact_header};
 
 /// Connecting may take this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -605,16 +605,7 @@ fn parse_ca_bundle(bytes: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
 
 fn log_headers(logger: &Logger, direction: &str, headers: &HeaderMap) {
     for (name, value) in headers {
-        let value = if name == AUTHORIZATION {
-            let scheme = value
-                .to_str()
-                .ok()
-                .and_then(|value| value.split_whitespace().next())
-                .unwrap_or("");
-            format!("{scheme} {REDACTED}")
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
+        let value = redact_header(name.as_str(), value.as_bytes());
         logger.debug(&format!("{direction} {name}: {value}"));
     }
 }

@@ -5,9 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 pub use crate::secrets::REDACTED;
-
-/// JSON fields whose values are secrets, wherever they appear in a body.
-const SECRET_FIELDS: [&str; 6] = ["api_key", "apiKey", "secret", "token", "password", "key"];
+use crate::secrets::is_secret_field;
 
 /// Writes log lines to stderr when `-v` asked for them.
 pub struct Logger {
@@ -55,7 +53,28 @@ impl Logger {
     }
 }
 
-/// A body for the log: JSON with secret fields replaced, else the text cut to a readable length.
+/// A header's value for the log: a secret one (`Authorization`, `X-Api-Key`, cookies) keeps only
+/// its scheme, if it has one.
+pub fn redact_header(name: &str, value: &[u8]) -> String {
+    let secret = is_secret_field(name)
+        || ["proxy-authorization", "cookie", "set-cookie"]
+            .iter()
+            .any(|known| name.eq_ignore_ascii_case(known));
+    if !secret {
+        return String::from_utf8_lossy(value).into_owned();
+    }
+    let value = String::from_utf8_lossy(value);
+    match value.trim().split_once(' ') {
+        Some((scheme, _)) if name.to_ascii_lowercase().ends_with("authorization") => {
+            format!("{scheme} {REDACTED}")
+        }
+        _ => REDACTED.to_owned(),
+    }
+}
+
+/// A body for the log: JSON with the value of every secret field replaced (any naming style, see
+/// [`is_secret_field`]), else the text cut to a readable length. Every log line is scrubbed too,
+/// so registered secrets and key-shaped values go wherever they sit in a body.
 pub fn redact_body(body: &str) -> String {
     const LIMIT: usize = 4096;
     match serde_json::from_str::<Value>(body) {
@@ -72,7 +91,7 @@ fn redact_value(value: &mut Value) {
     match value {
         Value::Object(fields) => {
             for (name, field) in fields.iter_mut() {
-                if SECRET_FIELDS.contains(&name.as_str()) && !field.is_null() {
+                if is_secret_field(name) && !field.is_null() {
                     *field = Value::String(REDACTED.to_owned());
                 } else {
                     redact_value(field);
@@ -106,6 +125,26 @@ mod tests {
             redact_body(body),
             r#"{"api_key":"<redacted>","nested":[{"token":"<redacted>"}],"name":"ci"}"#
         );
+    }
+
+    #[test]
+    fn secret_fields_are_redacted_in_any_naming_style() {
+        let body = r#"{"apiKey":"a","API_KEY":"b","key":"c","access_token":"d","refreshToken":"e","client_secret":"f","Secret":"g","PASSWORD":"h","authorization":"i","keys":[],"prefix":"p"}"#;
+        assert_eq!(
+            redact_body(body),
+            r#"{"apiKey":"<redacted>","API_KEY":"<redacted>","key":"<redacted>","access_token":"<redacted>","refreshToken":"<redacted>","client_secret":"<redacted>","Secret":"<redacted>","PASSWORD":"<redacted>","authorization":"<redacted>","keys":[],"prefix":"p"}"#
+        );
+    }
+
+    #[test]
+    fn secret_headers_keep_only_their_scheme() {
+        assert_eq!(
+            redact_header("authorization", b"Api-Key abcd1234.s3cret"),
+            "Api-Key <redacted>"
+        );
+        assert_eq!(redact_header("X-Api-Key", b"abcd1234.s3cret"), "<redacted>");
+        assert_eq!(redact_header("set-cookie", b"session=1"), "<redacted>");
+        assert_eq!(redact_header("content-type", b"text/plain"), "text/plain");
     }
 
     #[test]

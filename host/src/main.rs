@@ -19,31 +19,136 @@ mod remote;
 mod secrets;
 mod system_keyring;
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, Location};
 use std::process::ExitCode;
 
 use baseten_plugin_api::ErrorKind;
 
 use crate::cli::Outcome;
 use crate::context::Context;
+use crate::error::CliError;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(code) = internal::run(&args) {
-        return code;
+    // A key typed as an argument (where a name or a prefix belongs) is never echoed back, not
+    // even in part: it is scrubbed like the credential in use.
+    for arg in &args {
+        if let Some(arg) = arg.to_str() {
+            secrets::register_keys_in(arg);
+        }
+    }
+    match guarded(|| internal::run(&args)) {
+        Ok(Some(code)) => return code,
+        Ok(None) => {}
+        Err(error) => return report(&error, false),
     }
     interrupt::install();
     let context = Context::from_process();
     let color = context.color_stderr();
-    match cli::run(context, args) {
+    match guarded(|| cli::run(context, args)).unwrap_or_else(Outcome::Failed) {
         Outcome::Success => ExitCode::SUCCESS,
-        Outcome::Failed(error) => {
-            let mut stderr = std::io::stderr().lock();
-            if error.kind == ErrorKind::Interrupted {
-                let _ = std::io::Write::write_all(&mut stderr, b"Canceled.\n");
-            } else {
-                let _ = output::write_error(&error, color, &mut stderr);
-            }
-            ExitCode::from(error.exit_code())
-        }
+        Outcome::Failed(error) => report(&error, color),
+    }
+}
+
+/// Prints `error` (scrubbed, one line and maybe a hint) and gives its exit code.
+fn report(error: &CliError, color: bool) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    if error.kind == ErrorKind::Interrupted {
+        let _ = std::io::Write::write_all(&mut stderr, b"Canceled.\n");
+    } else {
+        let _ = output::write_error(error, color, &mut stderr);
+    }
+    ExitCode::from(error.exit_code())
+}
+
+thread_local! {
+    /// Where this thread last panicked, noted by the hook for [`guarded`].
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the default panic hook, which prints the raw message (it could quote a secret or a
+/// server's control characters) and a backtrace note: this one only notes where the panic
+/// happened. Whoever catches the panic reports it: [`guarded`] as one `error: internal error: …`
+/// line, the plugin host functions as a failed request.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|location: &Location<'_>| format!("{}:{}", location.file(), location.line()));
+        PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+    }));
+}
+
+/// Runs `body`; a panic becomes the one-line failure (exit 1) every other error is.
+fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, CliError> {
+    std::panic::catch_unwind(AssertUnwindSafe(body)).map_err(|payload| {
+        let location = PANIC_LOCATION.with(|slot| slot.borrow_mut().take());
+        internal_error(payload.as_ref(), location.as_deref())
+    })
+}
+
+/// The error a panic with `payload` at `location` is reported as; [`output::write_error`] makes
+/// it one line and scrubs it.
+fn internal_error(payload: &(dyn Any + Send), location: Option<&str>) -> CliError {
+    const LIMIT: usize = 300;
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let mut message: String = message.chars().take(LIMIT).collect();
+    if let Some(location) = location {
+        message.push_str(&format!(" (at {location})"));
+    }
+    CliError::failure(format!("internal error: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printed(error: &CliError) -> String {
+        let mut stderr = Vec::new();
+        output::write_error(error, false, &mut stderr).expect("writes");
+        String::from_utf8(stderr).expect("utf8")
+    }
+
+    #[test]
+    fn a_panic_is_one_scrubbed_error_line_and_exit_1() {
+        let error = guarded(|| -> u8 {
+            panic!(
+                "boom: {}\n\u{1b}[2Jsecond line",
+                "abcd1234.supersecretsupersecret"
+            )
+        })
+        .expect_err("panicked");
+        assert_eq!(error.exit_code(), 1);
+        let printed = printed(&error);
+        assert!(
+            printed.starts_with("error: internal error: boom: <redacted> ?[2Jsecond line"),
+            "{printed}"
+        );
+        assert_eq!(printed.lines().count(), 1, "{printed}");
+    }
+
+    #[test]
+    fn the_location_is_kept_and_odd_payloads_are_named() {
+        let error = internal_error(&42_u8, Some("host/src/x.rs:7"));
+        assert_eq!(
+            printed(&error),
+            "error: internal error: unknown panic (at host/src/x.rs:7)\n"
+        );
+        let long = "x".repeat(1000);
+        let error = internal_error(&long, None);
+        assert!(printed(&error).len() < 400);
+    }
+
+    #[test]
+    fn no_panic_passes_the_value_through() {
+        assert_eq!(guarded(|| 7).expect("no panic"), 7);
     }
 }

@@ -93,9 +93,10 @@ impl From<io::Error> for RenderError {
     }
 }
 
+/// Notices come from plugins, and may quote a server: each is scrubbed like an error line.
 fn write_notices(notices: &[String], stderr: &mut dyn Write) -> io::Result<()> {
     for notice in notices {
-        writeln!(stderr, "{notice}")?;
+        writeln!(stderr, "{}", crate::secrets::scrub(notice))?;
     }
     Ok(())
 }
@@ -107,14 +108,15 @@ fn write_text(
     stderr: &mut dyn Write,
 ) -> io::Result<()> {
     match text {
+        // Lines quote servers (`Logged in as …`): no control character reaches the terminal.
         TextView::Lines(lines) => {
             for line in lines {
-                writeln!(stdout, "{line}")?;
+                writeln!(stdout, "{}", crate::secrets::printable(line))?;
             }
         }
         TextView::Table(table) if table.rows.is_empty() => {
             if let Some(message) = &table.empty_message {
-                writeln!(stderr, "{message}")?;
+                writeln!(stderr, "{}", crate::secrets::scrub(message))?;
             }
         }
         TextView::Table(table) => write_table(table, bold, stdout)?,
@@ -152,15 +154,7 @@ pub fn write_table(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Res
 
 /// A cell on one line, with no control characters a server could use to garble a terminal.
 fn clean_cell(cell: &str) -> String {
-    cell.chars()
-        .map(|character| {
-            if character.is_control() {
-                ' '
-            } else {
-                character
-            }
-        })
-        .collect()
+    crate::secrets::printable(cell)
 }
 
 /// The payload as JSON: indented two spaces under `json`, compact under `jsonl`.

@@ -209,7 +209,7 @@ pub enum HttpOutcome {
 }
 
 /// The server's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpResponse {
     /// The HTTP status code.
     pub status: u16,
@@ -217,8 +217,19 @@ pub struct HttpResponse {
     pub body: String,
 }
 
+/// A body can hold a new key: `Debug` gives its size, never its text.
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
 /// What a command returns: its payload, and how to show it as text.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CommandOutput {
     /// The JSON payload, printed by `-o json`/`jsonl` and fed to `--jq`. Kept as JSON text, so
     /// an API's answer passes through as received (field order, unknown fields) without being
@@ -244,7 +255,7 @@ pub enum CommandResultRef<'a> {
 }
 
 /// A [`CommandOutput`] whose payload borrows from the text it was read from.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CommandOutputRef<'a> {
     /// The JSON payload, as text.
     #[serde(borrow)]
@@ -254,6 +265,42 @@ pub struct CommandOutputRef<'a> {
     /// Messages for stderr.
     #[serde(default)]
     pub notices: Vec<String>,
+}
+
+/// A command's output can hold a new key (`org api-key create`): `Debug` gives the payload's size
+/// and the text's shape, never their content.
+fn debug_output(
+    formatter: &mut std::fmt::Formatter<'_>,
+    payload: &RawValue,
+    text: &TextView,
+    notices: &[String],
+) -> std::fmt::Result {
+    let text = match text {
+        TextView::Lines(lines) => format!("<{} lines>", lines.len()),
+        TextView::Table(table) => format!(
+            "<table of {} rows, {} columns>",
+            table.rows.len(),
+            table.columns.len()
+        ),
+    };
+    formatter
+        .debug_struct("CommandOutput")
+        .field("payload", &format_args!("<{} bytes>", payload.get().len()))
+        .field("text", &format_args!("{text}"))
+        .field("notices", &notices)
+        .finish()
+}
+
+impl std::fmt::Debug for CommandOutput {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_output(formatter, &self.payload, &self.text, &self.notices)
+    }
+}
+
+impl std::fmt::Debug for CommandOutputRef<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_output(formatter, self.payload, &self.text, &self.notices)
+    }
 }
 
 impl<'a> From<&'a CommandOutput> for CommandOutputRef<'a> {
@@ -386,6 +433,25 @@ pub enum LogLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_new_key() {
+        let output = CommandOutput::lines(
+            serde_json::json!({"api_key": "abcd1234.newsecret"}),
+            vec!["abcd1234.newsecret".to_owned()],
+        );
+        let response = HttpResponse {
+            status: 200,
+            body: r#"{"api_key":"abcd1234.newsecret"}"#.to_owned(),
+        };
+        for shown in [
+            format!("{output:?}"),
+            format!("{:?}", CommandOutputRef::from(&output)),
+            format!("{response:?}"),
+        ] {
+            assert!(!shown.contains("newsecret"), "{shown}");
+        }
+    }
 
     #[test]
     fn unknown_error_kind_from_a_newer_plugin_reads_as_failure() {

@@ -97,6 +97,8 @@ impl HostFunctions for PluginServices<'_> {
         if !self.context.can_prompt() {
             return false;
         }
+        // The prompt quotes a server (a key's name): scrubbed like any line on stderr.
+        let prompt = crate::secrets::scrub(prompt);
         let mut stderr = std::io::stderr().lock();
         if write!(stderr, "{prompt} ")
             .and_then(|()| stderr.flush())

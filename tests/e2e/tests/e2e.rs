@@ -21,6 +21,8 @@ mod plugin_cache;
 mod plugins;
 #[path = "e2e/reliability.rs"]
 mod reliability;
+#[path = "e2e/secrets.rs"]
+mod secrets;
 #[path = "e2e/support.rs"]
 mod support;
 #[path = "e2e/tls.rs"]

@@ -246,7 +246,7 @@ fn read_api_key(context: &Context) -> Result<String, CliError> {
     let read_error =
         |error: std::io::Error| CliError::failure(format!("could not read the API key: {error}"));
     let line = if context.stdin_is_terminal {
-        hidden_input::prompt("Paste your API key: ").map_err(|error| {
+        hidden_input::prompt(&crate::secrets::scrub("Paste your API key: ")).map_err(|error| {
             if error.kind() == std::io::ErrorKind::Interrupted {
                 CliError::new(ErrorKind::Interrupted, "interrupted")
             } else {

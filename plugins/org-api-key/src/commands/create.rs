@@ -65,6 +65,12 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         )
     })?;
     let model_ids = args.list("model-id");
+    if model_ids.iter().any(|id| id.trim().is_empty()) {
+        return Err(
+            PluginError::new(ErrorKind::Usage, "`--model-id` cannot be empty")
+                .with_hint("pass the ID of a model, once per model"),
+        );
+    }
     if !model_ids.is_empty() && !api::MODEL_SCOPED_TYPES.contains(&cli_type) {
         return Err(PluginError::new(
             ErrorKind::Usage,
@@ -203,6 +209,22 @@ mod tests {
             host.requests()[0].body,
             Some(json!({"type": "WORKSPACE_INVOKE", "name": "bot", "model_ids": ["m2", "m1"]}))
         );
+    }
+
+    #[test]
+    fn an_empty_model_id_is_refused_before_any_request() {
+        let host = RecordingHost::new();
+        let error = host
+            .run(
+                &crate::plugin(),
+                &CREATE,
+                json!({"type": "workspace-invoke", "model-id": ["m1", ""]}),
+                OutputMode::Text,
+                false,
+            )
+            .expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Usage);
+        assert!(host.requests().is_empty());
     }
 
     #[test]

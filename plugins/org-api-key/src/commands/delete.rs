@@ -130,15 +130,42 @@ fn name_for_prefix(host: &Host<'_>, prefix: &str) -> Option<String> {
     list.keys.into_iter().find(|key| key.prefix == prefix)?.name
 }
 
-/// A prefix is a path segment of the request; `.` and `..` would be read as a different path.
+/// The longest prefix a key has (`abcd1234` in `abcd1234.<secret>`).
+const MAX_PREFIX_LEN: usize = 8;
+
+/// Only what a prefix can be: up to 8 letters or digits. A whole key typed here (it has a `.`
+/// and is longer) is refused before anything is sent, and the error gives its length, never its
+/// value: errors end up in CI logs. `.` and `..` would also name another path.
 fn validate_prefix(prefix: &str) -> Result<(), PluginError> {
-    if prefix.is_empty() || prefix == "." || prefix == ".." {
-        return Err(
-            PluginError::new(ErrorKind::Usage, format!("invalid prefix \"{prefix}\""))
-                .with_hint("pass the prefix shown by `baseten org api-key list`"),
-        );
+    let length = prefix.chars().count();
+    let why = if prefix.is_empty() {
+        Some("it is empty".to_owned())
+    } else if prefix.contains('.') {
+        Some(format!(
+            "it holds a `.` ({length} characters): that is a whole key, pass only the part before the `.`"
+        ))
+    } else if length > MAX_PREFIX_LEN {
+        Some(format!(
+            "it is {length} characters long, a prefix at most {MAX_PREFIX_LEN}"
+        ))
+    } else if !prefix
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric())
+    {
+        Some(format!(
+            "its {length} characters are not all letters or digits"
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(PluginError::new(
+            ErrorKind::Usage,
+            format!("invalid value for `--prefix`: {why}"),
+        )
+        .with_hint("pass the prefix shown by `baseten org api-key list`")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -294,23 +321,32 @@ mod tests {
         );
     }
 
-    #[test]
-    fn odd_prefixes_are_percent_encoded() {
-        let host = RecordingHost::new().respond(404, json!({"message": "API key not found"}));
-        let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"prefix": "a/b c"}),
-                OutputMode::Text,
-                false,
-            )
-            .expect_err("not found");
-        assert_eq!(host.requests()[0].path, "/v1/api_keys/a%2Fb%20c");
-        assert_eq!(error.kind, ErrorKind::NotFound);
-        assert_eq!(
-            error.message,
-            "could not delete API key a/b c: HTTP 404: API key not found"
-        );
+    fn anything_a_prefix_cannot_be_is_refused_without_echoing_it() {
+        for prefix in [
+            "",
+            ".",
+            "abcd1234.supersecretsupersecret",
+            "abcd12345",
+            "a/b c",
+            "ab\u{1b}c",
+        ] {
+            let host = RecordingHost::new();
+            let error = host
+                .run(
+                    &crate::plugin(),
+                    &DELETE,
+                    json!({"prefix": prefix}),
+                    OutputMode::Text,
+                    false,
+                )
+                .expect_err("refused");
+            assert_eq!(error.kind, ErrorKind::Usage, "{prefix}");
+            assert!(host.requests().is_empty(), "{prefix}");
+            if prefix.len() > 1 {
+                assert!(!error.message.contains(prefix), "{}", error.message);
+            }
+        }
+        assert!(validate_prefix("aBcD1234").is_ok());
+        assert!(validate_prefix("abc").is_ok());
     }
 }
