@@ -195,3 +195,122 @@ fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
     run.assert_code(0);
     assert!(cache_line(&run).ends_with(", 1 loaded"), "{}", run.stderr);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_into_a_folder_others_can_write_is_refused_with_that_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = tempfile::tempdir().expect("a temp folder");
+    let open_folder = tempfile::tempdir().expect("a temp folder");
+    fs::set_permissions(open_folder.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    let target = open_folder.path().join("library.so");
+    fs::copy(plugin_library("org_team"), &target).expect("copies");
+    let link = folder.path().join(plugin_file_name("linked"));
+    std::os::unix::fs::symlink(&target, &link).expect("links");
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+
+    let entry = listed_at(&sandbox, &link);
+    assert_eq!(entry["status"], "unsafe_permissions", "{entry}");
+    assert_eq!(
+        entry["reason"],
+        format!(
+            "the folder of its target `{}` is writable by group or others",
+            open_folder.path().display()
+        )
+    );
+    let verbose = sandbox.run(&["version", "-v"]);
+    assert!(
+        verbose.stderr.contains("is writable by group or others"),
+        "{}",
+        verbose.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
+    let folder = tempfile::tempdir().expect("a temp folder");
+    let a_folder = folder.path().join(plugin_file_name("folder"));
+    fs::create_dir(&a_folder).expect("creates a folder");
+    let dangling = folder.path().join(plugin_file_name("gone"));
+    std::os::unix::fs::symlink(folder.path().join("nothing-here.so"), &dangling).expect("links");
+    let looping = folder.path().join(plugin_file_name("loop"));
+    std::os::unix::fs::symlink(&looping, &looping).expect("links");
+    let not_a_folder = folder.path().join("not-a-folder");
+    fs::write(&not_a_folder, "x").expect("writes");
+    let mut sandbox = Sandbox::new();
+    let paths = std::env::join_paths([folder.path(), &not_a_folder]).expect("joins");
+    sandbox.set("BASETEN_PLUGIN_PATH", paths);
+
+    let expected = [
+        (
+            a_folder.clone(),
+            "a folder, not a plugin library".to_owned(),
+        ),
+        (
+            dangling.clone(),
+            format!(
+                "a dangling symbolic link to `{}`",
+                folder.path().join("nothing-here.so").display()
+            ),
+        ),
+        (looping.clone(), "a symbolic link loop".to_owned()),
+        (
+            not_a_folder.clone(),
+            "the plugin folder cannot be read: Not a directory (os error 20)".to_owned(),
+        ),
+    ];
+    let run = sandbox.run(&["plugin", "list"]);
+    run.assert_code(0);
+    for (path, reason) in &expected {
+        let note = format!("note: skipped `{}`: {reason}\n", path.display());
+        assert!(run.stderr.contains(&note), "{note:?} in:\n{}", run.stderr);
+    }
+    let json = sandbox.run(&["plugin", "list", "-o", "json"]).json();
+    assert_eq!(
+        json["skipped"].as_array().map(Vec::len),
+        Some(expected.len()),
+        "{json}"
+    );
+    let verbose = sandbox.run(&["version", "-v"]);
+    for (path, reason) in &expected {
+        let line = format!("* skipped `{}`: {reason}\n", path.display());
+        assert!(
+            verbose.stderr.contains(&line),
+            "{line:?} in:\n{}",
+            verbose.stderr
+        );
+    }
+}
+
+#[test]
+fn install_of_a_bare_name_installs_the_file_in_the_current_folder() {
+    let sandbox = Sandbox::new();
+    let name = plugin_file_name("copy");
+    fs::copy(plugin_library("org_team"), sandbox.home().join(&name)).expect("copies");
+    let installed = sandbox
+        .home()
+        .join(".local/share/baseten/plugins")
+        .join(plugin_file_name("org-team"));
+    for given in [name.clone(), format!("./{name}")] {
+        let run = sandbox.run(&["plugin", "install", &given, "--force"]);
+        run.assert_code(0);
+        assert!(installed.is_file(), "{given}: {}", run.stderr);
+        fs::remove_file(&installed).expect("removes");
+    }
+}
+
+#[test]
+fn install_of_a_folder_says_it_is_a_folder() {
+    let sandbox = Sandbox::new();
+    fs::create_dir(sandbox.home().join("build")).expect("creates a folder");
+    let run = sandbox.run(&["plugin", "install", "build"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot install `build`: it is a folder\n"),
+        "{}",
+        run.stderr
+    );
+}
