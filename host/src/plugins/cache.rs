@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -20,6 +19,7 @@ use baseten_plugin_api::protocol::Manifest;
 
 use crate::context::Context;
 use crate::env_vars;
+use crate::files::{self, Links};
 use crate::plugins::validate;
 
 /// Bumped when the entry format changes; an older file is then ignored and rebuilt.
@@ -201,17 +201,8 @@ impl ManifestCache {
         let write = || -> std::io::Result<()> {
             let folder = path.parent().unwrap_or(Path::new("."));
             fs::create_dir_all(folder)?;
-            let temporary = folder.join(format!(".plugins.json.{}.tmp", std::process::id()));
-            let result = (|| {
-                let mut file = fs::File::create(&temporary)?;
-                file.write_all(&serde_json::to_vec(&self.file).map_err(std::io::Error::other)?)?;
-                file.sync_all()?;
-                fs::rename(&temporary, path)
-            })();
-            if result.is_err() {
-                let _ = fs::remove_file(&temporary);
-            }
-            result
+            let bytes = serde_json::to_vec(&self.file).map_err(std::io::Error::other)?;
+            files::write_atomically(path, &bytes, 0o644, Links::Follow)
         };
         write().map_err(|error| {
             format!("could not write plugin cache `{}`: {error}", path.display())

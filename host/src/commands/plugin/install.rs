@@ -20,6 +20,7 @@ use crate::commands::plugin::{
     command_lines, file_name, identity, is_valid_name, overlaps, user_folder,
 };
 use crate::error::CliError;
+use crate::files::{self, Links};
 use crate::plugins::probe::{self, Examined};
 use crate::plugins::{BUILT_IN_COMMANDS, PluginRecord, PluginStatus, search_folders};
 
@@ -339,42 +340,10 @@ fn prepare_folder(folder: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Copies `source` to a temporary file beside `destination`, flushes it to disk, then renames it
-/// over `destination`.
+/// Copies `source` over `destination` atomically, mode 0755 whatever the source's; a link at
+/// `destination` is replaced, never written through.
 fn copy_atomically(source: &Path, destination: &Path) -> io::Result<()> {
-    let folder = destination
-        .parent()
-        .ok_or_else(|| io::Error::other("the destination has no folder"))?;
-    let name = destination
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Starts with `.` and ends in `.partial`: discovery never takes it for a plugin.
-    let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut input = fs::File::open(source)?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
-        let mut output = options.open(&temporary)?;
-        io::copy(&mut input, &mut output)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            output.set_permissions(fs::Permissions::from_mode(0o755))?;
-        }
-        output.sync_all()?;
-        drop(output);
-        fs::rename(&temporary, destination)?;
-        #[cfg(unix)]
-        fs::File::open(folder)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
+    files::copy_atomically(source, destination, 0o755, Links::Replace)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use baseten_e2e::{Run, Sandbox, emulator, fixture_library, plugin_file_name, plugin_library};
+use baseten_e2e::{
+    BackgroundEmulator, Run, Sandbox, emulator, fixture_library, plugin_file_name, plugin_library,
+};
 use serde_json::Value;
 
 /// The user plugin folder of a sandbox, created closed to group and others.
@@ -312,5 +314,224 @@ fn install_of_a_folder_says_it_is_a_folder() {
             .starts_with("error: cannot install `build`: it is a folder\n"),
         "{}",
         run.stderr
+    );
+}
+
+/// `auth login --with-api-key --profile PROFILE` against `emulator`, the key on stdin.
+fn login(sandbox: &Sandbox, emulator: &BackgroundEmulator, profile: &str, extra: &[&str]) -> Run {
+    let url = emulator.url();
+    let mut args = vec![
+        "auth",
+        "login",
+        "--with-api-key",
+        "--profile",
+        profile,
+        "--remote-url",
+        &url,
+    ];
+    args.extend_from_slice(extra);
+    sandbox.run_with_stdin(&args, &format!("{}\n", emulator.api_key()))
+}
+
+fn note_for(path: &Path) -> String {
+    format!(
+        "note: storing the API key in plain text in {}\n",
+        path.display()
+    )
+}
+
+#[test]
+fn plain_text_by_choice_is_a_note_saying_where_not_a_keyring_warning() {
+    let emulator = emulator();
+    // The sandbox sets BASETEN_NO_KEYRING=1.
+    let sandbox = Sandbox::new();
+    let run = login(&sandbox, &emulator, "ci", &[]);
+    run.assert_code(0);
+    let auth_file = sandbox.config_dir().join("auth.json");
+    assert_eq!(run.stderr, note_for(&auth_file));
+
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/baseten-e2e/bus",
+    );
+    let run = login(&sandbox, &emulator, "ci", &["--insecure-storage"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr,
+        note_for(&sandbox.config_dir().join("auth.json"))
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_auth_json_is_written_through_and_the_link_kept() {
+    let emulator = emulator();
+    let sandbox = Sandbox::new();
+    fs::create_dir_all(sandbox.config_dir()).expect("creates the config folder");
+    let real = sandbox.home().join("dotfiles-auth.json");
+    fs::write(&real, r#"{"version": 1, "profiles": {}}"#).expect("writes");
+    let link = sandbox.config_dir().join("auth.json");
+    std::os::unix::fs::symlink(&real, &link).expect("links");
+
+    login(&sandbox, &emulator, "ci", &[]).assert_code(0);
+    assert!(
+        fs::symlink_metadata(&link)
+            .expect("stat")
+            .file_type()
+            .is_symlink(),
+        "the link was replaced"
+    );
+    let written: Value =
+        serde_json::from_str(&fs::read_to_string(&real).expect("reads")).expect("JSON");
+    assert_eq!(written["current"], "ci", "{written}");
+    assert_eq!(written["profiles"]["ci"]["api_key"], emulator.api_key());
+
+    // A link that leads nowhere is refused, and left as it is.
+    fs::remove_file(&real).expect("removes");
+    let run = login(&sandbox, &emulator, "ci", &[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("it is a symbolic link that cannot be followed"),
+        "{}",
+        run.stderr
+    );
+    assert!(fs::symlink_metadata(&link).is_ok_and(|metadata| metadata.file_type().is_symlink()));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_folder_others_can_enter_is_closed_when_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = emulator();
+    let sandbox = Sandbox::new();
+    fs::create_dir_all(sandbox.config_dir()).expect("creates the config folder");
+    fs::set_permissions(sandbox.config_dir(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    login(&sandbox, &emulator, "ci", &[]).assert_code(0);
+    let mode = fs::metadata(sandbox.config_dir())
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let mut names: Vec<String> = fs::read_dir(sandbox.config_dir())
+        .expect("lists")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["auth.json", "auth.json.lock"],
+        "a temporary file was left"
+    );
+}
+
+#[test]
+fn completion_scripts_leave_out_hidden_commands() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = sandbox.run(&["completion", shell]);
+        run.assert_code(0);
+        assert!(run.stdout.contains("api-key"), "{shell}");
+        let words: Vec<&str> = run
+            .stdout
+            .split(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+            .collect();
+        assert!(
+            !words.contains(&"man") && !run.stdout.contains("read-manifest"),
+            "{shell} completes a hidden command:\n{}",
+            run.stdout
+        );
+    }
+}
+
+/// Whether `program` is on `PATH`.
+#[cfg(target_os = "linux")]
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
+    })
+}
+
+/// With a real Secret Service: a login whose `auth.json` cannot be written (a format this tool
+/// does not write) fails before the key reaches the keyring.
+#[cfg(target_os = "linux")]
+#[test]
+fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    if !(on_path("dbus-run-session") && on_path("gnome-keyring-daemon")) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: dbus-run-session or gnome-keyring-daemon is not installed; the keyring path \
+             is not tested here"
+        );
+        return;
+    }
+    let emulator = emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    let home = sandbox.home().to_path_buf();
+    fs::write(home.join("key.txt"), format!("{}\n", emulator.api_key())).expect("writes");
+    fs::create_dir_all(sandbox.config_dir()).expect("creates the config folder");
+    fs::write(
+        sandbox.config_dir().join("auth.json"),
+        r#"{"version": 2, "profiles": {}}"#,
+    )
+    .expect("writes");
+    // Then a file naming `desk` without a key: only the keyring could hold one.
+    fs::write(
+        home.join("desk-without-key.json"),
+        serde_json::json!({"version": 1, "profiles": {"desk": {
+            "remote_url": emulator.url(), "auth_type": "api_key"}}})
+        .to_string(),
+    )
+    .expect("writes");
+    let script = format!(
+        "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 90\n\
+         b='{baseten}'\n\
+         step() {{ name=$1; shift; \"$b\" \"$@\" >\"$name.out\" 2>\"$name.err\"; echo $? >\"$name.code\"; }}\n\
+         step login auth login --with-api-key --profile desk --remote-url {url} <key.txt\n\
+         cp desk-without-key.json .config/baseten/auth.json\n\
+         step status auth status --profile desk\n",
+        baseten = baseten_e2e::baseten_bin().display(),
+        url = emulator.url(),
+    );
+    let mut command = sandbox.command(Path::new("dbus-run-session"));
+    command
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child: std::process::Child = Command::spawn(&mut command).expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("waits").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let status = child.wait().expect("finishes");
+    assert_eq!(status.code(), Some(0));
+    let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
+
+    assert_eq!(read("login.code").trim(), "1", "{}", read("login.err"));
+    assert!(
+        read("login.err").contains("format version 2"),
+        "{}",
+        read("login.err")
+    );
+    assert_eq!(
+        read("status.code").trim(),
+        "3",
+        "the keyring holds the key of a login that failed: {}",
+        read("status.out")
     );
 }
