@@ -461,7 +461,8 @@ fn on_path(program: &str) -> bool {
 }
 
 /// With a real Secret Service: a login whose `auth.json` cannot be written (a format this tool
-/// does not write) fails before the key reaches the keyring.
+/// does not write) fails before the key reaches the keyring; one whose write fails after the
+/// keyring took the key (a symlinked `auth.json` leading nowhere) takes the key back out.
 #[cfg(target_os = "linux")]
 #[test]
 fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
@@ -502,7 +503,15 @@ fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
          step() {{ name=$1; shift; \"$b\" \"$@\" >\"$name.out\" 2>\"$name.err\"; echo $? >\"$name.code\"; }}\n\
          step login auth login --with-api-key --profile desk --remote-url {url} <key.txt\n\
          cp desk-without-key.json .config/baseten/auth.json\n\
-         step status auth status --profile desk\n",
+         step status auth status --profile desk\n\
+         rm .config/baseten/auth.json\n\
+         ln -s \"$HOME/missing/auth.json\" .config/baseten/auth.json\n\
+         step dangling auth login --with-api-key --profile desk --remote-url {url} <key.txt\n\
+         rm .config/baseten/auth.json\n\
+         cp desk-without-key.json .config/baseten/auth.json\n\
+         step undone auth status --profile desk\n\
+         step control auth login --with-api-key --profile control --remote-url {url} <key.txt\n\
+         step in_keyring auth status --profile control\n",
         baseten = baseten_e2e::baseten_bin().display(),
         url = emulator.url(),
     );
@@ -533,5 +542,29 @@ fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
         "3",
         "the keyring holds the key of a login that failed: {}",
         read("status.out")
+    );
+    // The keyring works here: a login that can write its file puts the key there.
+    assert_eq!(read("control.code").trim(), "0", "{}", read("control.err"));
+    assert!(
+        read("in_keyring.out").contains("stored in:  system keyring"),
+        "{}",
+        read("in_keyring.out")
+    );
+    assert_eq!(
+        read("dangling.code").trim(),
+        "1",
+        "{}",
+        read("dangling.err")
+    );
+    assert!(
+        read("dangling.err").contains("symbolic link that cannot be followed"),
+        "{}",
+        read("dangling.err")
+    );
+    assert_eq!(
+        read("undone.code").trim(),
+        "3",
+        "the keyring kept the key of a login whose file write failed: {}",
+        read("undone.out")
     );
 }
