@@ -6,13 +6,14 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use crate::plugins::probe;
+
 /// Runs the hidden command `args` names, if they name one.
 pub fn run(args: &[OsString]) -> Option<ExitCode> {
-    #[expect(
-        clippy::match_single_binding,
-        reason = "each hidden command adds an arm"
-    )]
     match args.get(1)?.to_str()? {
+        // Loads a library and prints what it says about itself: a library that crashes while
+        // loading takes only this child down.
+        probe::COMMAND => Some(probe::serve(&args[2..])),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@ mod context;
 mod credentials;
 mod env_vars;
 mod error;
+mod files;
 mod http;
 mod internal;
 mod interrupt;

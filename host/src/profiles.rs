@@ -13,7 +13,7 @@
 //! not know are kept, at every level. A corrupt file is reported and never rewritten.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,7 @@ use crate::context::Context;
 use crate::credentials::SecretStorage;
 use crate::env_vars;
 use crate::error::CliError;
+use crate::files::{self, Links};
 use crate::system_keyring::{KeyringError, SystemKeyring};
 
 /// The file's name inside the config folder.
@@ -39,8 +40,9 @@ pub const AUTH_TYPE_API_KEY: &str = "api_key";
 /// How long to wait for another process to finish its change.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// One profile as stored. Fields this tool does not know stay in the file untouched.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One profile as stored. Fields this tool does not know stay in the file untouched. Its `Debug`
+/// shows whether a key is stored, never the key.
+#[derive(Clone, Default, Deserialize)]
 pub struct Profile {
     #[serde(default)]
     pub remote_url: Option<String>,
@@ -49,6 +51,17 @@ pub struct Profile {
     /// Present only when the secret could not go to the system keyring.
     #[serde(default)]
     pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Profile")
+            .field("remote_url", &self.remote_url)
+            .field("auth_type", &self.auth_type)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Profile {
@@ -365,13 +378,33 @@ fn corrupt(path: &Path, why: &str) -> CliError {
         .with_hint("fix or remove the file; it is left as it is")
 }
 
-/// The folder and any missing parents, readable by the owner only when this creates them.
+/// The folder and any missing parents, readable by the owner only when this creates them. An
+/// existing folder others can read or enter is closed to them (0700): it holds keys.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!(
+                        "it is open to others (mode {:o}) and could not be closed: {error}; \
+                         run `chmod 700 {}`",
+                        mode & 0o777,
+                        dir.display()
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Options for a file only its owner may read, mode 0600 from the moment it exists.
@@ -419,45 +452,10 @@ fn lock(path: &Path) -> Result<File, CliError> {
     }
 }
 
-/// Replaces `path` with `bytes`: a new file (mode 0600) beside it, flushed to disk, renamed over
-/// the old one, then the folder flushed so the rename itself survives a crash.
+/// Replaces `path` with `bytes` atomically, mode 0600 (see [`files`]). A symbolic link at
+/// `path` is written through: the file it points to is replaced, the link kept.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.subsec_nanos())
-        .unwrap_or(0);
-    let temporary = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = private_file_options()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temporary, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Windows cannot open a folder as a file; its renames are journaled by NTFS.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
+    files::write_atomically(path, bytes, 0o600, Links::Follow)
 }
 
 /// `BASETEN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/baseten`, else `~/.config/baseten`.
@@ -587,6 +585,30 @@ mod tests {
             assert_eq!(error.exit_code(), 1);
             assert_eq!(fs::read_to_string(&path).expect("reads"), text);
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let profile = Profile {
+            remote_url: Some("https://app.baseten.co".to_owned()),
+            auth_type: Some(AUTH_TYPE_API_KEY.to_owned()),
+            api_key: Some("abcd1234.supersecret".to_owned()),
+        };
+        let shown = format!("{profile:?} {profile:#?}");
+        assert!(!shown.contains("supersecret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_config_folder_open_to_others_is_closed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temp folder");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut store = store_in(dir.path());
+        store.update(|_| Ok(())).expect("updates");
+        let mode = fs::metadata(dir.path()).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]

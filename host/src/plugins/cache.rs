@@ -1,12 +1,15 @@
-//! The manifest cache: what each plugin file said about itself, keyed by path, size and
-//! modification time, so a run can build the command tree without loading any plugin.
+//! The manifest cache: what each plugin file said about itself, keyed by path and the file's
+//! stamp (size, modification and change times, device and inode), so a run can build the command
+//! tree without loading any plugin.
 //!
 //! `<cache dir>/baseten/plugins.json`. A changed, added or removed file refreshes only its own
-//! entry. A missing, corrupt or unwritable cache is rebuilt or bypassed, never fatal.
+//! entry. The cache is never trusted blindly: a missing, corrupt or edited cache (an entry whose
+//! manifest fails the checks a loaded plugin must pass) is discarded and rebuilt, an unwritable
+//! one bypassed, never fatal; and a plugin loaded to run a command whose manifest differs from
+//! its entry refreshes the entry.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -16,15 +19,24 @@ use baseten_plugin_api::protocol::Manifest;
 
 use crate::context::Context;
 use crate::env_vars;
+use crate::files::{self, Links};
+use crate::plugins::validate;
 
 /// Bumped when the entry format changes; an older file is then ignored and rebuilt.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// What identifies one version of a plugin file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     pub size: u64,
     pub modified_ns: u128,
+    /// When the inode last changed (a `chmod`, a rename over it, a copy keeping the mtime).
+    #[serde(default)]
+    pub changed_ns: i128,
+    #[serde(default)]
+    pub device: u64,
+    #[serde(default)]
+    pub inode: u64,
 }
 
 impl FileStamp {
@@ -36,11 +48,30 @@ impl FileStamp {
             .duration_since(UNIX_EPOCH)
             .ok()?
             .as_nanos();
+        let (changed_ns, device, inode) = identity(metadata);
         Some(Self {
             size: metadata.len(),
             modified_ns,
+            changed_ns,
+            device,
+            inode,
         })
     }
+}
+
+#[cfg(unix)]
+fn identity(metadata: &fs::Metadata) -> (i128, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (
+        i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+        metadata.dev(),
+        metadata.ino(),
+    )
+}
+
+#[cfg(not(unix))]
+fn identity(_metadata: &fs::Metadata) -> (i128, u64, u64) {
+    (0, 0, 0)
 }
 
 /// What loading a file found out.
@@ -90,21 +121,20 @@ pub struct ManifestCache {
 impl ManifestCache {
     /// Reads the cache; anything wrong with it just means starting empty.
     pub fn open(context: &Context) -> Self {
-        let path = cache_file(context);
+        Self::open_at(cache_file(context))
+    }
+
+    /// Reads the cache at `path` (`None`: no cache at all).
+    pub fn open_at(path: Option<PathBuf>) -> Self {
         let mut problem = None;
         let file = match &path {
             Some(path) => match fs::read(path) {
-                Ok(bytes) => match serde_json::from_slice::<CacheFile>(&bytes) {
-                    Ok(file)
-                        if file.format == CACHE_FORMAT
-                            && file.host_version == crate::cli::VERSION =>
-                    {
-                        file
-                    }
-                    Ok(_) => CacheFile::default(),
-                    Err(error) => {
+                Ok(bytes) => match read(&bytes) {
+                    Ok(Some(file)) => file,
+                    Ok(None) => CacheFile::default(),
+                    Err(why) => {
                         problem = Some(format!(
-                            "ignored corrupt plugin cache `{}`: {error}",
+                            "ignored corrupt plugin cache `{}`: {why}",
                             path.display()
                         ));
                         CacheFile::default()
@@ -122,6 +152,11 @@ impl ManifestCache {
             misses: 0,
             problem,
         }
+    }
+
+    /// Where the cache lives, for refreshing one entry later.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// What the cache knows of `path` at `stamp`, if it is still current.
@@ -166,17 +201,8 @@ impl ManifestCache {
         let write = || -> std::io::Result<()> {
             let folder = path.parent().unwrap_or(Path::new("."));
             fs::create_dir_all(folder)?;
-            let temporary = folder.join(format!(".plugins.json.{}.tmp", std::process::id()));
-            let result = (|| {
-                let mut file = fs::File::create(&temporary)?;
-                file.write_all(&serde_json::to_vec(&self.file).map_err(std::io::Error::other)?)?;
-                file.sync_all()?;
-                fs::rename(&temporary, path)
-            })();
-            if result.is_err() {
-                let _ = fs::remove_file(&temporary);
-            }
-            result
+            let bytes = serde_json::to_vec(&self.file).map_err(std::io::Error::other)?;
+            files::write_atomically(path, &bytes, 0o644, Links::Follow)
         };
         write().map_err(|error| {
             format!("could not write plugin cache `{}`: {error}", path.display())
@@ -184,6 +210,37 @@ impl ManifestCache {
         self.changed = false;
         Ok(())
     }
+}
+
+/// The cache file's entries: `None` when written by another format or host version (rebuilt
+/// quietly), an error when it is not what this host writes: not JSON, or an entry no plugin
+/// could have produced (a manifest that fails the checks, e.g. a command with an empty path).
+fn read(bytes: &[u8]) -> Result<Option<CacheFile>, String> {
+    let file = serde_json::from_slice::<CacheFile>(bytes).map_err(|error| error.to_string())?;
+    if file.format != CACHE_FORMAT || file.host_version != crate::cli::VERSION {
+        return Ok(None);
+    }
+    for (path, entry) in &file.entries {
+        if let Examined::Manifest(manifest) = &entry.examined {
+            validate::check(manifest)
+                .map_err(|why| format!("the entry of `{}` is invalid: {why}", path.display()))?;
+        }
+        if let Examined::Incompatible {
+            manifest: Some(manifest),
+            ..
+        } = &entry.examined
+            && manifest
+                .commands
+                .iter()
+                .any(|command| command.path.is_empty())
+        {
+            return Err(format!(
+                "the entry of `{}` has a command with an empty path",
+                path.display()
+            ));
+        }
+    }
+    Ok(Some(file))
 }
 
 /// `$XDG_CACHE_HOME/baseten/plugins.json`, else `~/.cache/baseten/plugins.json`.
@@ -200,8 +257,11 @@ mod tests {
     use super::*;
 
     fn manifest() -> Manifest {
-        serde_json::from_str(r#"{"name":"x","version":"1.0.0","plugin_api_version":"1.0.0"}"#)
-            .expect("parses")
+        serde_json::from_str(
+            r#"{"name":"x","version":"1.0.0","plugin_api_version":"1.0.0",
+                "commands":[{"path":["x","list"],"about":"List"}]}"#,
+        )
+        .expect("parses")
     }
 
     #[test]
@@ -213,6 +273,7 @@ mod tests {
         let stamp = FileStamp {
             size: 10,
             modified_ns: 5,
+            ..FileStamp::default()
         };
 
         let mut cache = ManifestCache::open(&context);
@@ -229,7 +290,8 @@ mod tests {
                 &plugin,
                 &FileStamp {
                     size: 11,
-                    modified_ns: 5
+                    modified_ns: 5,
+                    ..FileStamp::default()
                 }
             ),
             None
@@ -252,11 +314,39 @@ mod tests {
             FileStamp {
                 size: 1,
                 modified_ns: 1,
+                ..FileStamp::default()
             },
             Examined::Failed("x".to_owned()),
         );
         cache.save().expect("saves over the corrupt file");
         assert!(ManifestCache::open(&context).problem.is_none());
+    }
+
+    #[test]
+    fn an_entry_no_plugin_could_have_written_discards_the_cache() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let home_path = home.path().to_string_lossy().into_owned();
+        let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
+        let mut cache = ManifestCache::open(&context);
+        cache.put(
+            Path::new("/p"),
+            FileStamp::default(),
+            Examined::Manifest(manifest()),
+        );
+        cache.save().expect("saves");
+        let file = home.path().join("baseten").join("plugins.json");
+        let text = fs::read_to_string(&file).expect("reads");
+        fs::write(&file, text.replace(r#"["x","list"]"#, "[]")).expect("writes");
+        let mut cache = ManifestCache::open(&context);
+        assert!(
+            cache
+                .problem
+                .as_deref()
+                .is_some_and(|why| why.contains("empty command path")),
+            "{:?}",
+            cache.problem
+        );
+        assert_eq!(cache.get(Path::new("/p"), &FileStamp::default()), None);
     }
 
     #[test]
@@ -268,6 +358,7 @@ mod tests {
             FileStamp {
                 size: 1,
                 modified_ns: 1,
+                ..FileStamp::default()
             },
             Examined::Failed("x".to_owned()),
         );

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
@@ -54,53 +55,157 @@ pub fn file_name_for(name: &str) -> String {
 /// A plugin file found in a search folder, with what one `stat` said about it.
 pub struct PluginFile {
     pub path: PathBuf,
+    /// The file's metadata, symbolic links followed.
     pub metadata: fs::Metadata,
-    /// Why the folder it sits in is unsafe, if it is.
-    pub unsafe_folder: Option<String>,
+    /// Why the file, its real folder or the folder it was found in cannot be trusted, if so.
+    pub untrusted: Option<String>,
 }
 
-/// The plugin files in `folders`, in search order, each real file once. One `stat` per file and
-/// per folder: this runs on every start.
-pub fn plugin_files(folders: &[PathBuf]) -> Vec<PluginFile> {
+/// An entry of a search folder that looks like a plugin but is not used, or a search folder
+/// that could not be read, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What the search folders hold.
+#[derive(Default)]
+pub struct Scan {
+    pub files: Vec<PluginFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The plugin files in `folders`, in search order, each real file once, and every entry named
+/// like a plugin that is not one. One `stat` per file and per folder when nothing is a symbolic
+/// link: this runs on every start.
+pub fn plugin_files(folders: &[PathBuf]) -> Scan {
     let mut seen = HashSet::new();
-    let mut files = Vec::new();
+    let mut scan = Scan::default();
     for folder in folders {
-        let Ok(entries) = fs::read_dir(folder) else {
-            continue;
+        let entries = match fs::read_dir(folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                scan.skipped.push(Skipped {
+                    path: folder.clone(),
+                    reason: format!("the plugin folder cannot be read: {error}"),
+                });
+                continue;
+            }
         };
-        let mut found: Vec<(PathBuf, fs::Metadata)> = entries
+        let mut found: Vec<fs::DirEntry> = entries
             .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| name_from_file(path).is_some())
-            .filter_map(|path| {
-                let metadata = fs::metadata(&path).ok()?;
-                metadata.is_file().then_some((path, metadata))
-            })
+            .filter(|entry| name_from_file(&entry.path()).is_some())
             .collect();
         if found.is_empty() {
             continue;
         }
-        found.sort_by(|first, second| first.0.cmp(&second.0));
-        let unsafe_folder = fs::metadata(folder)
+        found.sort_by_key(fs::DirEntry::path);
+        let folder_problem = fs::metadata(folder)
             .ok()
-            .filter(writable_by_others)
-            .map(|_| {
-                format!(
-                    "its folder `{}` is writable by group or others",
-                    folder.display()
-                )
-            });
-        for (path, metadata) in found {
-            if seen.insert(file_identity(&path, &metadata)) {
-                files.push(PluginFile {
-                    path,
-                    metadata,
-                    unsafe_folder: unsafe_folder.clone(),
-                });
+            .and_then(|metadata| untrusted("its folder", folder, &metadata));
+        for entry in found {
+            let path = entry.path();
+            let is_link = entry
+                .file_type()
+                .map(|kind| kind.is_symlink())
+                .unwrap_or(false);
+            let metadata = match fs::metadata(&path) {
+                Ok(metadata) if metadata.is_file() => metadata,
+                Ok(metadata) => {
+                    scan.skipped.push(Skipped {
+                        reason: if metadata.is_dir() {
+                            "a folder, not a plugin library".to_owned()
+                        } else {
+                            "not a regular file".to_owned()
+                        },
+                        path,
+                    });
+                    continue;
+                }
+                Err(error) => {
+                    scan.skipped.push(Skipped {
+                        reason: unreadable_entry(&path, is_link, &error),
+                        path,
+                    });
+                    continue;
+                }
+            };
+            if !seen.insert(file_identity(&path, &metadata)) {
+                continue;
             }
+            let untrusted = untrusted("", &path, &metadata)
+                .or_else(|| is_link.then(|| untrusted_target(&path)).flatten())
+                .or_else(|| folder_problem.clone());
+            scan.files.push(PluginFile {
+                path,
+                metadata,
+                untrusted,
+            });
         }
     }
-    files
+    scan
+}
+
+/// Why an entry that looks like a plugin cannot even be looked at.
+fn unreadable_entry(path: &Path, is_link: bool, error: &io::Error) -> String {
+    if is_link {
+        #[cfg(unix)]
+        if error.raw_os_error() == Some(libc::ELOOP) {
+            return "a symbolic link loop".to_owned();
+        }
+        if error.kind() == io::ErrorKind::NotFound {
+            return match fs::read_link(path) {
+                Ok(target) => format!("a dangling symbolic link to `{}`", target.display()),
+                Err(_) => "a dangling symbolic link".to_owned(),
+            };
+        }
+    }
+    format!("cannot be read: {error}")
+}
+
+/// For a symbolic link: why the folder of the file it resolves to cannot be trusted, if so.
+fn untrusted_target(link: &Path) -> Option<String> {
+    let real = match fs::canonicalize(link) {
+        Ok(real) => real,
+        Err(error) => return Some(format!("`{}` cannot be resolved: {error}", link.display())),
+    };
+    let folder = real.parent()?;
+    match fs::metadata(folder) {
+        Ok(metadata) => untrusted("the folder of its target", folder, &metadata),
+        Err(error) => Some(format!("`{}` cannot be read: {error}", folder.display())),
+    }
+}
+
+/// Why `path` (a plugin file, or a folder holding one) could be replaced by someone else: owned
+/// by another user than this one or root, or writable by group or others.
+fn untrusted(what: &str, path: &Path, metadata: &fs::Metadata) -> Option<String> {
+    let what = if what.is_empty() {
+        format!("`{}`", path.display())
+    } else {
+        format!("{what} `{}`", path.display())
+    };
+    if let Some(owner) = foreign_owner(metadata) {
+        return Some(format!(
+            "{what} is owned by another user (uid {owner}), not by you or root"
+        ));
+    }
+    writable_by_others(metadata).then(|| format!("{what} is writable by group or others"))
+}
+
+#[cfg(unix)]
+fn foreign_owner(metadata: &fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    let owner = metadata.uid();
+    (owner != me && owner != 0).then_some(owner)
+}
+
+#[cfg(not(unix))]
+fn foreign_owner(_metadata: &fs::Metadata) -> Option<u32> {
+    None
 }
 
 /// What makes two paths the same file: device and inode where there are such.
@@ -136,26 +241,15 @@ pub fn name_from_file(path: &Path) -> Option<String> {
     valid.then(|| name.replace('_', "-"))
 }
 
-/// Why loading the file would be unsafe: another user could have replaced it.
-pub fn unsafe_permissions(file: &PluginFile) -> Option<String> {
-    if writable_by_others(&file.metadata) {
-        return Some(format!(
-            "`{}` is writable by group or others",
-            file.path.display()
-        ));
-    }
-    file.unsafe_folder.clone()
-}
-
 #[cfg(unix)]
-fn writable_by_others(metadata: &fs::Metadata) -> bool {
+pub fn writable_by_others(metadata: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     metadata.permissions().mode() & 0o022 != 0
 }
 
 /// Windows has no mode bits to check.
 #[cfg(not(unix))]
-fn writable_by_others(_metadata: &fs::Metadata) -> bool {
+pub fn writable_by_others(_metadata: &fs::Metadata) -> bool {
     false
 }
 #[cfg(test)]

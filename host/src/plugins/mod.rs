@@ -7,19 +7,20 @@
 
 mod cache;
 mod discovery;
+pub mod probe;
 mod services;
 pub mod validate;
 
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
-use baseten_plugin_api::abi::{LoadError, LoadedPlugin};
+use baseten_plugin_api::abi::LoadedPlugin;
 use baseten_plugin_api::protocol::{CommandSpec, GroupSpec, Manifest};
 
 use crate::context::Context;
 use crate::log::Logger;
 
-pub use discovery::{file_name_for, search_folders, user_folder};
+pub use discovery::{Skipped, file_name_for, search_folders, user_folder};
 pub use services::PluginServices;
 
 /// Words of the command tree the host keeps for its own commands.
@@ -34,9 +35,19 @@ pub struct PluginRecord {
     pub manifest: Option<Manifest>,
     /// Whether it is used, and why not.
     pub status: PluginStatus,
-    /// The library, once loaded: at discovery when the cache had no current entry, else only
-    /// when one of its commands runs.
+    /// The library, once loaded: only when one of its commands runs. Discovery reads unknown
+    /// libraries in a child process.
     loaded: OnceCell<Result<LoadedPlugin, String>>,
+    /// What the manifest cache holds for this file, to refresh it if the library says otherwise.
+    cached: Option<CachedAs>,
+}
+
+/// A record's entry in the manifest cache.
+#[derive(Debug)]
+struct CachedAs {
+    cache_file: PathBuf,
+    stamp: cache::FileStamp,
+    examined: cache::Examined,
 }
 
 /// Whether a plugin is used.
@@ -50,7 +61,7 @@ pub enum PluginStatus {
     Incompatible(String),
     /// The file could not be loaded as a plugin.
     FailedToLoad(String),
-    /// The file or its folder is writable by group or others.
+    /// The file or its folder is writable by group or others, or owned by another user.
     UnsafePermissions(String),
 }
 
@@ -76,10 +87,29 @@ impl PluginRecord {
         }
     }
 
-    /// The library, loaded now if it was not yet.
+    /// The library, loaded now if it was not yet. When its manifest is not the one the cache
+    /// holds (the cache was edited, or the file replaced in a way its stamp missed), the entry
+    /// is refreshed; a library that no longer has a usable manifest is refused.
     pub fn load(&self) -> Result<&LoadedPlugin, String> {
         self.loaded
-            .get_or_init(|| LoadedPlugin::load(&self.path).map_err(|error| error.to_string()))
+            .get_or_init(|| {
+                let plugin = LoadedPlugin::load(&self.path).map_err(|error| error.to_string())?;
+                if let Some(cached) = &self.cached {
+                    let fresh = read_manifest(&plugin.manifest_json());
+                    if fresh != cached.examined {
+                        let mut cache =
+                            cache::ManifestCache::open_at(Some(cached.cache_file.clone()));
+                        cache.put(&self.path, cached.stamp.clone(), fresh.clone());
+                        let _ = cache.save();
+                        if let cache::Examined::Failed(why)
+                        | cache::Examined::Incompatible { reason: why, .. } = fresh
+                        {
+                            return Err(format!("its manifest changed since it was cached: {why}"));
+                        }
+                    }
+                }
+                Ok(plugin)
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -89,21 +119,49 @@ impl PluginRecord {
 #[derive(Debug, Default)]
 pub struct Registry {
     pub records: Vec<PluginRecord>,
+    /// Entries named like plugins that are not plugin files, and folders that cannot be read.
+    pub skipped: Vec<Skipped>,
     /// How the manifest cache served this run, for `-v`.
     cache_report: String,
 }
 
 impl Registry {
-    /// Finds and checks every plugin in the search folders, loading only those the manifest
-    /// cache has no current entry for.
+    /// Finds and checks every plugin in the search folders. Files the manifest cache has a
+    /// current entry for are not loaded; the others are read in child processes, all at once.
     pub fn discover(context: &Context) -> Self {
         let mut cache = cache::ManifestCache::open(context);
-        let files = discovery::plugin_files(&search_folders(context));
-        let mut records = Vec::with_capacity(files.len());
-        let mut seen = Vec::with_capacity(files.len());
-        for file in files {
+        let scan = discovery::plugin_files(&search_folders(context));
+        let mut records = Vec::with_capacity(scan.files.len());
+        let mut seen = Vec::with_capacity(scan.files.len());
+        let mut unknown = Vec::new();
+        for file in scan.files {
             seen.push(file.path.clone());
-            records.push(examine(file, &mut cache));
+            match examine(file, &mut cache) {
+                Ok(record) => records.push(record),
+                Err((path, stamp)) => {
+                    unknown.push((records.len(), stamp));
+                    records.push(record_of(path, None, None));
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let paths: Vec<PathBuf> = unknown
+                .iter()
+                .map(|(index, _)| records[*index].path.clone())
+                .collect();
+            let answers = probe::read_manifests(&paths);
+            for ((index, stamp), answer) in unknown.into_iter().zip(answers) {
+                let path = records[index].path.clone();
+                if !answer.interrupted {
+                    cache.put(&path, stamp.clone(), answer.examined.clone());
+                }
+                let cached = cache.path().map(|cache_file| CachedAs {
+                    cache_file: cache_file.to_path_buf(),
+                    stamp,
+                    examined: answer.examined.clone(),
+                });
+                records[index] = record_of(path, Some(answer.examined), cached);
+            }
         }
         cache.retain_only(&seen);
         let saved = cache.save();
@@ -116,6 +174,7 @@ impl Registry {
         }
         let mut registry = Self {
             records,
+            skipped: scan.skipped,
             cache_report,
         };
         registry.resolve_shadowing();
@@ -125,6 +184,13 @@ impl Registry {
     /// Writes under `-v` how the cache served and every plugin that is not used.
     pub fn log_problems(&self, logger: &Logger) {
         logger.info(&self.cache_report);
+        for skipped in &self.skipped {
+            logger.info(&format!(
+                "* skipped `{}`: {}",
+                skipped.path.display(),
+                skipped.reason
+            ));
+        }
         for record in &self.records {
             if record.status != PluginStatus::Ok {
                 logger.info(&format!(
@@ -179,8 +245,9 @@ impl Registry {
                 continue;
             }
             let clash = manifest.commands.iter().find_map(|spec| {
-                if BUILT_IN_COMMANDS.contains(&spec.path[0].as_str()) {
-                    return Some(format!("the built-in `{}` command", spec.path[0]));
+                let first = spec.path.first().map_or("", String::as_str);
+                if BUILT_IN_COMMANDS.contains(&first) {
+                    return Some(format!("the built-in `{first}` command"));
                 }
                 claimed
                     .iter()
@@ -208,59 +275,68 @@ pub fn overlaps(first: &[String], second: &[String]) -> bool {
     first[..shorter] == second[..shorter]
 }
 
-/// Decides whether one file can be used, from the cache when it has a current entry, else by
-/// loading it.
-fn examine(file: discovery::PluginFile, cache: &mut cache::ManifestCache) -> PluginRecord {
-    let path = file.path.clone();
-    let record = |manifest, status, loaded| PluginRecord {
-        path: path.clone(),
-        manifest,
-        status,
-        loaded,
-    };
-    // Permissions are checked every run: they can change without the file changing.
-    if let Some(why) = discovery::unsafe_permissions(&file) {
-        return record(None, PluginStatus::UnsafePermissions(why), OnceCell::new());
+/// Decides whether one file can be used from its trust checks and the cache; a file the cache
+/// has no current entry for comes back with its stamp, to be read in a child process.
+fn examine(
+    file: discovery::PluginFile,
+    cache: &mut cache::ManifestCache,
+) -> Result<PluginRecord, (PathBuf, cache::FileStamp)> {
+    let path = file.path;
+    // Trust is checked every run: permissions can change without the file changing.
+    if let Some(why) = file.untrusted {
+        return Ok(PluginRecord {
+            status: PluginStatus::UnsafePermissions(why),
+            ..record_of(path, None, None)
+        });
     }
     let Some(stamp) = cache::FileStamp::of(&file.metadata) else {
-        return record(
+        return Ok(record_of(
+            path,
+            Some(cache::Examined::Failed(
+                "the file cannot be read".to_owned(),
+            )),
             None,
-            PluginStatus::FailedToLoad("the file cannot be read".to_owned()),
-            OnceCell::new(),
-        );
+        ));
     };
-    let loaded = OnceCell::new();
-    let examined = match cache.get(&path, &stamp) {
-        Some(examined) => examined,
-        None => {
-            let examined = match LoadedPlugin::load(&path) {
-                Ok(plugin) => {
-                    let examined = read_manifest(&plugin);
-                    let _ = loaded.set(Ok(plugin));
-                    examined
-                }
-                Err(error @ LoadError::IncompatibleAbi(_)) => cache::Examined::Incompatible {
-                    manifest: None,
-                    reason: error.to_string(),
-                },
-                Err(error) => cache::Examined::Failed(error.to_string()),
-            };
-            cache.put(&path, stamp, examined.clone());
-            examined
+    match cache.get(&path, &stamp) {
+        Some(examined) => {
+            let cached = cache.path().map(|cache_file| CachedAs {
+                cache_file: cache_file.to_path_buf(),
+                stamp,
+                examined: examined.clone(),
+            });
+            Ok(record_of(path, Some(examined), cached))
         }
-    };
-    match examined {
-        cache::Examined::Manifest(manifest) => record(Some(manifest), PluginStatus::Ok, loaded),
-        cache::Examined::Failed(why) => record(None, PluginStatus::FailedToLoad(why), loaded),
-        cache::Examined::Incompatible { manifest, reason } => {
-            record(manifest, PluginStatus::Incompatible(reason), loaded)
-        }
+        None => Err((path, stamp)),
     }
 }
 
-/// Reads and checks a loaded plugin's manifest.
-fn read_manifest(plugin: &LoadedPlugin) -> cache::Examined {
-    match serde_json::from_str::<Manifest>(&plugin.manifest_json()) {
+/// The record of a file from what reading it found (`None`: not read yet).
+fn record_of(
+    path: PathBuf,
+    examined: Option<cache::Examined>,
+    cached: Option<CachedAs>,
+) -> PluginRecord {
+    let (manifest, status) = match examined {
+        Some(cache::Examined::Manifest(manifest)) => (Some(manifest), PluginStatus::Ok),
+        Some(cache::Examined::Failed(why)) => (None, PluginStatus::FailedToLoad(why)),
+        Some(cache::Examined::Incompatible { manifest, reason }) => {
+            (manifest, PluginStatus::Incompatible(reason))
+        }
+        None => (None, PluginStatus::FailedToLoad("not read yet".to_owned())),
+    };
+    PluginRecord {
+        path,
+        manifest,
+        status,
+        loaded: OnceCell::new(),
+        cached,
+    }
+}
+
+/// Reads and checks a plugin's manifest JSON.
+pub(crate) fn read_manifest(json: &str) -> cache::Examined {
+    match serde_json::from_str::<Manifest>(json) {
         Ok(manifest) => match validate::check(&manifest) {
             Ok(()) => cache::Examined::Manifest(manifest),
             Err(reason) => cache::Examined::Incompatible {

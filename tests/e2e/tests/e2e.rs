@@ -17,6 +17,8 @@ mod org_api_key;
 mod output_modes;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
+#[path = "e2e/plugin_safety.rs"]
+mod plugin_safety;
 #[path = "e2e/plugins.rs"]
 mod plugins;
 #[path = "e2e/reliability.rs"]

@@ -21,6 +21,7 @@ use crate::error::CliError;
 use crate::http::ApiClient;
 use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
 use crate::remote::{self, DEFAULT_REMOTE_URL};
+use crate::system_keyring::KeyringError;
 
 /// What is said when the secret goes into `auth.json` (SPEC §6).
 pub const PLAIN_TEXT_WARNING: &str =
@@ -143,27 +144,62 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     };
     let user = check(request, credential)?;
 
-    let in_keyring = if insecure_storage {
-        false
-    } else {
-        match store.keyring().set(profile, &api_key) {
-            Ok(()) => true,
-            Err(why) => {
-                request
-                    .logger
-                    .info(&format!("* system keyring not used: {why}"));
-                false
+    // The keyring is written only once `auth.json` is locked, read and known to be a version
+    // this tool writes, and put back as it was if the file cannot be written after all: a key
+    // never lands in the keyring for a profile the file does not name.
+    let keyring = store.keyring();
+    let mut keyring_before: Option<Option<String>> = None;
+    let mut plain_text_reason = None;
+    let stored = store.update(|document| {
+        let in_keyring = if insecure_storage {
+            plain_text_reason = Some(PlainText::Asked);
+            false
+        } else {
+            match keyring
+                .get(profile)
+                .and_then(|before| keyring.set(profile, &api_key).map(|()| before))
+            {
+                Ok(before) => {
+                    keyring_before = Some(before);
+                    true
+                }
+                Err(why) => {
+                    request
+                        .logger
+                        .info(&format!("* system keyring not used: {why}"));
+                    plain_text_reason = Some(if why == KeyringError::Disabled {
+                        PlainText::Asked
+                    } else {
+                        PlainText::KeyringFailed
+                    });
+                    false
+                }
             }
-        }
-    };
-    let inline_key = (!in_keyring).then_some(api_key.as_str());
-    store.update(|document| {
+        };
+        let inline_key = (!in_keyring).then_some(api_key.as_str());
         document.put_profile(profile, &remote_url, inline_key);
         if !no_switch {
             document.set_current(Some(profile));
         }
-        Ok(())
-    })?;
+        Ok(in_keyring)
+    });
+    let in_keyring = match stored {
+        Ok(in_keyring) => in_keyring,
+        Err(error) => {
+            if let Some(before) = keyring_before {
+                let undone = match before {
+                    Some(secret) => keyring.set(profile, &secret),
+                    None => keyring.delete(profile).map(|_| ()),
+                };
+                if let Err(why) = undone {
+                    request.logger.info(&format!(
+                        "* could not take the new key back out of the system keyring: {why}"
+                    ));
+                }
+            }
+            return Err(error);
+        }
+    };
     request.logger.info(&format!(
         "* profile `{profile}` stored in {}, its key in {}",
         store.path().display(),
@@ -192,11 +228,22 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "workspace_name": user.workspace_name,
     });
     let output = CommandOutput::lines(payload, vec![line]);
-    Ok(if in_keyring {
-        output
-    } else {
-        output.notice(PLAIN_TEXT_WARNING)
+    Ok(match plain_text_reason {
+        _ if in_keyring => output,
+        Some(PlainText::Asked) => output.notice(format!(
+            "note: storing the API key in plain text in {}",
+            store.path().display()
+        )),
+        _ => output.notice(PLAIN_TEXT_WARNING),
     })
+}
+
+/// Why a key went into `auth.json`.
+enum PlainText {
+    /// `--insecure-storage` or `BASETEN_NO_KEYRING=1`: the user chose it; said once, as a note.
+    Asked,
+    /// The keyring was wanted but did not work: a warning.
+    KeyringFailed,
 }
 
 /// `GET /v1/users/me` with the candidate key; a rejected key is exit 3.

@@ -12,16 +12,17 @@ use std::path::{Path, PathBuf};
 use clap::{Arg, ArgAction, Command, value_parser};
 use serde_json::json;
 
-use baseten_plugin_api::abi::{LoadError, LoadedPlugin};
 use baseten_plugin_api::protocol::Manifest;
-use baseten_plugin_api::{CommandOutput, ErrorKind, PLUGIN_API_VERSION};
+use baseten_plugin_api::{CommandOutput, ErrorKind};
 
 use crate::commands::Request;
 use crate::commands::plugin::{
     command_lines, file_name, identity, is_valid_name, overlaps, user_folder,
 };
 use crate::error::CliError;
-use crate::plugins::{BUILT_IN_COMMANDS, PluginRecord, PluginStatus, search_folders, validate};
+use crate::files::{self, Links};
+use crate::plugins::probe::{self, Examined};
+use crate::plugins::{BUILT_IN_COMMANDS, PluginRecord, PluginStatus, search_folders};
 
 pub fn command() -> Command {
     Command::new("install")
@@ -60,7 +61,8 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* loading `{}` to check it is a compatible plugin",
         source.display()
     ));
-    let manifest = check_library(source)?;
+    let (source, manifest) = check_library(source)?;
+    let source = source.as_path();
     let folder = user_folder(request.context).ok_or_else(|| {
         CliError::failure("cannot tell where the user plugin folder is: HOME is not set")
             .with_hint("set HOME or XDG_DATA_HOME")
@@ -160,43 +162,58 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     Ok(output)
 }
 
-/// Loads the library and reads and checks its manifest, as discovery would.
-fn check_library(source: &Path) -> Result<Manifest, CliError> {
+/// Loads the library in a child process (a library that crashes while loading cannot take
+/// `plugin install` down) and reads and checks its manifest, as discovery would. `source` is
+/// what the user typed, and is used for messages; the file checked is the one it names from the
+/// current folder, never one the dynamic loader would search for.
+fn check_library(source: &Path) -> Result<(PathBuf, Manifest), CliError> {
     let refuse = |kind, why: String| {
         CliError::new(
             kind,
             format!("cannot install `{}`: {why}", source.display()),
         )
     };
+    if source.is_dir() {
+        return Err(refuse(ErrorKind::Usage, "it is a folder".to_owned())
+            .with_hint("pass the path of a built plugin library file"));
+    }
     if !source.is_file() {
         return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
             .with_hint("pass the path of a built plugin library"));
     }
-    let loaded = LoadedPlugin::load(source).map_err(|error| {
-        let hint = match error {
-            LoadError::NotALibrary(_) => format!(
-                "pass the plugin's built library, e.g. target/release/{}",
-                file_name("NAME")
-            ),
-            LoadError::NotAPlugin => {
-                "a plugin calls `baseten_plugin_api::export_plugin!`; see docs/writing-a-plugin.md"
-                    .to_owned()
-            }
-            LoadError::IncompatibleAbi(_) => format!(
-                "rebuild the plugin against the baseten plugin SDK for plugin API {PLUGIN_API_VERSION}"
-            ),
-        };
-        refuse(ErrorKind::Plugin, error.to_string()).with_hint(hint)
-    })?;
-    let manifest: Manifest = serde_json::from_str(&loaded.manifest_json()).map_err(|error| {
+    let absolute = std::path::absolute(source).map_err(|error| {
         refuse(
-            ErrorKind::Plugin,
-            format!("its manifest cannot be read: {error}"),
+            ErrorKind::Failure,
+            format!("cannot resolve the path: {error}"),
         )
-        .with_hint(format!(
-            "rebuild the plugin against the baseten plugin SDK for plugin API {PLUGIN_API_VERSION}"
-        ))
     })?;
+    let answer = probe::read_one(&absolute);
+    let with_hint = |error: CliError, hint: Option<String>| match hint {
+        Some(hint) => error.with_hint(hint),
+        None => error,
+    };
+    let manifest = match answer.examined {
+        Examined::Manifest(manifest) => manifest,
+        Examined::Failed(why) => {
+            return Err(with_hint(refuse(ErrorKind::Plugin, why), answer.hint));
+        }
+        Examined::Incompatible {
+            manifest: None,
+            reason,
+        } => {
+            return Err(with_hint(refuse(ErrorKind::Plugin, reason), answer.hint));
+        }
+        Examined::Incompatible {
+            manifest: Some(_),
+            reason,
+        } => {
+            let (message, hint) = match reason.split_once("; ") {
+                Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
+                None => (reason, None),
+            };
+            return Err(with_hint(refuse(ErrorKind::Plugin, message), hint));
+        }
+    };
     if !is_valid_name(&manifest.name) {
         return Err(refuse(
             ErrorKind::Plugin,
@@ -206,18 +223,7 @@ fn check_library(source: &Path) -> Result<Manifest, CliError> {
             ),
         ));
     }
-    validate::check(&manifest).map_err(|why| {
-        let (message, hint) = match why.split_once("; ") {
-            Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
-            None => (why, None),
-        };
-        let error = refuse(ErrorKind::Plugin, message);
-        match hint {
-            Some(hint) => error.with_hint(hint),
-            None => error,
-        }
-    })?;
-    Ok(manifest)
+    Ok((absolute, manifest))
 }
 
 /// A command of the new plugin that another plugin already provides.
@@ -334,42 +340,10 @@ fn prepare_folder(folder: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Copies `source` to a temporary file beside `destination`, flushes it to disk, then renames it
-/// over `destination`.
+/// Copies `source` over `destination` atomically, mode 0755 whatever the source's; a link at
+/// `destination` is replaced, never written through.
 fn copy_atomically(source: &Path, destination: &Path) -> io::Result<()> {
-    let folder = destination
-        .parent()
-        .ok_or_else(|| io::Error::other("the destination has no folder"))?;
-    let name = destination
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Starts with `.` and ends in `.partial`: discovery never takes it for a plugin.
-    let temporary = folder.join(format!(".{name}.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut input = fs::File::open(source)?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
-        let mut output = options.open(&temporary)?;
-        io::copy(&mut input, &mut output)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            output.set_permissions(fs::Permissions::from_mode(0o755))?;
-        }
-        output.sync_all()?;
-        drop(output);
-        fs::rename(&temporary, destination)?;
-        #[cfg(unix)]
-        fs::File::open(folder)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
+    files::copy_atomically(source, destination, 0o755, Links::Replace)
 }
 
 #[cfg(test)]
@@ -419,14 +393,12 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_not_a_library_is_a_plugin_failure() {
+    fn a_folder_is_a_usage_error() {
         let folder = tempfile::tempdir().expect("a temp folder");
-        let path = folder.path().join("libbaseten_plugin_text.so");
-        fs::write(&path, "not a library").expect("writes");
-        let error = check_library(&path).expect_err("refused");
-        assert_eq!(error.kind, ErrorKind::Plugin);
+        let error = check_library(folder.path()).expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Usage);
         assert!(
-            error.message.contains("not a loadable library"),
+            error.message.contains("it is a folder"),
             "{}",
             error.message
         );

@@ -17,7 +17,8 @@ pub fn command() -> Command {
             "List every plugin found, in search order: BASETEN_PLUGIN_PATH, the user plugin \
              folder, then the folders bundled with baseten. A plugin that is not used says \
              why: shadowed by an earlier one, incompatible, failed to load, or unsafe \
-             permissions.",
+             permissions. Entries named like a plugin that are not plugin files (folders, \
+             dangling symbolic links) and folders that cannot be read are named on stderr.",
         )
 }
 
@@ -45,11 +46,19 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
         .iter()
         .map(|folder| folder.display().to_string())
         .collect();
+    let skipped = &request.registry.skipped;
     let payload = json!({
         "plugins": records.iter().map(record_json).collect::<Vec<_>>(),
+        "skipped": skipped
+            .iter()
+            .map(|skipped| json!({
+                "path": skipped.path.display().to_string(),
+                "reason": skipped.reason,
+            }))
+            .collect::<Vec<_>>(),
         "folders": folders,
     });
-    CommandOutput::table(
+    let mut output = CommandOutput::table(
         payload,
         Table {
             columns: ["NAME", "VERSION", "API", "COMMANDS", "STATUS", "PATH"]
@@ -58,5 +67,13 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
             rows,
             empty_message: Some(format!("No plugins found in {}.", folders.join(", "))),
         },
-    )
+    );
+    for skipped in skipped {
+        output = output.notice(format!(
+            "note: skipped `{}`: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    output
 }
