@@ -321,6 +321,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn anything_a_prefix_cannot_be_is_refused_without_echoing_it() {
         for prefix in [
             "",
