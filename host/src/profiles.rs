@@ -74,10 +74,25 @@ impl Profile {
     }
 }
 
-/// The whole file, every field kept in order.
-#[derive(Debug, Clone, Default)]
+/// The whole file, every field kept in order. Its `Debug` names the profiles, never their
+/// fields: a profile may hold its key inline.
+#[derive(Clone, Default)]
 pub struct AuthDocument {
     fields: Map<String, Value>,
+}
+
+impl std::fmt::Debug for AuthDocument {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let profiles: Vec<&str> = match self.fields.get("profiles") {
+            Some(Value::Object(profiles)) => profiles.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        formatter
+            .debug_struct("AuthDocument")
+            .field("current", &self.fields.get("current"))
+            .field("profiles", &profiles)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthDocument {
@@ -597,6 +612,14 @@ mod tests {
         let shown = format!("{profile:?} {profile:#?}");
         assert!(!shown.contains("supersecret"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");
+        let document = AuthDocument::parse(
+            Path::new("auth.json"),
+            br#"{"version":1,"current":"ci","profiles":{"ci":{"api_key":"abcd1234.supersecret"}}}"#,
+        )
+        .expect("parses");
+        let shown = format!("{document:?}");
+        assert!(!shown.contains("supersecret"), "{shown}");
+        assert!(shown.contains("\"ci\""), "{shown}");
     }
 
     #[cfg(unix)]
