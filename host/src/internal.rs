@@ -8,11 +8,8 @@ use std::process::ExitCode;
 
 /// Runs the hidden command `args` names, if they name one.
 pub fn run(args: &[OsString]) -> Option<ExitCode> {
-    #[expect(
-        clippy::match_single_binding,
-        reason = "each hidden command adds an arm"
-    )]
     match args.get(1)?.to_str()? {
+        crate::jq_process::COMMAND => Some(crate::jq_process::child_main(&args[2..])),
         _ => None,
     }
 }

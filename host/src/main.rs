@@ -11,6 +11,7 @@ mod http;
 mod internal;
 mod interrupt;
 mod jq;
+mod jq_process;
 mod log;
 mod output;
 mod plugins;
@@ -32,6 +33,8 @@ fn main() -> ExitCode {
         return code;
     }
     interrupt::install();
+    // Looked at once, before anything is written.
+    output::stdout_closed();
     let context = Context::from_process();
     let color = context.color_stderr();
     match cli::run(context, args) {
