@@ -421,7 +421,17 @@ fn run_plugin_command(
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
                 // An answer that may hold something unrepeatable: shown as received, whatever
-                // else goes wrong.
+                // else goes wrong, but with no control character that could drive a terminal.
+                let text: String = text
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() && c != '\n' && c != '\t' {
+                            ' '
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
                 let mut stdout = std::io::stdout().lock();
                 let newline = if text.ends_with('\n') { "" } else { "\n" };
                 let _ = write!(stdout, "{text}{newline}");
