@@ -1,10 +1,10 @@
 //! The `--jq` engine: jq expressions compiled with jaq and its standard library.
 //!
 //! An expression is compiled once with [`JqFilter::compile`], before any request is sent, and
-//! run over the payload's JSON text with [`JqFilter::run_on_text`]: the text is deserialized
-//! straight into jaq values, with no intermediate tree. Results come back as `serde_json`
-//! values with object key order kept, integers as integers and floats as floats. Every error
-//! is a single line of text.
+//! run over the payload's JSON text with [`JqFilter::run_streaming`] (in a child process, see
+//! `jq_process`): the text is deserialized straight into jaq values, with no intermediate
+//! tree. Results come out as `serde_json` values as they are produced, with object key order
+//! kept, integers as integers and floats as floats. Every error is a single line of text.
 //!
 //! Besides the jaq standard library, `@csv`, `@tsv` and `$ENV` are available.
 //! Known differences from jq come from jaq itself, e.g. `del(.k)` may move the
@@ -532,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn outputs_before_an_error_are_discarded() {
+    fn a_runtime_error_ends_the_run() {
         let filter =
             JqFilter::compile(r#".[] | if . == 2 then error("two") else . end"#).expect("compiles");
         assert!(matches!(

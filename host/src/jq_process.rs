@@ -15,6 +15,7 @@ use baseten_plugin_api::OutputMode;
 use serde_json::Value;
 
 use crate::jq::{JqError, JqFilter, RunError};
+use crate::output::write_jq_result;
 
 /// The hidden command's name.
 pub const COMMAND: &str = "__jq";
@@ -198,19 +199,9 @@ fn filter_to_stdout(expression: &str, payload: &str, mode: OutputMode) -> Result
     let filter = JqFilter::compile(expression).map_err(RunError::Jq)?;
     let stdout = io::stdout();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut emit = |value: Value| write_result(&value, mode, &mut stdout);
+    let mut emit = |value: Value| write_jq_result(&value, mode, &mut stdout);
     filter.run_streaming(payload, &mut emit)?;
     stdout.flush().map_err(RunError::Output)
-}
-
-/// One result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
-pub fn write_result(value: &Value, mode: OutputMode, out: &mut dyn Write) -> io::Result<()> {
-    match value {
-        Value::String(text) => out.write_all(text.as_bytes())?,
-        other if mode == OutputMode::Jsonl => serde_json::to_writer(&mut *out, other)?,
-        other => serde_json::to_writer_pretty(&mut *out, other)?,
-    }
-    out.write_all(b"\n")
 }
 
 fn fail(exit: u8, reason: &str) -> ExitCode {
@@ -233,13 +224,5 @@ mod tests {
         assert_eq!(printed, b"[\"debug\",1]\n");
         assert_eq!(reason.as_deref(), Some("boom"));
         assert_eq!(split_report(b"fatal runtime error\n").1, None);
-    }
-
-    #[test]
-    fn results_print_like_jq_r() {
-        let mut out = Vec::new();
-        write_result(&Value::from("a"), OutputMode::Json, &mut out).expect("writes");
-        write_result(&serde_json::json!({"b": [1]}), OutputMode::Jsonl, &mut out).expect("writes");
-        assert_eq!(String::from_utf8_lossy(&out), "a\n{\"b\":[1]}\n");
     }
 }

@@ -96,7 +96,7 @@ fn run_jq(
         };
     }
     let mode = rendering.mode;
-    let mut emit = |value: Value| jq_process::write_result(&value, mode, stdout);
+    let mut emit = |value: Value| write_jq_result(&value, mode, stdout);
     match filter.run_streaming(output.payload.get(), &mut emit) {
         Ok(()) => Ok(Ok(())),
         Err(RunError::Jq(error)) => Ok(Err(error.to_string())),
@@ -348,6 +348,16 @@ fn line_break(out: &mut impl Write, pretty: bool, depth: usize) -> io::Result<()
     Ok(())
 }
 
+/// One `--jq` result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
+pub fn write_jq_result(value: &Value, mode: OutputMode, out: &mut dyn Write) -> io::Result<()> {
+    match value {
+        Value::String(text) => out.write_all(text.as_bytes())?,
+        other if mode == OutputMode::Jsonl => serde_json::to_writer(&mut *out, other)?,
+        other => serde_json::to_writer_pretty(&mut *out, other)?,
+    }
+    out.write_all(b"\n")
+}
+
 /// Prints an error as `error: …` and maybe `hint: …` on stderr.
 pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io::Result<()> {
     let message = crate::secrets::scrub(&one_line(&error.message));
@@ -518,6 +528,15 @@ mod tests {
         let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
         assert!(matches!(result, Err(RenderError::Failed(_))));
         assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+    }
+
+    #[test]
+    fn results_print_like_jq_r() {
+        let mut out = Vec::new();
+        write_jq_result(&Value::from("a"), OutputMode::Json, &mut out).expect("writes");
+        write_jq_result(&serde_json::json!({"b": [1]}), OutputMode::Jsonl, &mut out)
+            .expect("writes");
+        assert_eq!(String::from_utf8_lossy(&out), "a\n{\"b\":[1]}\n");
     }
 
     #[test]
