@@ -24,6 +24,10 @@ pub const COMMAND: &str = "__jq";
 /// thousand levels) fit; the memory is only committed as it is used.
 const FILTER_STACK_BYTES: usize = 256 << 20;
 
+/// The stack tried next when the system refuses to reserve the large one (strict overcommit
+/// limits): shallower filters still run.
+const FALLBACK_STACK_BYTES: usize = 16 << 20;
+
 /// Starts the child's last stderr line, the reason it failed.
 const MARKER: &[u8] = b"\x1ejq-failure:";
 
@@ -169,11 +173,15 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
             &format!("could not read the payload: {error}"),
         );
     }
-    let expression = expression.to_owned();
-    let worker = std::thread::Builder::new()
-        .name("jq".to_owned())
-        .stack_size(FILTER_STACK_BYTES)
-        .spawn(move || filter_to_stdout(&expression, &payload, mode));
+    let payload = std::sync::Arc::new(payload);
+    let spawn = |stack: usize| {
+        let (expression, payload) = (expression.to_owned(), std::sync::Arc::clone(&payload));
+        std::thread::Builder::new()
+            .name("jq".to_owned())
+            .stack_size(stack)
+            .spawn(move || filter_to_stdout(&expression, &payload, mode))
+    };
+    let worker = spawn(FILTER_STACK_BYTES).or_else(|_| spawn(FALLBACK_STACK_BYTES));
     let result = match worker {
         Ok(worker) => worker.join().unwrap_or_else(|_| {
             Err(RunError::Jq(JqError::Runtime(
