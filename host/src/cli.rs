@@ -418,7 +418,25 @@ fn run_plugin_command(
     };
     match result {
         CommandResultRef::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
-        CommandResultRef::Error(error) => {
+        CommandResultRef::Error(mut error) => {
+            if let Some(text) = error.stdout.take() {
+                // An answer that may hold something unrepeatable: shown as received, whatever
+                // else goes wrong, but with no control character that could drive a terminal.
+                let text: String = text
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() && c != '\n' && c != '\t' {
+                            ' '
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                let mut stdout = std::io::stdout().lock();
+                let newline = if text.ends_with('\n') { "" } else { "\n" };
+                let _ = write!(stdout, "{text}{newline}");
+                let _ = stdout.flush();
+            }
             Outcome::Failed(services.setup_error().unwrap_or(error).into())
         }
     }
@@ -451,6 +469,10 @@ fn run_built_in(
 }
 
 /// Renders a command's output to the real stdout and stderr.
+///
+/// Output that cannot be shown again (a new key) is also handed to the Ctrl-C handler until it
+/// was fully written, and a failure to write it is an error that says what was lost (the
+/// output's `if_unseen`), never a quiet end.
 fn show(
     context: &Context,
     output: &CommandOutputRef<'_>,
@@ -461,23 +483,48 @@ fn show(
     let rendering = Rendering {
         mode,
         jq,
+        isolated: true,
         streamed: spec.streamed,
         unrepeatable: !spec.allow_none,
         bold: context.color_stdout(),
     };
+    if rendering.unrepeatable {
+        crate::interrupt::publish(output::prerender(output, &rendering));
+    }
+    if output::stdout_closed() {
+        crate::interrupt::withdraw();
+        return output_failed(
+            output,
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed"),
+        );
+    }
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let stderr = std::io::stderr();
     let mut stderr = stderr.lock();
-    match output::render(output, &rendering, &mut stdout, &mut stderr) {
+    let result = output::render(output, &rendering, &mut stdout, &mut stderr);
+    crate::interrupt::withdraw();
+    match result {
         Ok(()) => Outcome::Success,
-        Err(RenderError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
-            Outcome::Success
-        }
-        Err(RenderError::Io(error)) => Outcome::Failed(CliError::failure(format!(
-            "could not write output: {error}"
-        ))),
+        Err(RenderError::Io(error)) => output_failed(output, error),
         Err(RenderError::Failed(error)) => Outcome::Failed(error),
+    }
+}
+
+/// Writing stdout failed: a broken pipe ends quietly (`| head`), unless the output cannot be
+/// shown again; then the command fails saying what was lost.
+fn output_failed(output: &CommandOutputRef<'_>, error: std::io::Error) -> Outcome {
+    if let Some(unseen) = &output.if_unseen {
+        let mut failure: CliError = unseen.clone().into();
+        failure.message = format!("{}: could not write output: {error}", failure.message);
+        return Outcome::Failed(failure);
+    }
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Outcome::Success
+    } else {
+        Outcome::Failed(CliError::failure(format!(
+            "could not write output: {error}"
+        )))
     }
 }
 

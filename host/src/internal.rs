@@ -14,6 +14,8 @@ pub fn run(args: &[OsString]) -> Option<ExitCode> {
         // Loads a library and prints what it says about itself: a library that crashes while
         // loading takes only this child down.
         probe::COMMAND => Some(probe::serve(&args[2..])),
+        // Runs a `--jq` filter: a filter that recurses forever takes only this child down.
+        crate::jq_process::COMMAND => Some(crate::jq_process::child_main(&args[2..])),
         _ => None,
     }
 }

@@ -1,10 +1,10 @@
 //! The `--jq` engine: jq expressions compiled with jaq and its standard library.
 //!
 //! An expression is compiled once with [`JqFilter::compile`], before any request is sent, and
-//! run over the payload's JSON text with [`JqFilter::run_on_text`]: the text is deserialized
-//! straight into jaq values, with no intermediate tree. Results come back as `serde_json`
-//! values with object key order kept, integers as integers and floats as floats. Every error
-//! is a single line of text.
+//! run over the payload's JSON text with [`JqFilter::run_streaming`] (in a child process, see
+//! `jq_process`): the text is deserialized straight into jaq values, with no intermediate
+//! tree. Results come out as `serde_json` values as they are produced, with object key order
+//! kept, integers as integers and floats as floats. Every error is a single line of text.
 //!
 //! Besides the jaq standard library, `@csv`, `@tsv` and `$ENV` are available.
 //! Known differences from jq come from jaq itself, e.g. `del(.k)` may move the
@@ -15,10 +15,10 @@ use jaq_core::{Ctx, Vars, compile, data, load};
 use jaq_json::{Num, Val};
 use serde_json::{Map as JsonMap, Number, Value};
 
-/// Deepest nesting of arrays/objects accepted when converting a filter output
-/// back to JSON; deeper outputs are reported as a runtime error instead of
-/// risking a stack overflow.
-const MAX_OUTPUT_DEPTH: usize = 512;
+/// Deepest nesting of arrays/objects accepted when converting a filter output back to JSON;
+/// deeper outputs are reported as a runtime error. Filters run on a thread with a large stack
+/// in a child process (see `jq_process`), where this depth fits with room to spare.
+const MAX_OUTPUT_DEPTH: usize = 100_000;
 
 /// Longest error message (in characters) handed back to the caller; longer
 /// messages (typically ones quoting a large value) are cut and end in `...`.
@@ -52,6 +52,16 @@ def @tsv:
   end;
 "#;
 
+/// `halt_error` as a failure that keeps its message (jaq's own logs it and keeps only the exit
+/// code). Loaded after the standard library, whose definitions it replaces.
+const HALT_DEFS: &str = r#"
+def halt_error($exit_code):
+  if $exit_code == 0 then stderr_empty, halt(0)
+  else error(if type == "string" then . else tojson end)
+  end;
+def halt_error: halt_error(5);
+"#;
+
 /// The kind of data the compiled filter runs on: plain jaq JSON values and no
 /// global data apart from the filter's own look-up table.
 type Data = data::JustLut<Val>;
@@ -59,6 +69,7 @@ type Data = data::JustLut<Val>;
 /// A compiled jq filter, ready to run over JSON payloads.
 pub struct JqFilter {
     filter: jaq_core::Filter<Data>,
+    expression: String,
 }
 
 /// Why a filter could not be compiled or run.
@@ -71,6 +82,15 @@ pub enum JqError {
     /// The filter failed while running (e.g. `.a | error("x")`, `1 + "a"`). One line.
     #[error("{0}")]
     Runtime(String),
+}
+
+/// Why a streaming run stopped early.
+#[derive(Debug)]
+pub enum RunError {
+    /// The filter failed.
+    Jq(JqError),
+    /// A result could not be written (a closed pipe, a full disk).
+    Output(std::io::Error),
 }
 
 impl std::fmt::Debug for JqFilter {
@@ -86,10 +106,14 @@ impl JqFilter {
         let extra_defs = load::parse(EXTRA_DEFS, |p| p.defs()).ok_or_else(|| {
             JqError::Compile("internal error: built-in jq definitions do not parse".into())
         })?;
+        let halt_defs = load::parse(HALT_DEFS, |p| p.defs()).ok_or_else(|| {
+            JqError::Compile("internal error: built-in jq definitions do not parse".into())
+        })?;
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs())
-            .chain(extra_defs);
+            .chain(extra_defs)
+            .chain(halt_defs);
         let funs = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>())
             .chain(jaq_json::funs::<Data>());
@@ -107,7 +131,15 @@ impl JqFilter {
             .with_global_vars(["$ENV"])
             .compile(modules)
             .map_err(|errs| JqError::Compile(describe_compile_errors(errs)))?;
-        Ok(Self { filter })
+        Ok(Self {
+            filter,
+            expression: expression.to_owned(),
+        })
+    }
+
+    /// The expression the filter was compiled from.
+    pub fn expression(&self) -> &str {
+        &self.expression
     }
 
     /// Runs over a parsed value, through the same text path the CLI uses.
@@ -116,44 +148,60 @@ impl JqFilter {
         self.run_on_text(&input.to_string())
     }
 
-    /// Runs over one JSON payload given as text, deserialized straight into jaq's value type
-    /// (no intermediate tree: faster and about half the memory on large payloads). Returns
-    /// every output in order, or the first runtime error (outputs before it are discarded).
-    /// Text that is not exactly one JSON value is a [`JqError::Runtime`]
-    /// (`invalid JSON input: ...`). `halt` stops the filter and keeps the outputs so far;
-    /// `halt(n)` with a non-zero `n` (and `halt_error`) is a runtime error.
+    /// Runs over one JSON payload given as text and collects every output, or the first
+    /// runtime error (outputs before it are dropped).
+    #[cfg(test)]
     pub fn run_on_text(&self, json_text: &str) -> Result<Vec<Value>, JqError> {
-        let input: Val = serde_json::from_str(json_text)
-            .map_err(|e| JqError::Runtime(one_line(&format!("invalid JSON input: {e}"))))?;
-        self.run_val(input)
+        let mut outputs = Vec::new();
+        let mut collect = |value| {
+            outputs.push(value);
+            Ok(())
+        };
+        match self.run_streaming(json_text, &mut collect) {
+            Ok(()) => Ok(outputs),
+            Err(RunError::Jq(error)) => Err(error),
+            Err(RunError::Output(error)) => Err(JqError::Runtime(error.to_string())),
+        }
     }
 
-    /// Run the compiled filter over an already converted jaq value.
-    fn run_val(&self, input: Val) -> Result<Vec<Value>, JqError> {
+    /// Runs over one JSON payload given as text, deserialized straight into jaq's value type
+    /// (no intermediate tree: faster and about half the memory on large payloads), handing
+    /// each output to `emit` as soon as it is produced, like jq: outputs before a runtime error
+    /// have been emitted by then. An error from `emit` stops the filter. Text that is not
+    /// exactly one JSON value is a [`JqError::Runtime`] (`invalid JSON input: ...`). `halt`
+    /// stops the filter cleanly; `halt(n)` with a non-zero `n` is a runtime error, and
+    /// `halt_error` fails with its input as the message.
+    pub fn run_streaming(
+        &self,
+        json_text: &str,
+        emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+    ) -> Result<(), RunError> {
+        let input: Val = serde_json::from_str(json_text).map_err(|e| {
+            RunError::Jq(JqError::Runtime(one_line(&format!(
+                "invalid JSON input: {e}"
+            ))))
+        })?;
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object()]));
-        let mut outputs = Vec::new();
         for output in self.filter.id.run((ctx, input)) {
             match output {
-                Ok(val) => outputs.push(val_to_json(&val, 0)?),
-                Err(exn) => match exn.get_err() {
-                    Ok(err) => return Err(JqError::Runtime(describe_runtime_error(err))),
-                    Err(exn) => match exn.get_halt() {
-                        Ok(0) => break,
-                        Ok(code) => {
-                            return Err(JqError::Runtime(format!(
-                                "filter halted with exit code {code}"
-                            )));
-                        }
-                        Err(_) => {
-                            return Err(JqError::Runtime(
-                                "filter stopped with an unexpected internal exception".into(),
-                            ));
-                        }
-                    },
-                },
+                Ok(val) => {
+                    let value = val_to_json(&val, 0).map_err(RunError::Jq)?;
+                    emit(value).map_err(RunError::Output)?;
+                }
+                Err(exn) => {
+                    let error = match exn.get_err() {
+                        Ok(err) => describe_runtime_error(err),
+                        Err(exn) => match exn.get_halt() {
+                            Ok(0) => break,
+                            Ok(code) => format!("filter halted with exit code {code}"),
+                            Err(_) => "filter stopped with an unexpected internal exception".into(),
+                        },
+                    };
+                    return Err(RunError::Jq(JqError::Runtime(error)));
+                }
             }
         }
-        Ok(outputs)
+        Ok(())
     }
 }
 
@@ -484,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn outputs_before_an_error_are_discarded() {
+    fn a_runtime_error_ends_the_run() {
         let filter =
             JqFilter::compile(r#".[] | if . == 2 then error("two") else . end"#).expect("compiles");
         assert!(matches!(
@@ -496,8 +544,9 @@ mod tests {
     #[test]
     fn halt_keeps_earlier_outputs() {
         assert_eq!(run("1, halt, 2", json!(null)), vec![json!(1)]);
-        let message = runtime_error("halt_error", json!("bye"));
-        assert!(message.contains("exit code 5"), "{message}");
+        assert_eq!(runtime_error("halt_error", json!("bye")), "bye");
+        assert_eq!(runtime_error("halt_error(3)", json!({"a": 1})), "{\"a\":1}");
+        assert!(runtime_error("halt(2)", json!(null)).contains("exit code 2"));
     }
 
     #[test]
@@ -645,7 +694,19 @@ mod tests {
 
     #[test]
     fn deep_outputs_are_rejected() {
-        let message = runtime_error("reduce range(2000) as $i (0; [.])", json!(null));
-        assert!(message.contains("nested deeper"), "{message}");
+        // As deep as the child process allows: it needs a large stack here too.
+        let deep = std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(|| {
+                let message = runtime_error("reduce range(100001) as $i (0; [.])", json!(null));
+                assert!(message.contains("nested deeper"), "{message}");
+                let outputs = run(
+                    "[range(10000)] | reduce .[] as $x (null; [.]) | length",
+                    json!(null),
+                );
+                assert_eq!(outputs, vec![json!(1)]);
+            })
+            .expect("a thread");
+        deep.join().expect("deep values are handled");
     }
 }

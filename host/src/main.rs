@@ -12,6 +12,7 @@ mod http;
 mod internal;
 mod interrupt;
 mod jq;
+mod jq_process;
 mod log;
 mod output;
 mod plugins;
@@ -47,6 +48,8 @@ fn main() -> ExitCode {
         Err(error) => return report(&error, false),
     }
     interrupt::install();
+    // Looked at once, before anything is written.
+    output::stdout_closed();
     let context = Context::from_process();
     let color = context.color_stderr();
     match guarded(|| cli::run(context, args)).unwrap_or_else(Outcome::Failed) {

@@ -11,12 +11,16 @@ use baseten_plugin_api::protocol::CommandOutputRef;
 use baseten_plugin_api::{OutputMode, Table, TextView};
 
 use crate::error::CliError;
-use crate::jq::JqFilter;
+use crate::jq::{JqFilter, RunError};
+use crate::jq_process;
 
 /// How to print one command's result.
 pub struct Rendering<'a> {
     pub mode: OutputMode,
     pub jq: Option<&'a JqFilter>,
+    /// Run `--jq` in a child process writing to the real stdout (see [`crate::jq_process`]);
+    /// otherwise in this process into the given writer (tests).
+    pub isolated: bool,
     /// One record per line under `jsonl`.
     pub streamed: bool,
     /// The payload can never be fetched again (a new secret): if `--jq` fails on it, print the
@@ -26,7 +30,9 @@ pub struct Rendering<'a> {
     pub bold: bool,
 }
 
-/// Prints `output` to `stdout` and its messages to `stderr`.
+/// Prints `output` to `stdout` and its messages to `stderr`. Once stdout holds the whole
+/// output, a failure to write the messages no longer fails the command: what matters reached
+/// the user, and an error could not be shown anyway.
 pub fn render(
     output: &CommandOutputRef<'_>,
     rendering: &Rendering<'_>,
@@ -34,26 +40,19 @@ pub fn render(
     stderr: &mut dyn Write,
 ) -> Result<(), RenderError> {
     if let Some(filter) = rendering.jq {
-        match filter.run_on_text(output.payload.get()) {
-            Ok(results) => {
-                for result in &results {
-                    write_jq_result(result, rendering.mode, stdout)?;
-                }
+        if let Err(reason) = run_jq(filter, output, rendering, stdout, stderr)? {
+            if rendering.unrepeatable {
+                write_raw(output.payload, OutputMode::Json, stdout)?;
+                crate::interrupt::withdraw();
             }
-            Err(error) => {
-                if rendering.unrepeatable {
-                    write_raw(output.payload, OutputMode::Json, stdout)?;
-                }
-                write_notices(&output.notices, stderr)?;
-                let error = CliError::failure(format!("jq error: {error}"));
-                return Err(RenderError::Failed(if rendering.unrepeatable {
-                    error.with_hint(
-                        "the result is printed above unfiltered; it cannot be fetched again",
-                    )
-                } else {
-                    error
-                }));
-            }
+            let _ = write_notices(&output.notices, stderr);
+            let error = CliError::failure(format!("jq error: {reason}"));
+            return Err(RenderError::Failed(if rendering.unrepeatable {
+                error
+                    .with_hint("the result is printed above unfiltered; it cannot be fetched again")
+            } else {
+                error
+            }));
         }
     } else {
         match rendering.mode {
@@ -74,8 +73,91 @@ pub fn render(
         }
     }
     stdout.flush()?;
-    write_notices(&output.notices, stderr)?;
+    crate::interrupt::withdraw();
+    let _ = write_notices(&output.notices, stderr);
     Ok(())
+}
+
+/// Runs `--jq`, its results written as they come: `Ok(Err(reason))` when the filter failed.
+fn run_jq(
+    filter: &JqFilter,
+    output: &CommandOutputRef<'_>,
+    rendering: &Rendering<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Result<(), String>, RenderError> {
+    if rendering.isolated {
+        // The child writes to the same stdout: nothing of ours may sit in a buffer before it.
+        stdout.flush()?;
+        return match jq_process::run(filter, output.payload.get(), rendering.mode, stderr) {
+            jq_process::Outcome::Done => Ok(Ok(())),
+            jq_process::Outcome::Failed(reason) => Ok(Err(reason)),
+            jq_process::Outcome::Output(error) => Err(RenderError::Io(error)),
+        };
+    }
+    let mode = rendering.mode;
+    let mut emit = |value: Value| write_jq_result(&value, mode, stdout);
+    match filter.run_streaming(output.payload.get(), &mut emit) {
+        Ok(()) => Ok(Ok(())),
+        Err(RunError::Jq(error)) => Ok(Err(error.to_string())),
+        Err(RunError::Output(error)) => Err(RenderError::Io(error)),
+    }
+}
+
+/// The output as it would be shown without `--jq` (as JSON when `--jq` was given), for the
+/// Ctrl-C handler to print if the user interrupts before it was shown.
+pub fn prerender(output: &CommandOutputRef<'_>, rendering: &Rendering<'_>) -> Vec<u8> {
+    let plain = Rendering {
+        mode: if rendering.jq.is_some() {
+            OutputMode::Json
+        } else {
+            rendering.mode
+        },
+        jq: None,
+        isolated: false,
+        streamed: rendering.streamed,
+        unrepeatable: rendering.unrepeatable,
+        bold: false,
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let _ = render(output, &plain, &mut stdout, &mut stderr);
+    stdout
+}
+
+/// Whether stdout was closed when the process started (`>&-`). The Rust runtime then opens
+/// `/dev/null` read-write in its place, which a shell redirection never does, so output would
+/// vanish without an error: this tells that case apart.
+pub fn stdout_closed() -> bool {
+    static CLOSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CLOSED.get_or_init(stdout_is_runtime_dev_null)
+}
+
+#[cfg(unix)]
+fn stdout_is_runtime_dev_null() -> bool {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(null) = std::fs::metadata("/dev/null") else {
+        return false;
+    };
+    // SAFETY: descriptor 1 is open (the runtime sees to it); the file is never dropped, so it
+    // is never closed.
+    let stdout =
+        std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(libc::STDOUT_FILENO) });
+    let Ok(opened) = stdout.metadata() else {
+        return false;
+    };
+    // SAFETY: F_GETFL only reads the flags of descriptor 1.
+    let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
+    opened.file_type().is_char_device()
+        && null.file_type().is_char_device()
+        && opened.rdev() == null.rdev()
+        && flags >= 0
+        && (flags & libc::O_ACCMODE) == libc::O_RDWR
+}
+
+#[cfg(not(unix))]
+fn stdout_is_runtime_dev_null() -> bool {
+    false
 }
 
 /// Why rendering stopped.
@@ -157,46 +239,117 @@ fn clean_cell(cell: &str) -> String {
     crate::secrets::printable(cell)
 }
 
-/// The payload as JSON: indented two spaces under `json`, compact under `jsonl`.
-pub fn write_json(value: &Value, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
-    let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
-    if mode == OutputMode::Jsonl {
-        serde_json::to_writer(&mut buffered, value)?;
-    } else {
-        serde_json::to_writer_pretty(&mut buffered, value)?;
-    }
-    buffered.write_all(b"\n")?;
-    buffered.flush()
-}
-
 /// A payload kept as JSON text, re-laid out as it streams to stdout: indented two spaces under
-/// `json`, compact under `jsonl`. No tree is built, so field order and every field are kept and
-/// memory stays flat whatever the payload's size.
+/// `json`, compact under `jsonl`. No tree is built and nothing is parsed: strings and numbers
+/// are copied byte for byte (`1e400`, `12345678901234567890123` and `1.10` stay as they are),
+/// field order and every field are kept, and memory stays flat whatever the payload's size.
 pub fn write_raw(payload: &RawValue, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
     let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
-    let mut input = serde_json::Deserializer::from_str(payload.get());
-    let result = if mode == OutputMode::Jsonl {
-        serde_transcode::transcode(&mut input, &mut serde_json::Serializer::new(&mut buffered))
-    } else {
-        serde_transcode::transcode(
-            &mut input,
-            &mut serde_json::Serializer::pretty(&mut buffered),
-        )
-    };
-    result.map_err(|error| match error.io_error_kind() {
-        Some(kind) => io::Error::new(kind, error),
-        None => io::Error::other(error),
-    })?;
+    relayout(
+        payload.get().as_bytes(),
+        mode != OutputMode::Jsonl,
+        &mut buffered,
+    )?;
     buffered.write_all(b"\n")?;
     buffered.flush()
 }
 
-/// One `--jq` result: a string raw, like `jq -r`; anything else as JSON.
-fn write_jq_result(value: &Value, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
-    match value {
-        Value::String(text) => writeln!(stdout, "{text}"),
-        other => write_json(other, mode, stdout),
+/// Copies valid JSON text `text` to `out` without its whitespace, adding line breaks and
+/// two-space indentation when `pretty` (the layout of `serde_json`'s pretty printer).
+fn relayout(text: &[u8], pretty: bool, out: &mut impl Write) -> io::Result<()> {
+    let is_space = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r');
+    let mut depth = 0_usize;
+    let mut at = 0;
+    while at < text.len() {
+        let byte = text[at];
+        match byte {
+            _ if is_space(byte) => at += 1,
+            b'"' => {
+                let start = at;
+                at += 1;
+                while at < text.len() {
+                    match text[at] {
+                        b'\\' => at += 2,
+                        b'"' => {
+                            at += 1;
+                            break;
+                        }
+                        _ => at += 1,
+                    }
+                }
+                out.write_all(&text[start..at.min(text.len())])?;
+            }
+            b'{' | b'[' => {
+                let close = if byte == b'{' { b'}' } else { b']' };
+                let mut next = at + 1;
+                while next < text.len() && is_space(text[next]) {
+                    next += 1;
+                }
+                if text.get(next) == Some(&close) {
+                    out.write_all(&[byte, close])?;
+                    at = next + 1;
+                } else {
+                    out.write_all(&[byte])?;
+                    depth += 1;
+                    line_break(out, pretty, depth)?;
+                    at += 1;
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                line_break(out, pretty, depth)?;
+                out.write_all(&[byte])?;
+                at += 1;
+            }
+            b',' => {
+                out.write_all(b",")?;
+                line_break(out, pretty, depth)?;
+                at += 1;
+            }
+            b':' => {
+                out.write_all(if pretty { b": " } else { b":" })?;
+                at += 1;
+            }
+            _ => {
+                // A number or a literal: everything up to the next delimiter.
+                let start = at;
+                while at < text.len()
+                    && !is_space(text[at])
+                    && !matches!(text[at], b',' | b':' | b']' | b'}')
+                {
+                    at += 1;
+                }
+                out.write_all(&text[start..at])?;
+            }
+        }
     }
+    Ok(())
+}
+
+/// A new line indented for `depth`, when pretty.
+fn line_break(out: &mut impl Write, pretty: bool, depth: usize) -> io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    if !pretty {
+        return Ok(());
+    }
+    out.write_all(b"\n")?;
+    let mut indent = depth * 2;
+    while indent > 0 {
+        let chunk = indent.min(SPACES.len());
+        out.write_all(&SPACES[..chunk])?;
+        indent -= chunk;
+    }
+    Ok(())
+}
+
+/// One `--jq` result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
+pub fn write_jq_result(value: &Value, mode: OutputMode, out: &mut dyn Write) -> io::Result<()> {
+    match value {
+        Value::String(text) => out.write_all(text.as_bytes())?,
+        other if mode == OutputMode::Jsonl => serde_json::to_writer(&mut *out, other)?,
+        other => serde_json::to_writer_pretty(&mut *out, other)?,
+    }
+    out.write_all(b"\n")
 }
 
 /// Prints an error as `error: …` and maybe `hint: …` on stderr.
@@ -242,6 +395,7 @@ mod tests {
         Rendering {
             mode,
             jq: None,
+            isolated: false,
             streamed: false,
             unrepeatable: false,
             bold: false,
@@ -296,6 +450,42 @@ mod tests {
         assert_eq!(stdout, "{\"z\":1,\"a\":[true]}\n");
     }
 
+    fn relaid(text: &str, mode: OutputMode) -> String {
+        let payload = RawValue::from_string(text.to_owned()).expect("valid JSON");
+        let mut out = Vec::new();
+        write_raw(&payload, mode, &mut out).expect("writes");
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn numbers_and_strings_pass_through_byte_for_byte() {
+        let text = r#"{"big": 1e400, "wide": 12345678901234567890123, "dec": 1.10,
+            "esc": "a\"b\\\u00e9\/", "neg": -0.0E+2}"#;
+        assert_eq!(
+            relaid(text, OutputMode::Jsonl),
+            "{\"big\":1e400,\"wide\":12345678901234567890123,\"dec\":1.10,\
+             \"esc\":\"a\\\"b\\\\\\u00e9\\/\",\"neg\":-0.0E+2}\n"
+        );
+        assert!(relaid(text, OutputMode::Json).contains("\"big\": 1e400,\n"));
+    }
+
+    #[test]
+    fn the_layout_matches_serde_json() {
+        let samples = [
+            r#"{"a": [1, {"b": null, "c": [ ]}, { }], "d": "x y, z: [}", "e": true}"#,
+            "[]",
+            "  \"s\"  ",
+            "[[[]], [{}], -1.5, false]",
+        ];
+        for text in samples {
+            let value: Value = serde_json::from_str(text).expect("valid");
+            let pretty = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
+            let compact = serde_json::to_string(&value).expect("serializes") + "\n";
+            assert_eq!(relaid(text, OutputMode::Json), pretty, "{text}");
+            assert_eq!(relaid(text, OutputMode::Jsonl), compact, "{text}");
+        }
+    }
+
     #[test]
     fn none_prints_nothing_but_notices() {
         let output =
@@ -332,6 +522,15 @@ mod tests {
         let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
         assert!(matches!(result, Err(RenderError::Failed(_))));
         assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+    }
+
+    #[test]
+    fn results_print_like_jq_r() {
+        let mut out = Vec::new();
+        write_jq_result(&Value::from("a"), OutputMode::Json, &mut out).expect("writes");
+        write_jq_result(&serde_json::json!({"b": [1]}), OutputMode::Jsonl, &mut out)
+            .expect("writes");
+        assert_eq!(String::from_utf8_lossy(&out), "a\n{\"b\":[1]}\n");
     }
 
     #[test]

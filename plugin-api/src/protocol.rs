@@ -240,6 +240,12 @@ pub struct CommandOutput {
     /// Messages for stderr, shown in every output mode (e.g. `Deleted API key abc`).
     #[serde(default)]
     pub notices: Vec<String>,
+    /// What to say if the output cannot be written to stdout (closed, a broken pipe, a full
+    /// disk): the command then fails with this error instead of ending quietly, e.g. "the API
+    /// key abcd1234 was created but could not be shown" with a hint on how to delete it. Never
+    /// put a secret here: it goes to stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_unseen: Option<PluginError>,
 }
 
 /// A [`CommandResult`] read without copying its payload: what a host deserializes the JSON
@@ -265,6 +271,9 @@ pub struct CommandOutputRef<'a> {
     /// Messages for stderr.
     #[serde(default)]
     pub notices: Vec<String>,
+    /// The error to fail with if the output cannot be written to stdout.
+    #[serde(default)]
+    pub if_unseen: Option<PluginError>,
 }
 
 /// A command's output can hold a new key (`org api-key create`): `Debug` gives the payload's size
@@ -309,6 +318,7 @@ impl<'a> From<&'a CommandOutput> for CommandOutputRef<'a> {
             payload: &output.payload,
             text: output.text.clone(),
             notices: output.notices.clone(),
+            if_unseen: output.if_unseen.clone(),
         }
     }
 }
@@ -359,6 +369,10 @@ pub struct PluginError {
     /// been made. A command that creates something says so and how to check.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outcome_unknown: bool,
+    /// Text the host prints on stdout, as it is, before the error: an answer that may hold
+    /// something that cannot be fetched again (a new key in a body of an unexpected shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
 }
 
 impl PluginError {
@@ -369,6 +383,7 @@ impl PluginError {
             message: message.into(),
             hint: None,
             outcome_unknown: false,
+            stdout: None,
         }
     }
 
@@ -383,6 +398,13 @@ impl PluginError {
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Has the host print `text` on stdout, as it is, before the error.
+    #[must_use]
+    pub fn with_stdout(mut self, text: impl Into<String>) -> Self {
+        self.stdout = Some(text.into());
         self
     }
 }
@@ -470,6 +492,17 @@ mod tests {
         let command = &manifest.commands[0];
         assert!(command.output.allow_none);
         assert!(command.flags.is_empty());
+    }
+
+    #[test]
+    fn outputs_and_errors_from_older_plugins_read_without_the_newer_fields() {
+        let output: CommandOutput =
+            serde_json::from_str(r#"{"payload":{"a":1},"text":{"lines":["x"]},"notices":[]}"#)
+                .expect("parses");
+        assert!(output.if_unseen.is_none());
+        let error: PluginError =
+            serde_json::from_str(r#"{"kind":"failure","message":"m"}"#).expect("parses");
+        assert!(error.stdout.is_none());
     }
 
     #[test]

@@ -380,6 +380,13 @@ impl<'a> Host<'a> {
         }
     }
 
+    /// `POST path` with a JSON body; the body of a 2xx answer as text, as received (not
+    /// checked to be JSON): for answers that must be shown even when they are not what was
+    /// expected.
+    pub fn post_text(&self, path: &str, body: Value) -> Result<String, PluginError> {
+        self.answer(&request("POST", path, Some(body)))
+    }
+
     /// `GET path`, parsed as `T`.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
         self.send(&request("GET", path, None))
@@ -558,6 +565,7 @@ impl CommandOutput {
             payload,
             text,
             notices: Vec::new(),
+            if_unseen: None,
         }
     }
 
@@ -570,6 +578,15 @@ impl CommandOutput {
     #[must_use]
     pub fn notice(mut self, message: impl Into<String>) -> Self {
         self.notices.push(message.into());
+        self
+    }
+
+    /// For output that cannot be shown again: if it cannot be written to stdout, the command
+    /// fails (exit 1) with `message` and `hint` on stderr instead of ending quietly. No secret
+    /// in either: they go to stderr.
+    #[must_use]
+    pub fn if_unseen(mut self, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        self.if_unseen = Some(PluginError::new(ErrorKind::Failure, message).with_hint(hint));
         self
     }
 }

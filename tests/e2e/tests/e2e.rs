@@ -11,6 +11,8 @@ mod errors;
 mod http_hardening;
 #[path = "e2e/install_script.rs"]
 mod install_script;
+#[path = "e2e/key_safety.rs"]
+mod key_safety;
 #[path = "e2e/org_api_key.rs"]
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]

@@ -2,10 +2,12 @@
 
 use serde_json::{Map, Value, json};
 
-use baseten_plugin_api::sdk::decode_value;
+use serde_json::value::RawValue;
+
 use baseten_plugin_api::sdk::encode_path_segment;
+use baseten_plugin_api::sdk::{decode, decode_value};
 use baseten_plugin_api::{
-    Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
+    Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError, TextView,
 };
 
 use crate::api::{self, CreatedApiKey, TeamList};
@@ -97,8 +99,10 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         ),
         None => api::API_KEYS_PATH.to_owned(),
     };
-    let payload: Value = host
-        .post_json(&path, Value::Object(body))
+    // The answer is kept as text: it is shown as received even when it is not the expected
+    // shape, since a key it may hold can never be fetched again.
+    let answer = host
+        .post_text(&path, Value::Object(body))
         .map_err(|error| {
             // No answer, or a 5xx (a gateway's 502/504 says nothing of what the API did, and even
             // the API's own 500 may come after the key was stored): the key may exist, and
@@ -113,9 +117,54 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             }
             error
         })?;
-    let created: CreatedApiKey = decode_value(&payload)?;
-    Ok(CommandOutput::lines(payload, vec![created.api_key])
-        .notice("Save this key now. It will not be shown again."))
+    let created = match decode::<CreatedApiKey>(&answer) {
+        Ok(created) => created,
+        // No parser detail in the message: it could quote the body, which may hold a secret.
+        Err(_) => return Err(unexpected_answer(answer)),
+    };
+    let payload = match RawValue::from_string(answer) {
+        Ok(payload) => payload,
+        Err(_) => return Err(unexpected_answer(String::new())),
+    };
+    let (unseen, hint) = match key_prefix(&created.api_key) {
+        Some(prefix) => (
+            format!("the API key {prefix} was created but could not be shown"),
+            format!("delete it with `baseten org api-key delete --prefix {prefix}`"),
+        ),
+        None => (
+            "a new API key was created but could not be shown".to_owned(),
+            "find it with `baseten org api-key list` and delete it with `baseten org api-key \
+             delete --prefix <PREFIX>`"
+                .to_owned(),
+        ),
+    };
+    Ok(
+        CommandOutput::raw(payload, TextView::Lines(vec![created.api_key]))
+            .notice("Save this key now. It will not be shown again.")
+            .if_unseen(unseen, hint),
+    )
+}
+
+/// A successful answer of the wrong shape: the key may have been created, so the answer is
+/// printed on stdout as received, and the command fails.
+fn unexpected_answer(answer: String) -> PluginError {
+    PluginError::new(
+        ErrorKind::Failure,
+        "could not create API key: unexpected response from the API (no `api_key` in the answer)",
+    )
+    .with_hint("the key may exist; check with `baseten org api-key list`")
+    .with_stdout(answer)
+}
+
+/// The public prefix of a key `prefix.secret`; `None` when the key has no such form (then
+/// nothing of it may be shown on stderr).
+fn key_prefix(key: &str) -> Option<&str> {
+    let (prefix, secret) = key.split_once('.')?;
+    let plausible = !prefix.is_empty()
+        && prefix.len() <= 16
+        && !secret.is_empty()
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric());
+    plausible.then_some(prefix)
 }
 
 /// The ID of the team `wanted` names: an exact ID match wins, then a unique exact name match.
@@ -148,8 +197,8 @@ fn resolve_team(host: &Host<'_>, wanted: &str) -> Result<String, PluginError> {
 
 #[cfg(test)]
 mod tests {
+    use baseten_plugin_api::OutputMode;
     use baseten_plugin_api::testing::RecordingHost;
-    use baseten_plugin_api::{OutputMode, TextView};
     use serde_json::json;
 
     use super::*;
@@ -185,6 +234,15 @@ mod tests {
         assert_eq!(
             output.notices,
             vec!["Save this key now. It will not be shown again."]
+        );
+        let unseen = output.if_unseen.expect("says what is lost if unseen");
+        assert_eq!(
+            unseen.message,
+            "the API key abcd1234 was created but could not be shown"
+        );
+        assert_eq!(
+            unseen.hint.as_deref(),
+            Some("delete it with `baseten org api-key delete --prefix abcd1234`")
         );
         let request = &host.requests()[0];
         assert_eq!(
@@ -305,6 +363,37 @@ mod tests {
                 Some("check with `baseten org api-key list` before creating it again")
             );
         }
+    }
+
+    #[test]
+    fn an_answer_of_another_shape_is_shown_and_fails() {
+        for body in [json!({"unexpected": 1}), json!("abcd1234.secret")] {
+            let host = RecordingHost::new().respond(200, body.clone());
+            let error = host
+                .run(
+                    &crate::plugin(),
+                    &CREATE,
+                    json!({"type": "personal"}),
+                    OutputMode::Text,
+                    false,
+                )
+                .expect_err("fails");
+            assert_eq!(error.kind, ErrorKind::Failure);
+            assert_eq!(error.stdout, Some(body.to_string()));
+            assert!(!error.message.contains("secret"), "{}", error.message);
+            assert_eq!(
+                error.hint.as_deref(),
+                Some("the key may exist; check with `baseten org api-key list`")
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_plausible_prefix_is_named() {
+        assert_eq!(key_prefix("abcd1234.secret"), Some("abcd1234"));
+        assert_eq!(key_prefix("nodotsecret"), None);
+        assert_eq!(key_prefix("a-b.secret"), None);
+        assert_eq!(key_prefix("abcd1234."), None);
     }
 
     #[test]

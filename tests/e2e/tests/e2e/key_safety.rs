@@ -1,0 +1,405 @@
+//! A new key is never lost: `--jq` runs isolated and streams, a failure to show a new key says
+//! so and how to delete it, Ctrl-C prints it, an odd success answer is shown as received, and
+//! `-o json` passes numbers through exactly.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, emulator};
+use serde_json::json;
+
+use crate::support::request_lines;
+
+/// Upper bound for anything a test waits for; only reached when the tool hangs.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The prefix of the key the emulator created last.
+fn newest_prefix(emulator: &BackgroundEmulator) -> String {
+    let keys = emulator.keys();
+    let newest = keys.last().expect("a key was created");
+    newest["prefix"].as_str().expect("a prefix").to_owned()
+}
+
+/// Waits for `child` to exit within [`PATIENCE`]; kills it (and fails) otherwise.
+fn wait_bounded(mut child: Child, what: &str) -> Output {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match child.try_wait().expect("the child can be waited for") {
+            Some(_) => return child.wait_with_output().expect("output is collected"),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what}: still running after {PATIENCE:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn run_of(output: &Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A `--jq` failure is one `error: jq error: …` line with exit 1: no abort, no runtime message.
+#[track_caller]
+fn assert_clean_jq_failure(run: &Run) {
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|line| line.starts_with("error: jq error: ")),
+        "{}",
+        run.stderr
+    );
+    for word in ["overflow", "panicked", "fatal", "abort"] {
+        assert!(!run.stderr.contains(word), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_filter_that_recurses_forever_on_create_still_shows_the_key() {
+    let emulator = emulator();
+    let run = Sandbox::for_emulator(&emulator).run(&[
+        "org",
+        "api-key",
+        "create",
+        "--type",
+        "personal",
+        "--jq",
+        "def f: [f]; f",
+    ]);
+    assert_clean_jq_failure(&run);
+    assert!(run.stderr.contains("recursed too deeply"), "{}", run.stderr);
+    let prefix = newest_prefix(&emulator);
+    let shown = run.json();
+    let key = shown["api_key"].as_str().expect("the payload is printed");
+    assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+    assert!(!run.stderr.contains(key), "{}", run.stderr);
+}
+
+#[test]
+fn filters_that_would_overflow_the_stack_on_list_fail_cleanly() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in [
+        "def f: [f]; f",
+        "def f: 1 + f; f",
+        "\"[\" * 100000 | fromjson",
+    ] {
+        let run = sandbox.run(&["org", "api-key", "list", "--jq", filter]);
+        assert_clean_jq_failure(&run);
+    }
+    // Deep enough to overflow a normal stack; it may succeed, or fail with one error line.
+    let run = sandbox.run(&[
+        "org",
+        "api-key",
+        "list",
+        "--jq",
+        "reduce range(100000) as $x (null; {a:.}) | tojson | length",
+    ]);
+    if run.code != 0 {
+        assert_clean_jq_failure(&run);
+    }
+}
+
+#[test]
+fn deep_but_finite_filters_keep_working() {
+    let emulator = emulator();
+    let run = Sandbox::for_emulator(&emulator).run(&[
+        "org",
+        "api-key",
+        "list",
+        "-o",
+        "jsonl",
+        "--jq",
+        "[range(10000)] | reduce .[] as $x (null; [.])",
+    ]);
+    run.assert_code(0);
+    let expected = format!("{}null{}\n", "[".repeat(10000), "]".repeat(10000));
+    assert!(
+        run.stdout == expected,
+        "unexpected output: {} bytes",
+        run.stdout.len()
+    );
+}
+
+#[test]
+fn an_endless_filter_stops_when_its_reader_goes_away() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args(["org", "api-key", "list", "--jq", "repeat(1)"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = child.stdout.take().expect("a pipe");
+    let mut first = [0_u8; 1];
+    stdout.read_exact(&mut first).expect("a first result");
+    assert_eq!(&first, b"1");
+    drop(stdout);
+    let run = run_of(&wait_bounded(
+        child,
+        "`--jq 'repeat(1)'` after its reader left",
+    ));
+    // Like any command piped into `head`: a quiet end.
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
+}
+
+/// Runs `create` with `stdout` as its standard output, returning what it printed on stderr.
+fn create_into(emulator: &BackgroundEmulator, extra: &[&str], stdout: Stdio) -> Run {
+    let sandbox = Sandbox::for_emulator(emulator);
+    let child = sandbox
+        .command(&baseten_bin())
+        .args(["org", "api-key", "create", "--type", "personal"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    run_of(&wait_bounded(child, "create"))
+}
+
+/// The failure says the key was created, names its prefix and how to delete it, and does not
+/// print the secret.
+#[track_caller]
+fn assert_reports_unseen_key(run: &Run, emulator: &BackgroundEmulator) {
+    run.assert_code(1);
+    let prefix = newest_prefix(emulator);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: the API key {prefix} was created but could not be shown: could not write output: "
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "hint: delete it with `baseten org api-key delete --prefix {prefix}`"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(&format!("{prefix}.")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_new_key_written_to_a_closed_stdout_is_reported() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for extra in [&[][..], &["--jq", ".api_key"][..]] {
+        // `>&-`: the shell closes descriptor 1 before running the tool.
+        let child = sandbox
+            .command(Path::new("/bin/sh"))
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" >&-")
+            .arg(baseten_bin())
+            .args(["org", "api-key", "create", "--type", "personal"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let run = run_of(&wait_bounded(child, "create >&-"));
+        assert_reports_unseen_key(&run, &emulator);
+    }
+}
+
+#[test]
+fn a_new_key_written_to_a_full_disk_is_reported() {
+    let emulator = emulator();
+    for extra in [&[][..], &["--jq", ".api_key"][..], &["-o", "json"][..]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full opens");
+        let run = create_into(&emulator, extra, Stdio::from(full));
+        assert_reports_unseen_key(&run, &emulator);
+    }
+}
+
+#[test]
+fn a_new_key_written_to_a_broken_pipe_is_reported() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for extra in [&[][..], &["--jq", ".api_key"][..]] {
+        let mut child = sandbox
+            .command(&baseten_bin())
+            .args(["org", "api-key", "create", "--type", "personal"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        // `| head -c0`: the reader is gone before anything is written.
+        drop(child.stdout.take());
+        let run = run_of(&wait_bounded(child, "create | head -c0"));
+        assert_reports_unseen_key(&run, &emulator);
+    }
+    // A listing can be fetched again: a broken pipe stays a quiet end.
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args(["org", "api-key", "list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    drop(child.stdout.take());
+    let run = run_of(&wait_bounded(child, "list | head -c0"));
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_notice_that_cannot_be_written_after_the_key_was_shown_is_no_failure() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let child = sandbox
+        .command(&baseten_bin())
+        .args(["org", "api-key", "create", "--type", "personal"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(full))
+        .spawn()
+        .expect("starts");
+    let run = run_of(&wait_bounded(child, "create 2>/dev/full"));
+    run.assert_code(0);
+    let prefix = newest_prefix(&emulator);
+    assert!(
+        run.stdout.starts_with(&format!("{prefix}.")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let child = sandbox
+        .command(&baseten_bin())
+        .args([
+            "org",
+            "api-key",
+            "create",
+            "--type",
+            "personal",
+            "--jq",
+            "last(range(1e10))",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let pid = child.id().to_string();
+    // The key exists and the filter runs (the tool has started its `--jq` child process).
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let created = request_lines(&emulator).contains(&"POST /v1/api_keys".to_owned());
+        let filtering = std::fs::read_to_string(&children)
+            .map(|list| !list.trim().is_empty())
+            .unwrap_or(false);
+        if created && filtering {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the filter never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let run = run_of(&wait_bounded(child, "create interrupted during --jq"));
+    run.assert_code(130);
+    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+    let prefix = newest_prefix(&emulator);
+    let shown = run.json();
+    let key = shown["api_key"].as_str().expect("the new key is printed");
+    assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+}
+
+#[test]
+fn a_success_answer_of_another_shape_is_shown_and_says_the_key_may_exist() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for body in [r#"{"unexpected":1}"#, "<html><body>ok</body></html>"] {
+        emulator.inject_fault(
+            json!({"method": "POST", "path": "/v1/api_keys", "status": 200,
+            "body": body, "after_processing": true}),
+        );
+        let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+        run.assert_code(1);
+        assert_eq!(run.stdout, format!("{body}\n"));
+        assert!(
+            run.stderr
+                .starts_with("error: could not create API key: unexpected response"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .ends_with("hint: the key may exist; check with `baseten org api-key list`\n"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn json_output_keeps_numbers_exactly_as_received() {
+    let emulator = emulator();
+    let body = r#"{"keys":[{"prefix":"abcd1234","type":"PERSONAL","name":null,"huge":1e400,"wide":12345678901234567890123,"money":1.10}]}"#;
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "status": 200, "body": body}),
+    );
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json"]);
+    run.assert_code(0);
+    for exact in [
+        "\"huge\": 1e400,",
+        "\"wide\": 12345678901234567890123,",
+        "\"money\": 1.10\n",
+    ] {
+        assert!(
+            run.stdout.contains(exact),
+            "{exact} missing:\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.ends_with("}\n"), "{}", run.stdout);
+}
+
+#[test]
+fn halt_error_keeps_its_message_and_halt_stops_cleanly() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let run = sandbox.run(&["org", "api-key", "list", "--jq", "\"boom\" | halt_error"]);
+    run.assert_code(1);
+    assert_eq!(run.stderr, "error: jq error: boom\n");
+    let run = sandbox.run(&["org", "api-key", "list", "--jq", "1, halt, 2"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "1\n");
+}
