@@ -41,6 +41,8 @@ mod code {
     pub const STDOUT_FAILED: u8 = 4;
     /// The child could not start its work (bad arguments, unreadable stdin).
     pub const NOT_STARTED: u8 = 5;
+    /// The filter ran to its end without a single result.
+    pub const NOTHING_PRINTED: u8 = 6;
 }
 
 /// How a filter run ended.
@@ -48,6 +50,8 @@ mod code {
 pub enum Outcome {
     /// Every result was written.
     Done,
+    /// The filter ended without a result: nothing was written.
+    Empty,
     /// The filter failed; one line saying why (no `jq error:` in front).
     Failed(String),
     /// Writing a result to stdout failed.
@@ -119,6 +123,7 @@ fn outcome(status: ExitStatus, reason: Option<String>) -> Outcome {
     let reason_or = |fallback: &str| reason.clone().unwrap_or_else(|| fallback.to_owned());
     match status.code() {
         Some(0) => Outcome::Done,
+        Some(code) if code == i32::from(code::NOTHING_PRINTED) => Outcome::Empty,
         Some(code) if code == i32::from(code::FILTER_FAILED) => {
             Outcome::Failed(reason_or("the filter failed"))
         }
@@ -193,7 +198,8 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
         )))),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(0) => ExitCode::from(code::NOTHING_PRINTED),
+        Ok(_) => ExitCode::SUCCESS,
         Err(RunError::Jq(error)) => fail(code::FILTER_FAILED, &error.to_string()),
         Err(RunError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(code::STDOUT_CLOSED)
@@ -202,14 +208,26 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
     }
 }
 
-/// Compiles and runs the filter, each result written to stdout as it comes.
-fn filter_to_stdout(expression: &str, payload: &str, mode: OutputMode) -> Result<(), RunError> {
+/// Compiles and runs the filter, each result written to stdout as it comes (on a terminal, each
+/// one shown at once; into a pipe or file, in large writes). Returns how many results there were.
+fn filter_to_stdout(expression: &str, payload: &str, mode: OutputMode) -> Result<u64, RunError> {
+    use std::io::IsTerminal;
     let filter = JqFilter::compile(expression).map_err(RunError::Jq)?;
     let stdout = io::stdout();
+    let on_terminal = stdout.is_terminal();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut emit = |value: Value| write_jq_result(&value, mode, &mut stdout);
+    let mut results: u64 = 0;
+    let mut emit = |value: Value| {
+        results += 1;
+        write_jq_result(&value, mode, &mut stdout)?;
+        if on_terminal {
+            stdout.flush()?;
+        }
+        Ok(())
+    };
     filter.run_streaming(payload, &mut emit)?;
-    stdout.flush().map_err(RunError::Output)
+    stdout.flush().map_err(RunError::Output)?;
+    Ok(results)
 }
 
 fn fail(exit: u8, reason: &str) -> ExitCode {

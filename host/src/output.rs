@@ -91,13 +91,25 @@ fn run_jq(
         stdout.flush()?;
         return match jq_process::run(filter, output.payload.get(), rendering.mode, stderr) {
             jq_process::Outcome::Done => Ok(Ok(())),
+            // A result that can never be fetched again, filtered down to nothing, would be lost.
+            jq_process::Outcome::Empty if rendering.unrepeatable => {
+                Ok(Err("the filter printed nothing".to_owned()))
+            }
+            jq_process::Outcome::Empty => Ok(Ok(())),
             jq_process::Outcome::Failed(reason) => Ok(Err(reason)),
             jq_process::Outcome::Output(error) => Err(RenderError::Io(error)),
         };
     }
     let mode = rendering.mode;
-    let mut emit = |value: Value| write_jq_result(&value, mode, stdout);
+    let mut printed = false;
+    let mut emit = |value: Value| {
+        printed = true;
+        write_jq_result(&value, mode, stdout)
+    };
     match filter.run_streaming(output.payload.get(), &mut emit) {
+        Ok(()) if !printed && rendering.unrepeatable => {
+            Ok(Err("the filter printed nothing".to_owned()))
+        }
         Ok(()) => Ok(Ok(())),
         Err(RunError::Jq(error)) => Ok(Err(error.to_string())),
         Err(RunError::Output(error)) => Err(RenderError::Io(error)),
@@ -522,6 +534,27 @@ mod tests {
         let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
         assert!(matches!(result, Err(RenderError::Failed(_))));
         assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+    }
+
+    #[test]
+    fn a_filter_leaving_nothing_of_a_new_secret_still_prints_it() {
+        let filter = JqFilter::compile("empty").expect("compiles");
+        let output = CommandOutput::lines(json!({"api_key": "abcd1234.secret"}), vec![]);
+        let rendering = Rendering {
+            jq: Some(&filter),
+            unrepeatable: true,
+            ..plain(OutputMode::Json)
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
+        assert!(matches!(result, Err(RenderError::Failed(_))));
+        assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+        let repeatable = Rendering {
+            unrepeatable: false,
+            ..rendering
+        };
+        let (stdout, _) = render_to_strings(&output, &repeatable);
+        assert_eq!(stdout, "");
     }
 
     #[test]

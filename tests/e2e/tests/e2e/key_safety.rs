@@ -84,6 +84,34 @@ fn a_filter_that_recurses_forever_on_create_still_shows_the_key() {
 }
 
 #[test]
+fn a_filter_that_leaves_nothing_of_a_new_key_still_shows_it() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in ["empty", "select(.missing)", ".api_key | select(false)"] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        assert_clean_jq_failure(&run);
+        assert!(
+            run.stderr.contains("the filter printed nothing"),
+            "{}",
+            run.stderr
+        );
+        let prefix = newest_prefix(&emulator);
+        let key = run.json()["api_key"]
+            .as_str()
+            .expect("the payload is printed")
+            .to_owned();
+        assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert!(!run.stderr.contains(&key), "{}", run.stderr);
+    }
+    // Anything else may filter its output down to nothing.
+    let run = sandbox.run(&["org", "api-key", "list", "--jq", "empty"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
 fn filters_that_would_overflow_the_stack_on_list_fail_cleanly() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
