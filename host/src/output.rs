@@ -366,16 +366,39 @@ pub fn write_jq_result(value: &Value, mode: OutputMode, out: &mut dyn Write) -> 
 
 /// Prints an error as `error: …` and maybe `hint: …` on stderr.
 pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io::Result<()> {
-    let message = crate::secrets::scrub(&one_line(&error.message));
+    let message = shorten(&crate::secrets::scrub(&one_line(&error.message)));
     if color {
         writeln!(stderr, "\x1b[1;31merror\x1b[0m: {message}")?;
     } else {
         writeln!(stderr, "error: {message}")?;
     }
     if let Some(hint) = &error.hint {
-        writeln!(stderr, "hint: {}", crate::secrets::scrub(&one_line(hint)))?;
+        writeln!(
+            stderr,
+            "hint: {}",
+            shorten(&crate::secrets::scrub(&one_line(hint)))
+        )?;
     }
     Ok(())
+}
+
+/// An error line stays readable: a message quoting a huge value (a 100 KB `--name`, a long
+/// server answer) keeps its start and its end, where what failed and why are said. Cut after
+/// scrubbing, so no secret is left in part.
+fn shorten(text: &str) -> String {
+    const LONGEST: usize = 1000;
+    const HEAD: usize = 500;
+    const TAIL: usize = 300;
+    let length = text.chars().count();
+    if length <= LONGEST {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(HEAD).collect();
+    let tail: String = text.chars().skip(length - TAIL).collect();
+    format!(
+        "{head}… ({} characters not shown) …{tail}",
+        length - HEAD - TAIL
+    )
 }
 
 /// Messages from servers and libraries can hold line breaks; an error stays one line.
@@ -564,6 +587,19 @@ mod tests {
         write_jq_result(&serde_json::json!({"b": [1]}), OutputMode::Jsonl, &mut out)
             .expect("writes");
         assert_eq!(String::from_utf8_lossy(&out), "a\n{\"b\":[1]}\n");
+    }
+
+    #[test]
+    fn huge_errors_keep_their_start_and_end() {
+        let message = format!("no API key named \"{}\"", "x".repeat(100_000));
+        let error = CliError::new(baseten_plugin_api::ErrorKind::NotFound, message);
+        let mut stderr = Vec::new();
+        write_error(&error, false, &mut stderr).expect("writes");
+        let line = String::from_utf8_lossy(&stderr);
+        assert!(line.len() < 1200, "{}", line.len());
+        assert!(line.starts_with("error: no API key named \"xxx"), "{line}");
+        assert!(line.contains("(99219 characters not shown)"), "{line}");
+        assert!(line.ends_with("xx\"\n"), "{line}");
     }
 
     #[test]

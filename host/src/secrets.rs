@@ -83,6 +83,11 @@ pub fn register_keys_in(text: &str) {
     }
 }
 
+/// Whether `text` holds a value shaped like an API key (a key typed where a name belongs).
+pub fn holds_api_key(text: &str) -> bool {
+    !api_key_spans(text).is_empty()
+}
+
 /// `text` with every secret replaced by [`REDACTED`] and control characters made harmless.
 pub fn scrub(text: &str) -> String {
     let mut text = text.to_owned();
@@ -93,7 +98,45 @@ pub fn scrub(text: &str) -> String {
             }
         }
     }
-    printable(&redact_secret_fields(&redact_api_keys(&text)))
+    printable(&redact_secret_fields(&redact_url_passwords(
+        &redact_api_keys(&text),
+    )))
+}
+
+/// `text` with the password of every URL replaced: `https://user:pass@host` becomes
+/// `https://user:<redacted>@host` (a proxy or API URL may carry one).
+fn redact_url_passwords(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find("://") {
+        let authority_start = found + 3;
+        redacted.push_str(&rest[..authority_start]);
+        rest = &rest[authority_start..];
+        let authority_end = rest
+            .find(|character: char| {
+                matches!(character, '/' | '?' | '#' | '`' | '\'' | '"' | '<' | '>')
+                    || character.is_whitespace()
+            })
+            .unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        redacted.push_str(&userinfo[..=colon]);
+                        redacted.push_str(REDACTED);
+                    }
+                    None => redacted.push_str(userinfo),
+                }
+                redacted.push_str(&authority[at..]);
+            }
+            None => redacted.push_str(authority),
+        }
+        rest = &rest[authority_end..];
+    }
+    redacted.push_str(rest);
+    redacted
 }
 
 /// `text` with no character that could drive a terminal: tabs and line breaks become spaces,
@@ -143,7 +186,9 @@ fn api_key_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut index = 0;
     while index + PREFIX_LEN < bytes.len() {
-        let starts_word = index == 0 || !is_secret_char(bytes[index - 1]);
+        // A key may follow a dash (`--KEY` typed as a flag), but not sit inside a longer word.
+        let starts_word =
+            index == 0 || !(bytes[index - 1].is_ascii_alphanumeric() || bytes[index - 1] == b'_');
         if !starts_word || !bytes[index].is_ascii_alphanumeric() {
             index += 1;
             continue;
@@ -442,6 +487,27 @@ mod tests {
             scrub("unexpected token typedasanargument99"),
             "unexpected token <redacted>"
         );
+    }
+
+    #[test]
+    fn url_passwords_are_redacted_and_the_rest_kept() {
+        assert_eq!(
+            scrub("invalid URL `http://u:hunter2pass@127.0.0.1:1/x`: bad"),
+            "invalid URL `http://u:<redacted>@127.0.0.1:1/x`: bad"
+        );
+        assert_eq!(
+            scrub("http://user@host/a and https://host:8443/b"),
+            "http://user@host/a and https://host:8443/b"
+        );
+    }
+
+    #[test]
+    fn a_key_typed_as_a_flag_is_still_a_key() {
+        assert_eq!(
+            scrub("unexpected argument '--ABCD1234.supersecretvalue1234567890' found"),
+            "unexpected argument '--<redacted>' found"
+        );
+        assert!(!is_api_key("xABCD1234.supersecretvalue1234567890"));
     }
 
     #[test]

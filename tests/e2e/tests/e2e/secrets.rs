@@ -191,6 +191,47 @@ fn a_key_typed_as_a_name_team_profile_or_jq_is_not_echoed() {
 }
 
 #[test]
+fn a_key_typed_as_a_flag_is_not_echoed() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let credential = emulator.api_key().to_owned();
+    for key in [FOREIGN_KEY, credential.as_str()] {
+        let flag = format!("--{key}");
+        let run = sandbox.run(&["org", "api-key", "list", &flag]);
+        run.assert_code(2);
+        assert_hidden(&run, &[secret_of(key)]);
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_password_in_a_url_is_not_echoed() {
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", FOREIGN_KEY);
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        "http://user:hunter2pass@127.0.0.1:1/path",
+    );
+    let run = sandbox.run(&["org", "api-key", "list"]);
+    run.assert_code(2);
+    assert!(!run.stderr.contains("hunter2pass"), "{}", run.stderr);
+    assert!(run.stderr.contains("user:<redacted>@"), "{}", run.stderr);
+}
+
+#[test]
+fn a_huge_value_echoed_in_an_error_is_shortened() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let name = "n".repeat(100_000);
+    let run = sandbox.run(&["org", "api-key", "delete", "--name", &name]);
+    run.assert_code(4);
+    let error = run.stderr.lines().next().unwrap_or_default();
+    assert!(error.len() < 1200, "{} bytes", error.len());
+    assert!(error.starts_with("error: no API key named"), "{error}");
+    assert!(error.contains("characters not shown"), "{error}");
+}
+
+#[test]
 fn verbose_bodies_redact_every_secret_field_and_the_credential() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
