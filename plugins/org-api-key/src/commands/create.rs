@@ -118,9 +118,10 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             error
         })?;
     let created = match decode::<CreatedApiKey>(&answer) {
-        Ok(created) => created,
+        // An empty key is no key: whatever the API did, the user has nothing to keep.
+        Ok(created) if !created.api_key.trim().is_empty() => created,
         // No parser detail in the message: it could quote the body, which may hold a secret.
-        Err(_) => return Err(unexpected_answer(answer)),
+        _ => return Err(unexpected_answer(answer)),
     };
     let payload = match RawValue::from_string(answer) {
         Ok(payload) => payload,
@@ -150,7 +151,8 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
 fn unexpected_answer(answer: String) -> PluginError {
     PluginError::new(
         ErrorKind::Failure,
-        "could not create API key: unexpected response from the API (no `api_key` in the answer)",
+        "could not create API key: unexpected response from the API (not an answer holding a \
+         new `api_key`)",
     )
     .with_hint("the key may exist; check with `baseten org api-key list`")
     .with_stdout(answer)
@@ -367,7 +369,12 @@ mod tests {
 
     #[test]
     fn an_answer_of_another_shape_is_shown_and_fails() {
-        for body in [json!({"unexpected": 1}), json!("abcd1234.secret")] {
+        for body in [
+            json!({"unexpected": 1}),
+            json!("abcd1234.secret"),
+            json!({"api_key": ""}),
+            json!({"api_key": null}),
+        ] {
             let host = RecordingHost::new().respond(200, body.clone());
             let error = host
                 .run(

@@ -374,7 +374,11 @@ fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
 fn a_success_answer_of_another_shape_is_shown_and_says_the_key_may_exist() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
-    for body in [r#"{"unexpected":1}"#, "<html><body>ok</body></html>"] {
+    for body in [
+        r#"{"unexpected":1}"#,
+        "<html><body>ok</body></html>",
+        r#"{"api_key":""}"#,
+    ] {
         emulator.inject_fault(
             json!({"method": "POST", "path": "/v1/api_keys", "status": 200,
             "body": body, "after_processing": true}),
