@@ -117,6 +117,13 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             "a profile name may not hold control characters",
         ));
     }
+    // It would be stored in the clear, shown by `auth list` and typed in commands.
+    if crate::secrets::holds_api_key(profile) {
+        return Err(CliError::usage(
+            "the profile name looks like an API key; the key is read from stdin, not --profile",
+        )
+        .with_hint("pick a name such as `work`, and pipe or paste the key when asked"));
+    }
     let given_remote = request
         .matches
         .get_one::<String>("remote-url")

@@ -266,6 +266,30 @@ fn login_usage_errors_are_exit_2_and_send_nothing() {
     run.assert_code(2);
     assert!(run.stderr.contains("--with-api-key"), "{}", run.stderr);
 
+    // A key typed where the profile name belongs would be stored and listed in the clear.
+    let typed = emulator.api_key().to_owned();
+    let run = sandbox.run_with_stdin(
+        &[
+            "auth",
+            "login",
+            "--with-api-key",
+            "--profile",
+            &typed,
+            "--remote-url",
+            &url,
+        ],
+        &key,
+    );
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: the profile name looks like an API key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(secret_of(&typed)), "{}", run.stderr);
+    assert!(!auth_file(&sandbox).exists());
+
     for (remote, why) in [
         (
             "https://app.baseten.co/v1",
