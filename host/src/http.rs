@@ -498,6 +498,10 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
+    // More seconds than fit in 64 bits is still a wait, and a longer one than anyone makes.
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some(Duration::from_secs(u64::MAX));
+    }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -506,7 +510,9 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 /// says, and that the server asked for a wait that was not made.
 fn wait_too_long(response: &HttpResponse, wait: Duration) -> PluginError {
     // Round up: "asked to wait 20 s" must never read as within the limit.
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = wait
+        .as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0));
     let mut error = baseten_plugin_api::sdk::error_for_status(response.status, &response.body);
     error.message = format!(
         "{}; the server asked to wait {seconds} s before trying again, more than the {} s \
@@ -816,6 +822,14 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, "soon".parse().expect("header value"));
         assert_eq!(retry_after(&headers, now), None);
+        headers.insert(
+            RETRY_AFTER,
+            "99999999999999999999999".parse().expect("header value"),
+        );
+        assert_eq!(
+            retry_after(&headers, now),
+            Some(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]
