@@ -335,7 +335,8 @@ impl ProfileStore {
                 ),
             )
             .with_hint(format!(
-                "unset {}, or {login_again} --insecure-storage",
+                "unset {}, or log in again with `baseten auth login --with-api-key --profile \
+                 {name} --insecure-storage`",
                 env_vars::NO_KEYRING
             ))),
             Err(why) => Err(CliError::new(
