@@ -22,6 +22,40 @@ pub fn check(manifest: &Manifest) -> Result<(), String> {
         check_command(command)
             .map_err(|why| format!("command `{}`: {why}", command.path.join(" ")))?;
     }
+    check_tree(manifest)
+}
+
+/// The commands form one tree beside the host's own: no built-in command taken over, no path
+/// declared twice, no command under another command.
+fn check_tree(manifest: &Manifest) -> Result<(), String> {
+    let built_in = crate::commands::commands();
+    for (index, command) in manifest.commands.iter().enumerate() {
+        let named = command.path.join(" ");
+        if built_in.iter().any(|own| {
+            command
+                .path
+                .first()
+                .is_some_and(|word| word == own.get_name())
+        }) {
+            return Err(format!(
+                "command `{named}` takes over the built-in command `{}`",
+                command.path[0]
+            ));
+        }
+        for other in &manifest.commands[index + 1..] {
+            let shorter = command.path.len().min(other.path.len());
+            if command.path[..shorter] == other.path[..shorter] {
+                return Err(if command.path.len() == other.path.len() {
+                    format!("command `{named}` is declared twice")
+                } else {
+                    format!(
+                        "commands `{named}` and `{}` would sit one under the other",
+                        other.path.join(" ")
+                    )
+                });
+            }
+        }
+    }
     Ok(())
 }
 
@@ -100,6 +134,9 @@ fn check_command(command: &CommandSpec) -> Result<(), String> {
         }
     }
     for group in command.conflicts.iter().chain(&command.one_required) {
+        if group.is_empty() {
+            return Err("a flag group is empty".to_owned());
+        }
         if group.len() < 2 && !command.one_required.contains(group) {
             return Err("a flag group needs two flags".to_owned());
         }
@@ -188,6 +225,42 @@ mod tests {
             .flag(FlagSpec::text("a", "a"))
             .exactly_one_of(["a", "b"]);
         assert!(check(&manifest("1.0.0", spec)).is_err());
+    }
+
+    #[test]
+    fn commands_form_one_tree_beside_the_built_ins() {
+        let with = |paths: &[&[&str]]| Manifest {
+            commands: paths
+                .iter()
+                .map(|path| CommandSpec {
+                    path: path.iter().map(|word| (*word).to_owned()).collect(),
+                    ..list()
+                })
+                .collect(),
+            ..manifest(PLUGIN_API_VERSION, list())
+        };
+        assert!(check(&with(&[&["org", "x", "list"], &["org", "x", "create"]])).is_ok());
+        for (paths, why) in [
+            (
+                &[&["auth", "status"][..]][..],
+                "takes over the built-in command `auth`",
+            ),
+            (
+                &[&["org", "list"][..], &["org", "list"][..]][..],
+                "declared twice",
+            ),
+            (
+                &[&["org", "list"][..], &["org", "list", "x"][..]][..],
+                "one under the other",
+            ),
+        ] {
+            let error = check(&with(paths)).expect_err("refused");
+            assert!(error.contains(why), "{error}");
+        }
+        let mut empty_group = list();
+        empty_group.one_required = vec![vec![]];
+        let error = check(&manifest(PLUGIN_API_VERSION, empty_group)).expect_err("refused");
+        assert!(error.contains("a flag group is empty"), "{error}");
     }
 
     #[test]

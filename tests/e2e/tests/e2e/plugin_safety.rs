@@ -157,6 +157,47 @@ fn an_edited_cache_with_an_empty_command_path_is_rebuilt_not_a_panic() {
 }
 
 #[test]
+fn an_edited_cache_whose_commands_clash_is_rebuilt() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let edits: [(&str, fn(&mut Value)); 4] = [
+        ("takes over the built-in command", |commands| {
+            commands[0]["path"] = serde_json::json!(["auth", "status"]);
+        }),
+        ("declared twice", |commands| {
+            commands[1]["path"] = commands[0]["path"].clone();
+        }),
+        ("one under the other", |commands| {
+            let mut path = commands[0]["path"].clone();
+            path.as_array_mut().expect("a path").push("x".into());
+            commands[1]["path"] = path;
+        }),
+        ("a flag group is empty", |commands| {
+            commands[0]["one_required"] = serde_json::json!([[]]);
+        }),
+    ];
+    for (why, edit) in edits {
+        let mut cache = warm_cache(&sandbox);
+        edit(&mut org_api_key_entry(&mut cache)["examined"]["manifest"]["commands"]);
+        write_cache(&sandbox, &cache);
+        let run = sandbox.run(&["org", "api-key", "list", "-v"]);
+        run.assert_code(0);
+        assert!(
+            cache_line(&run).contains("ignored corrupt plugin cache")
+                && cache_line(&run).contains(why),
+            "{why}: {}",
+            run.stderr
+        );
+        for verb in ["list", "create", "delete"] {
+            assert!(
+                sandbox.run(&["org", "api-key", verb, "--help"]).code == 0,
+                "{why}: `{verb}` is gone"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_cached_manifest_the_library_contradicts_is_refreshed() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
