@@ -160,7 +160,9 @@ fn an_edited_cache_with_an_empty_command_path_is_rebuilt_not_a_panic() {
 fn an_edited_cache_whose_commands_clash_is_rebuilt() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
-    let edits: [(&str, fn(&mut Value)); 4] = [
+    // What the rebuilt cache's log line says, and the edit to the cached commands.
+    type Edit = (&'static str, fn(&mut Value));
+    let edits: [Edit; 4] = [
         ("takes over the built-in command", |commands| {
             commands[0]["path"] = serde_json::json!(["auth", "status"]);
         }),
