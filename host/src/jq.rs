@@ -176,11 +176,7 @@ impl JqFilter {
         json_text: &str,
         emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
-        let input: Val = serde_json::from_str(json_text).map_err(|e| {
-            RunError::Jq(JqError::Runtime(one_line(&format!(
-                "invalid JSON input: {e}"
-            ))))
-        })?;
+        let input = parse_input(json_text)?;
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object()]));
         for output in self.filter.id.run((ctx, input)) {
             match output {
@@ -203,6 +199,20 @@ impl JqFilter {
         }
         Ok(())
     }
+}
+
+/// The payload as a jaq value. The fast path (serde, straight into jaq values) refuses numbers
+/// beyond `f64` (`1e400`) and nesting deeper than 128 levels, which jq accepts: those payloads
+/// are read again with jaq's own parser, which keeps such numbers as written and has no depth
+/// limit (the filter runs on a large stack).
+fn parse_input(json_text: &str) -> Result<Val, RunError> {
+    serde_json::from_str(json_text).or_else(|error| {
+        jaq_json::read::parse_single(json_text.as_bytes()).map_err(|_| {
+            RunError::Jq(JqError::Runtime(one_line(&format!(
+                "invalid JSON input: {error}"
+            ))))
+        })
+    })
 }
 
 /// The process environment as a jaq object, the value of `$ENV`.
@@ -690,6 +700,16 @@ mod tests {
             filter.run_on_text("1 2"),
             Err(JqError::Runtime(m)) if m.starts_with("invalid JSON input")
         ));
+    }
+
+    #[test]
+    fn payloads_serde_refuses_are_read_like_jq_reads_them() {
+        let filter = JqFilter::compile(".keys | length").expect("compiles");
+        let huge = r#"{"keys": [{"n": 1e400}, {"n": 12345678901234567890123}]}"#;
+        assert_eq!(filter.run_on_text(huge).expect("runs"), vec![json!(2)]);
+        let deep = format!(r#"{{"keys": {}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        let filter = JqFilter::compile(".keys | flatten").expect("compiles");
+        assert_eq!(filter.run_on_text(&deep).expect("runs"), vec![json!([1])]);
     }
 
     #[test]

@@ -211,3 +211,21 @@ fn a_jq_runtime_error_on_create_still_shows_the_new_key() {
     );
     assert!(run.stderr.contains("jq error"), "{}", run.stderr);
 }
+
+#[test]
+fn jq_reads_payloads_with_huge_numbers_and_deep_nesting_as_jq_does() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    for body in [
+        r#"{"keys":[{"prefix":"abcd1234","type":"PERSONAL","n":1e400},{"prefix":"wxyz9876","type":"PERSONAL","n":12345678901234567890123}]}"#.to_owned(),
+        format!(r#"{{"keys":[{{"prefix":"abcd1234","type":"PERSONAL","deep":{deep}}},{{"prefix":"wxyz9876","type":"PERSONAL"}}]}}"#),
+    ] {
+        emulator.inject_fault(
+            json!({"method": "GET", "path": "/v1/api_keys", "status": 200, "body": body}),
+        );
+        let run = sandbox.run(&["org", "api-key", "list", "--jq", ".keys | length"]);
+        run.assert_code(0);
+        assert_eq!(run.stdout, "2\n");
+    }
+}
