@@ -62,11 +62,15 @@ impl Context {
         }
     }
 
-    /// Whether a variable is set to anything but empty or `0` (raw bytes count: a switch needs
-    /// no text).
+    /// Whether a variable is set to anything but empty, `0`, `false`, `no` or `off` (any case;
+    /// raw bytes count: a switch needs no text).
     pub fn switch(&self, name: &str) -> bool {
-        self.var_os(name)
-            .is_some_and(|value| value.as_encoded_bytes().trim_ascii() != b"0")
+        self.var_os(name).is_some_and(|value| {
+            let value = value.as_encoded_bytes().trim_ascii();
+            !["0", "false", "no", "off"]
+                .iter()
+                .any(|off| value.eq_ignore_ascii_case(off.as_bytes()))
+        })
     }
 
     /// A variable's raw value, if set and not empty.
@@ -175,5 +179,21 @@ mod tests {
             "invalid BASETEN_PROFILE: the value is not valid UTF-8"
         );
         assert!(context.switch("BASETEN_PROFILE"));
+    }
+
+    #[test]
+    fn switches_read_common_words_for_off() {
+        for (value, on) in [
+            ("1", true),
+            ("yes", true),
+            ("0", false),
+            ("false", false),
+            ("No", false),
+            (" OFF ", false),
+            ("", false),
+        ] {
+            let context = Context::for_tests(&[("BASETEN_NO_KEYRING", value)]);
+            assert_eq!(context.switch("BASETEN_NO_KEYRING"), on, "{value:?}");
+        }
     }
 }
