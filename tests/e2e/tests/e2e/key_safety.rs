@@ -321,8 +321,9 @@ fn a_notice_that_cannot_be_written_after_the_key_was_shown_is_no_failure() {
     );
 }
 
-#[test]
-fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
+/// Runs `create` with a filter that runs for hours, sends `signal` (`kill -SIGNAL`) once the key
+/// exists and the filter runs, and checks the new key was printed on stdout anyway.
+fn signal_during_a_slow_filter(signal: &str) -> Run {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
     let child = sandbox
@@ -334,7 +335,7 @@ fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
             "--type",
             "personal",
             "--jq",
-            "last(range(1e10))",
+            "last(range(1e12))",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -357,17 +358,88 @@ fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let run = run_of(&wait_bounded(child, "create interrupted during --jq"));
-    run.assert_code(130);
-    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+    let run = run_of(&wait_bounded(child, "create signalled during --jq"));
     let prefix = newest_prefix(&emulator);
     let shown = run.json();
     let key = shown["api_key"].as_str().expect("the new key is printed");
     assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+    assert!(!run.stderr.contains(key), "{}", run.stderr);
+    run
+}
+
+#[test]
+fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("INT");
+    run.assert_code(130);
+    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+}
+
+#[test]
+fn sigterm_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("TERM");
+    run.assert_code(143);
+    assert_eq!(run.stderr, "Terminated.\n");
+}
+
+#[test]
+fn sighup_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("HUP");
+    run.assert_code(129);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn ctrl_c_while_a_create_is_unanswered_says_it_may_have_been_done() {
+    use std::io::BufRead;
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    emulator.inject_fault(json!({"method": "POST", "path": "/v1/api_keys", "delay_ms": 3000}));
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args(["-v", "org", "api-key", "create", "--type", "personal"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let pid = child.id().to_string();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("a pipe"));
+    let mut seen = String::new();
+    // `-v` logs the request as it goes out.
+    loop {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).expect("stderr is readable");
+        assert!(read > 0, "the request was never sent: {seen}");
+        seen.push_str(&line);
+        if line.starts_with("> POST ") {
+            break;
+        }
+    }
+    // Sent, and answered only seconds from now.
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut rest = String::new();
+    stderr
+        .read_to_string(&mut rest)
+        .expect("stderr is readable");
+    let run = run_of(&wait_bounded(child, "create interrupted while unanswered"));
+    run.assert_code(130);
+    assert!(
+        rest.ends_with(
+            "warning: POST /v1/api_keys was sent and not answered: it may have been carried out\n\
+             Canceled.\n"
+        ),
+        "{rest}"
+    );
+    // The emulator drops a request whose client went away during its delay, so it keeps no
+    // trace of it: `-v` above showed that it was sent.
 }
 
 #[test]
