@@ -420,6 +420,7 @@ fn run_plugin_command(
         CommandResultRef::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
+                crate::secrets::register_keys_in(&text);
                 // An answer that may hold something unrepeatable: shown as received, whatever
                 // else goes wrong, but with no control character that could drive a terminal.
                 let text: String = text
@@ -489,6 +490,8 @@ fn show(
         bold: context.color_stdout(),
     };
     if rendering.unrepeatable {
+        // A new key, or a piece of it a filter cuts out, is never echoed on stderr.
+        crate::secrets::register_keys_in(output.payload.get());
         crate::interrupt::publish(output::prerender(output, &rendering));
     }
     if output::stdout_closed() {

@@ -503,3 +503,25 @@ fn halt_error_keeps_its_message_and_halt_stops_cleanly() {
     run.assert_code(0);
     assert_eq!(run.stdout, "1\n");
 }
+
+#[test]
+fn a_jq_error_quoting_a_piece_of_a_new_key_does_not_print_it() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in [
+        ".api_key | split(\".\")[1] | error",
+        ".api_key | split(\".\") | .[1] + \" \" + .[0] | error",
+    ] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        run.assert_code(1);
+        let key = run.json()["api_key"]
+            .as_str()
+            .expect("the payload is printed")
+            .to_owned();
+        let (_, secret) = key.split_once('.').expect("a key");
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+}
