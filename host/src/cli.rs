@@ -307,6 +307,7 @@ fn output_settings(
     };
     let jq = match matches.get_one::<String>("jq") {
         Some(expression) => Some(JqFilter::compile(expression).map_err(|error| {
+            let error = crate::jq::shorten(&crate::secrets::scrub(&error.to_string()));
             CliError::usage(format!("invalid jq expression `{expression}`: {error}"))
         })?),
         None => None,

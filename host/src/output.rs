@@ -46,6 +46,8 @@ pub fn render(
                 crate::interrupt::withdraw();
             }
             let _ = write_notices(&output.notices, stderr);
+            // Scrubbed before it is cut, so that the cut never leaves part of a secret.
+            let reason = crate::jq::shorten(&crate::secrets::scrub(&reason));
             let error = CliError::failure(format!("jq error: {reason}"));
             return Err(RenderError::Failed(if rendering.unrepeatable {
                 error

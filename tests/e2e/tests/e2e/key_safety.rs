@@ -525,3 +525,30 @@ fn a_jq_error_quoting_a_piece_of_a_new_key_does_not_print_it() {
         assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_long_jq_error_is_cut_after_its_secrets_are_scrubbed() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let run = sandbox.run(&[
+        "org",
+        "api-key",
+        "list",
+        "--jq",
+        "(\"x\" * 260) + env.BASETEN_API_KEY | error",
+    ]);
+    run.assert_code(1);
+    let key = emulator.api_key();
+    let (_, secret) = key.split_once('.').expect("a key");
+    // No run of 8 characters of the secret survives.
+    for start in 0..secret.len().saturating_sub(8) {
+        let piece = &secret[start..start + 8];
+        assert!(!run.stderr.contains(piece), "{piece}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: jq error: {}<redacted>", "x".repeat(260))),
+        "{}",
+        run.stderr
+    );
+}
