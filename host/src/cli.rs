@@ -497,10 +497,15 @@ fn show(
     }
     if output::stdout_closed() {
         crate::interrupt::withdraw();
-        return output_failed(
-            output,
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed"),
-        );
+        let closed = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed");
+        // Unlike a reader leaving halfway (`| head`), nothing could ever be read: a failure,
+        // unless there was nothing to print.
+        if output.if_unseen.is_none() && (jq.is_some() || mode != OutputMode::None) {
+            return Outcome::Failed(CliError::failure(format!(
+                "could not write output: {closed}"
+            )));
+        }
+        return output_failed(output, closed);
     }
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();

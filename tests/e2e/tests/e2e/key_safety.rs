@@ -552,3 +552,30 @@ fn a_long_jq_error_is_cut_after_its_secrets_are_scrubbed() {
         run.stderr
     );
 }
+
+#[test]
+fn any_output_to_a_closed_stdout_is_a_failure() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for extra in [&[][..], &["-o", "json"][..], &["--jq", ".keys"][..]] {
+        // `>&-`: the shell closes descriptor 1 before running the tool.
+        let child = sandbox
+            .command(Path::new("/bin/sh"))
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" >&-")
+            .arg(baseten_bin())
+            .args(["org", "api-key", "list"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let run = run_of(&wait_bounded(child, "list >&-"));
+        run.assert_code(1);
+        assert_eq!(
+            run.stderr, "error: could not write output: stdout is closed\n",
+            "{extra:?}"
+        );
+    }
+}
