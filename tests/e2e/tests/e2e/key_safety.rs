@@ -579,3 +579,89 @@ fn any_output_to_a_closed_stdout_is_a_failure() {
         );
     }
 }
+
+#[test]
+fn a_filter_that_succeeds_without_the_new_key_prints_it_unfiltered() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in [".apikey", ".prefix", ".api_key | ascii_downcase"] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        assert_clean_jq_failure(&run);
+        assert!(
+            run.stderr.contains(
+                "error: jq error: the filter's output does not include the new key\n\
+                 hint: the result is printed above unfiltered; it cannot be fetched again\n"
+            ),
+            "{}",
+            run.stderr
+        );
+        let prefix = newest_prefix(&emulator);
+        // The filter's results, then the payload.
+        let (results, payload) = run.stdout.split_once("\n{").expect("the payload follows");
+        assert!(!results.contains('{'), "{filter}: {}", run.stdout);
+        let payload: serde_json::Value =
+            serde_json::from_str(&format!("{{{payload}")).expect("the payload is JSON");
+        let key = payload["api_key"].as_str().expect("the key is printed");
+        assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert!(!run.stderr.contains(key), "{}", run.stderr);
+    }
+    // Filters that keep the key whole, in any shape, succeed.
+    for filter in [
+        ".api_key",
+        "{k: .api_key, p: .prefix}",
+        "[.api_key] | tojson",
+    ] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        run.assert_code(0);
+        let prefix = newest_prefix(&emulator);
+        assert!(run.stdout.contains(&format!("{prefix}.")), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn endless_output_holding_a_new_key_prints_it_unfiltered() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args([
+            "org",
+            "api-key",
+            "create",
+            "--type",
+            "personal",
+            "--jq",
+            ".api_key, repeat(1)",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // `| head -c 60`
+    let mut stdout = child.stdout.take().expect("a pipe");
+    let mut first = [0_u8; 60];
+    stdout.read_exact(&mut first).expect("60 bytes");
+    drop(stdout);
+    let run = run_of(&wait_bounded(
+        child,
+        "create --jq '.api_key, repeat(1)' | head -c 60",
+    ));
+    assert_clean_jq_failure(&run);
+    assert!(
+        run.stderr
+            .contains("error: jq error: the filter's output is larger than 16 MiB\n"),
+        "{}",
+        run.stderr
+    );
+    // What the reader got is the payload, unfiltered.
+    assert!(
+        String::from_utf8_lossy(&first).starts_with("{\n  \""),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+}
