@@ -307,6 +307,7 @@ fn output_settings(
     };
     let jq = match matches.get_one::<String>("jq") {
         Some(expression) => Some(JqFilter::compile(expression).map_err(|error| {
+            let error = crate::jq::shorten(&crate::secrets::scrub(&error.to_string()));
             CliError::usage(format!("invalid jq expression `{expression}`: {error}"))
         })?),
         None => None,
@@ -420,6 +421,7 @@ fn run_plugin_command(
         CommandResultRef::Ok(output) => show(context, &output, mode, jq.as_ref(), &spec.output),
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
+                crate::secrets::register_keys_in(&text);
                 // An answer that may hold something unrepeatable: shown as received, whatever
                 // else goes wrong, but with no control character that could drive a terminal.
                 let text: String = text
@@ -489,14 +491,21 @@ fn show(
         bold: context.color_stdout(),
     };
     if rendering.unrepeatable {
+        // A new key, or a piece of it a filter cuts out, is never echoed on stderr.
+        crate::secrets::register_keys_in(output.payload.get());
         crate::interrupt::publish(output::prerender(output, &rendering));
     }
     if output::stdout_closed() {
         crate::interrupt::withdraw();
-        return output_failed(
-            output,
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed"),
-        );
+        let closed = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed");
+        // Unlike a reader leaving halfway (`| head`), nothing could ever be read: a failure,
+        // unless there was nothing to print.
+        if output.if_unseen.is_none() && (jq.is_some() || mode != OutputMode::None) {
+            return Outcome::Failed(CliError::failure(format!(
+                "could not write output: {closed}"
+            )));
+        }
+        return output_failed(output, closed);
     }
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();

@@ -133,8 +133,12 @@ impl ApiClient {
             })?),
             None => None,
         };
-        self.runtime
-            .block_on(self.send_with_retries(&method, &url, body.as_deref(), logger))
+        crate::interrupt::sending(method.as_str(), url.path());
+        let answer =
+            self.runtime
+                .block_on(self.send_with_retries(&method, &url, body.as_deref(), logger));
+        crate::interrupt::answered();
+        answer
     }
 
     /// The base URL with the request's path and query; the path may not leave the base's origin.

@@ -1,4 +1,6 @@
 //! Ctrl-C: say `Canceled.` and exit 130 at any point, without unwinding through plugin code.
+//! `SIGTERM` and `SIGHUP` are handled the same way (exit 143 with `Terminated.`, exit 129), so
+//! `timeout`, `kill` or a closed terminal never lose a new key either.
 //!
 //! Files the tool writes are written to a temporary file and renamed into place, so stopping at
 //! any instruction leaves either the old file or the new one, never half of one; the temporary
@@ -15,19 +17,30 @@ static PENDING: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static PENDING_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The running `--jq` child process, 0 when none.
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A warning about a request sent and not yet answered (a leaked buffer; null when none).
+static IN_FLIGHT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static IN_FLIGHT_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs the handler. Cheap: one system call at start-up.
+/// Installs the handler for `SIGINT`, `SIGTERM` and `SIGHUP`. Cheap: a few system calls at
+/// start-up. A signal ignored when the tool started (`nohup`) stays ignored.
 #[cfg(unix)]
 pub fn install() {
-    extern "C" fn on_interrupt(_signal: libc::c_int) {
-        const MESSAGE: &[u8] = b"Canceled.\n";
+    extern "C" fn on_signal(signal: libc::c_int) {
+        let message: &[u8] = match signal {
+            libc::SIGINT => b"Canceled.\n",
+            libc::SIGTERM => b"Terminated.\n",
+            // The terminal is gone: nobody would read a word.
+            _ => b"",
+        };
         crate::files::remove_temporaries();
         let child = CHILD.load(Ordering::SeqCst);
         let pending = PENDING.load(Ordering::SeqCst);
         let length = PENDING_LEN.load(Ordering::SeqCst);
-        // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; the pending buffer is
-        // leaked, so it stays valid whatever the interrupted code was doing; the message is a
-        // static.
+        let in_flight = IN_FLIGHT.load(Ordering::SeqCst);
+        let in_flight_length = IN_FLIGHT_LEN.load(Ordering::SeqCst);
+        // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; the pending buffer and
+        // the warning are leaked, so they stay valid whatever the interrupted code was doing;
+        // the message is a static.
         unsafe {
             if child > 0 {
                 libc::kill(child, libc::SIGKILL);
@@ -35,14 +48,23 @@ pub fn install() {
             if !pending.is_null() {
                 write_all(libc::STDOUT_FILENO, pending, length);
             }
-            write_all(libc::STDERR_FILENO, MESSAGE.as_ptr(), MESSAGE.len());
-            libc::_exit(130);
+            if !in_flight.is_null() {
+                write_all(libc::STDERR_FILENO, in_flight, in_flight_length);
+            }
+            write_all(libc::STDERR_FILENO, message.as_ptr(), message.len());
+            libc::_exit(128 + signal);
         }
     }
-    let handler: extern "C" fn(libc::c_int) = on_interrupt;
-    // SAFETY: the handler calls only async-signal-safe functions.
-    unsafe {
-        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    let handler: extern "C" fn(libc::c_int) = on_signal;
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler calls only async-signal-safe functions; a previous disposition
+        // of "ignore" is put back at once.
+        unsafe {
+            let previous = libc::signal(signal, handler as libc::sighandler_t);
+            if previous == libc::SIG_IGN {
+                libc::signal(signal, libc::SIG_IGN);
+            }
+        }
     }
 }
 
@@ -88,4 +110,26 @@ pub fn withdraw() {
 /// The `--jq` child process to stop on Ctrl-C (0: none).
 pub fn set_child(pid: u32) {
     CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+}
+
+/// A request that may change something (`POST`, `DELETE`) is about to be sent: until
+/// [`answered`], an interruption warns that it may have been carried out. Only the method and
+/// the path are quoted, never a query or a credential.
+pub fn sending(method: &str, path: &str) {
+    if method == "GET" || method == "HEAD" {
+        return;
+    }
+    let warning = format!(
+        "warning: {method} {} was sent and not answered: it may have been carried out\n",
+        crate::secrets::scrub(path)
+    );
+    let leaked: &'static mut [u8] = Vec::leak(warning.into_bytes());
+    IN_FLIGHT.store(std::ptr::null_mut(), Ordering::SeqCst);
+    IN_FLIGHT_LEN.store(leaked.len(), Ordering::SeqCst);
+    IN_FLIGHT.store(leaked.as_mut_ptr(), Ordering::SeqCst);
+}
+
+/// The request sent last was answered (or failed): no warning any more.
+pub fn answered() {
+    IN_FLIGHT.store(std::ptr::null_mut(), Ordering::SeqCst);
 }

@@ -20,9 +20,14 @@ use serde_json::{Map as JsonMap, Number, Value};
 /// in a child process (see `jq_process`), where this depth fits with room to spare.
 const MAX_OUTPUT_DEPTH: usize = 100_000;
 
-/// Longest error message (in characters) handed back to the caller; longer
-/// messages (typically ones quoting a large value) are cut and end in `...`.
-const MAX_MESSAGE_CHARS: usize = 300;
+/// Longest error message (in characters) a filter hands back; longer messages (typically ones
+/// quoting a large value) are cut and end in `...`. Far longer than what is shown, so that
+/// secrets are scrubbed from the message before [`shorten`] cuts it for display: a cut first
+/// could leave part of a key that no longer looks like one.
+const MAX_MESSAGE_CHARS: usize = 64 * 1024;
+
+/// Longest error message shown, in characters; see [`shorten`].
+const MAX_SHOWN_CHARS: usize = 300;
 
 /// Longest excerpt of the expression quoted in a syntax error message.
 const MAX_SNIPPET_CHARS: usize = 24;
@@ -425,6 +430,15 @@ fn join_messages(mut messages: Vec<String>, fallback: &str) -> String {
     }
 }
 
+/// `message` cut to [`MAX_SHOWN_CHARS`] characters, ending in `...` when cut. Call it on a
+/// message already scrubbed of secrets.
+pub fn shorten(message: &str) -> String {
+    match message.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((at, _)) => format!("{}...", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
 /// Make a message a single line of bounded length.
 fn one_line(message: &str) -> String {
     let mut line = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 3));
@@ -453,6 +467,16 @@ fn one_line(message: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn long_messages_are_shortened_on_a_character_boundary() {
+        assert_eq!(shorten("short"), "short");
+        let long = "é".repeat(MAX_SHOWN_CHARS + 1);
+        assert_eq!(
+            shorten(&long),
+            format!("{}...", "é".repeat(MAX_SHOWN_CHARS))
+        );
+    }
 
     fn run(expression: &str, input: Value) -> Vec<Value> {
         let filter = JqFilter::compile(expression).expect("compiles");

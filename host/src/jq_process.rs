@@ -56,12 +56,23 @@ pub enum Outcome {
     Failed(String),
     /// Writing a result to stdout failed.
     Output(io::Error),
+    /// Every result, captured rather than written (see [`run`]'s `capture`).
+    Captured(Vec<u8>),
+    /// The results outgrew the capture limit; the filter was stopped.
+    TooLarge,
 }
 
 /// Runs `filter` over `payload` in a child process, its results going straight to this
-/// process's stdout (flush anything buffered for stdout first). What the filter printed on
-/// stderr is passed on to `stderr`.
-pub fn run(filter: &JqFilter, payload: &str, mode: OutputMode, stderr: &mut dyn Write) -> Outcome {
+/// process's stdout (flush anything buffered for stdout first), or, with `capture`, collected
+/// up to that many bytes and returned (beyond, the filter is stopped). What the filter printed
+/// on stderr is passed on to `stderr`.
+pub fn run(
+    filter: &JqFilter,
+    payload: &str,
+    mode: OutputMode,
+    capture: Option<usize>,
+    stderr: &mut dyn Write,
+) -> Outcome {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(error) => return Outcome::Failed(format!("could not start the filter: {error}")),
@@ -71,7 +82,11 @@ pub fn run(filter: &JqFilter, payload: &str, mode: OutputMode, stderr: &mut dyn 
         .arg(filter.expression())
         .arg(mode_name(mode))
         .stdin(Stdio::piped())
-        .stdout(Stdio::inherit())
+        .stdout(if capture.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .stderr(Stdio::piped())
         .spawn();
     let mut child = match child {
@@ -79,6 +94,17 @@ pub fn run(filter: &JqFilter, payload: &str, mode: OutputMode, stderr: &mut dyn 
         Err(error) => return Outcome::Failed(format!("could not start the filter: {error}")),
     };
     crate::interrupt::set_child(child.id());
+    // Read beside stderr, so that neither pipe fills up; past the limit the pipe is closed,
+    // and the filter's next write stops it.
+    let collector = match (capture, child.stdout.take()) {
+        (Some(limit), Some(output)) => Some(std::thread::spawn(move || {
+            let mut results = Vec::new();
+            let limit = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+            let _ = output.take(limit).read_to_end(&mut results);
+            results
+        })),
+        _ => None,
+    };
     if let Some(mut input) = child.stdin.take() {
         // A child that stopped early (stdout closed at once) reads nothing: its status says why.
         let _ = input.write_all(payload.as_bytes());
@@ -89,6 +115,7 @@ pub fn run(filter: &JqFilter, payload: &str, mode: OutputMode, stderr: &mut dyn 
     }
     let status = child.wait();
     crate::interrupt::set_child(0);
+    let captured = collector.map(|collector| collector.join().unwrap_or_default());
     let (printed, reason) = split_report(&report);
     // After a crash, stderr ends with the runtime's own words: not for users.
     let ended_normally = status.as_ref().is_ok_and(|status| status.code().is_some());
@@ -97,9 +124,18 @@ pub fn run(filter: &JqFilter, payload: &str, mode: OutputMode, stderr: &mut dyn 
             let _ = writeln!(stderr, "{}", crate::secrets::scrub(line));
         }
     }
-    match status {
-        Ok(status) => outcome(status, reason),
-        Err(error) => Outcome::Failed(format!("could not wait for the filter: {error}")),
+    if let (Some(limit), Some(captured)) = (capture, &captured)
+        && captured.len() > limit
+    {
+        return Outcome::TooLarge;
+    }
+    match (status, captured) {
+        (Ok(status), Some(captured)) => match outcome(status, reason) {
+            Outcome::Done => Outcome::Captured(captured),
+            other => other,
+        },
+        (Ok(status), None) => outcome(status, reason),
+        (Err(error), _) => Outcome::Failed(format!("could not wait for the filter: {error}")),
     }
 }
 

@@ -46,6 +46,8 @@ pub fn render(
                 crate::interrupt::withdraw();
             }
             let _ = write_notices(&output.notices, stderr);
+            // Scrubbed before it is cut, so that the cut never leaves part of a secret.
+            let reason = crate::jq::shorten(&crate::secrets::scrub(&reason));
             let error = CliError::failure(format!("jq error: {reason}"));
             return Err(RenderError::Failed(if rendering.unrepeatable {
                 error
@@ -78,7 +80,15 @@ pub fn render(
     Ok(())
 }
 
+/// Most `--jq` output kept back to check that it holds a new key (see [`run_jq`]).
+const MAX_CAPTURED_BYTES: usize = 16 << 20;
+
 /// Runs `--jq`, its results written as they come: `Ok(Err(reason))` when the filter failed.
+///
+/// On a payload that can never be fetched again, the results are kept back instead, and the
+/// filter counts as failed unless they hold the secret part of every key in the payload (a
+/// typo like `.apikey` printing `null` would lose the key): they are printed, then the caller
+/// prints the payload unfiltered.
 fn run_jq(
     filter: &JqFilter,
     output: &CommandOutputRef<'_>,
@@ -86,11 +96,18 @@ fn run_jq(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Result<(), String>, RenderError> {
+    let payload = output.payload.get();
     if rendering.isolated {
         // The child writes to the same stdout: nothing of ours may sit in a buffer before it.
         stdout.flush()?;
-        return match jq_process::run(filter, output.payload.get(), rendering.mode, stderr) {
+        let capture = rendering.unrepeatable.then_some(MAX_CAPTURED_BYTES);
+        return match jq_process::run(filter, payload, rendering.mode, capture, stderr) {
             jq_process::Outcome::Done => Ok(Ok(())),
+            jq_process::Outcome::Captured(results) => check_and_write(&results, payload, stdout),
+            jq_process::Outcome::TooLarge => Ok(Err(format!(
+                "the filter's output is larger than {} MiB",
+                MAX_CAPTURED_BYTES >> 20
+            ))),
             // A result that can never be fetched again, filtered down to nothing, would be lost.
             jq_process::Outcome::Empty if rendering.unrepeatable => {
                 Ok(Err("the filter printed nothing".to_owned()))
@@ -102,17 +119,47 @@ fn run_jq(
     }
     let mode = rendering.mode;
     let mut printed = false;
+    let mut kept = Vec::new();
+    let unrepeatable = rendering.unrepeatable;
     let mut emit = |value: Value| {
         printed = true;
-        write_jq_result(&value, mode, stdout)
-    };
-    match filter.run_streaming(output.payload.get(), &mut emit) {
-        Ok(()) if !printed && rendering.unrepeatable => {
-            Ok(Err("the filter printed nothing".to_owned()))
+        if unrepeatable {
+            write_jq_result(&value, mode, &mut kept)
+        } else {
+            write_jq_result(&value, mode, stdout)
         }
+    };
+    match filter.run_streaming(payload, &mut emit) {
+        Ok(()) if !printed && unrepeatable => Ok(Err("the filter printed nothing".to_owned())),
+        Ok(()) if unrepeatable => check_and_write(&kept, payload, stdout),
         Ok(()) => Ok(Ok(())),
         Err(RunError::Jq(error)) => Ok(Err(error.to_string())),
         Err(RunError::Output(error)) => Err(RenderError::Io(error)),
+    }
+}
+
+/// Writes `results` kept back from a filter over `payload`; the filter failed if they miss the
+/// secret part of a key in the payload.
+fn check_and_write(
+    results: &[u8],
+    payload: &str,
+    stdout: &mut dyn Write,
+) -> Result<Result<(), String>, RenderError> {
+    let holds = |needle: &[u8]| {
+        needle.is_empty() || results.windows(needle.len()).any(|window| window == needle)
+    };
+    let complete = crate::secrets::api_keys_in(payload)
+        .into_iter()
+        .filter_map(|key| key.split_once('.').map(|(_, secret)| secret))
+        .all(|secret| holds(secret.as_bytes()));
+    stdout.write_all(results)?;
+    stdout.flush()?;
+    if complete {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(
+            "the filter's output does not include the new key".to_owned()
+        ))
     }
 }
 
@@ -578,6 +625,29 @@ mod tests {
         };
         let (stdout, _) = render_to_strings(&output, &repeatable);
         assert_eq!(stdout, "");
+    }
+
+    #[test]
+    fn a_filter_missing_the_new_key_prints_its_results_then_the_key() {
+        let key = "abcd1234.0123456789abcdefghij";
+        let output = CommandOutput::lines(json!({"api_key": key, "prefix": "abcd1234"}), vec![]);
+        for (expression, fails) in [(".apikey", true), (".prefix", true), (".api_key", false)] {
+            let filter = JqFilter::compile(expression).expect("compiles");
+            let rendering = Rendering {
+                jq: Some(&filter),
+                unrepeatable: true,
+                ..plain(OutputMode::Json)
+            };
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
+            let stdout = String::from_utf8_lossy(&stdout);
+            assert_eq!(
+                matches!(result, Err(RenderError::Failed(_))),
+                fails,
+                "{expression}"
+            );
+            assert!(stdout.contains(key), "{expression}: {stdout}");
+        }
     }
 
     #[test]

@@ -218,6 +218,14 @@ fn api_key_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
+/// The API keys in `text`, in order.
+pub fn api_keys_in(text: &str) -> Vec<&str> {
+    api_key_spans(text)
+        .into_iter()
+        .map(|(start, end)| &text[start..end])
+        .collect()
+}
+
 /// `text` with every API key replaced.
 fn redact_api_keys(text: &str) -> String {
     let spans = api_key_spans(text);

@@ -321,8 +321,9 @@ fn a_notice_that_cannot_be_written_after_the_key_was_shown_is_no_failure() {
     );
 }
 
-#[test]
-fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
+/// Runs `create` with a filter that runs for hours, sends `signal` (`kill -SIGNAL`) once the key
+/// exists and the filter runs, and checks the new key was printed on stdout anyway.
+fn signal_during_a_slow_filter(signal: &str) -> Run {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
     let child = sandbox
@@ -334,7 +335,7 @@ fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
             "--type",
             "personal",
             "--jq",
-            "last(range(1e10))",
+            "last(range(1e12))",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -357,17 +358,88 @@ fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let run = run_of(&wait_bounded(child, "create interrupted during --jq"));
-    run.assert_code(130);
-    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+    let run = run_of(&wait_bounded(child, "create signalled during --jq"));
     let prefix = newest_prefix(&emulator);
     let shown = run.json();
     let key = shown["api_key"].as_str().expect("the new key is printed");
     assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+    assert!(!run.stderr.contains(key), "{}", run.stderr);
+    run
+}
+
+#[test]
+fn ctrl_c_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("INT");
+    run.assert_code(130);
+    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+}
+
+#[test]
+fn sigterm_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("TERM");
+    run.assert_code(143);
+    assert_eq!(run.stderr, "Terminated.\n");
+}
+
+#[test]
+fn sighup_during_a_slow_filter_prints_the_new_key_first() {
+    let run = signal_during_a_slow_filter("HUP");
+    run.assert_code(129);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn ctrl_c_while_a_create_is_unanswered_says_it_may_have_been_done() {
+    use std::io::BufRead;
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    emulator.inject_fault(json!({"method": "POST", "path": "/v1/api_keys", "delay_ms": 3000}));
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args(["-v", "org", "api-key", "create", "--type", "personal"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let pid = child.id().to_string();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("a pipe"));
+    let mut seen = String::new();
+    // `-v` logs the request as it goes out.
+    loop {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).expect("stderr is readable");
+        assert!(read > 0, "the request was never sent: {seen}");
+        seen.push_str(&line);
+        if line.starts_with("> POST ") {
+            break;
+        }
+    }
+    // Sent, and answered only seconds from now.
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut rest = String::new();
+    stderr
+        .read_to_string(&mut rest)
+        .expect("stderr is readable");
+    let run = run_of(&wait_bounded(child, "create interrupted while unanswered"));
+    run.assert_code(130);
+    assert!(
+        rest.ends_with(
+            "warning: POST /v1/api_keys was sent and not answered: it may have been carried out\n\
+             Canceled.\n"
+        ),
+        "{rest}"
+    );
+    // The emulator drops a request whose client went away during its delay, so it keeps no
+    // trace of it: `-v` above showed that it was sent.
 }
 
 #[test]
@@ -434,4 +506,166 @@ fn halt_error_keeps_its_message_and_halt_stops_cleanly() {
     let run = sandbox.run(&["org", "api-key", "list", "--jq", "1, halt, 2"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "1\n");
+}
+
+#[test]
+fn a_jq_error_quoting_a_piece_of_a_new_key_does_not_print_it() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in [
+        ".api_key | split(\".\")[1] | error",
+        ".api_key | split(\".\") | .[1] + \" \" + .[0] | error",
+    ] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        run.assert_code(1);
+        let key = run.json()["api_key"]
+            .as_str()
+            .expect("the payload is printed")
+            .to_owned();
+        let (_, secret) = key.split_once('.').expect("a key");
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_long_jq_error_is_cut_after_its_secrets_are_scrubbed() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let run = sandbox.run(&[
+        "org",
+        "api-key",
+        "list",
+        "--jq",
+        "(\"x\" * 260) + env.BASETEN_API_KEY | error",
+    ]);
+    run.assert_code(1);
+    let key = emulator.api_key();
+    let (_, secret) = key.split_once('.').expect("a key");
+    // No run of 8 characters of the secret survives.
+    for start in 0..secret.len().saturating_sub(8) {
+        let piece = &secret[start..start + 8];
+        assert!(!run.stderr.contains(piece), "{piece}: {}", run.stderr);
+    }
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: jq error: {}<redacted>", "x".repeat(260))),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn any_output_to_a_closed_stdout_is_a_failure() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for extra in [&[][..], &["-o", "json"][..], &["--jq", ".keys"][..]] {
+        // `>&-`: the shell closes descriptor 1 before running the tool.
+        let child = sandbox
+            .command(Path::new("/bin/sh"))
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" >&-")
+            .arg(baseten_bin())
+            .args(["org", "api-key", "list"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let run = run_of(&wait_bounded(child, "list >&-"));
+        run.assert_code(1);
+        assert_eq!(
+            run.stderr, "error: could not write output: stdout is closed\n",
+            "{extra:?}"
+        );
+    }
+}
+
+#[test]
+fn a_filter_that_succeeds_without_the_new_key_prints_it_unfiltered() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for filter in [".apikey", ".prefix", ".api_key | ascii_downcase"] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        assert_clean_jq_failure(&run);
+        assert!(
+            run.stderr.contains(
+                "error: jq error: the filter's output does not include the new key\n\
+                 hint: the result is printed above unfiltered; it cannot be fetched again\n"
+            ),
+            "{}",
+            run.stderr
+        );
+        let prefix = newest_prefix(&emulator);
+        // The filter's results, then the payload.
+        let (results, payload) = run.stdout.split_once("\n{").expect("the payload follows");
+        assert!(!results.contains('{'), "{filter}: {}", run.stdout);
+        let payload: serde_json::Value =
+            serde_json::from_str(&format!("{{{payload}")).expect("the payload is JSON");
+        let key = payload["api_key"].as_str().expect("the key is printed");
+        assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert!(!run.stderr.contains(key), "{}", run.stderr);
+    }
+    // Filters that keep the key whole, in any shape, succeed.
+    for filter in [
+        ".api_key",
+        "{k: .api_key, p: .prefix}",
+        "[.api_key] | tojson",
+    ] {
+        let run = sandbox.run(&[
+            "org", "api-key", "create", "--type", "personal", "--jq", filter,
+        ]);
+        run.assert_code(0);
+        let prefix = newest_prefix(&emulator);
+        assert!(run.stdout.contains(&format!("{prefix}.")), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn endless_output_holding_a_new_key_prints_it_unfiltered() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let mut child = sandbox
+        .command(&baseten_bin())
+        .args([
+            "org",
+            "api-key",
+            "create",
+            "--type",
+            "personal",
+            "--jq",
+            ".api_key, repeat(1)",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // `| head -c 60`
+    let mut stdout = child.stdout.take().expect("a pipe");
+    let mut first = [0_u8; 60];
+    stdout.read_exact(&mut first).expect("60 bytes");
+    drop(stdout);
+    let run = run_of(&wait_bounded(
+        child,
+        "create --jq '.api_key, repeat(1)' | head -c 60",
+    ));
+    assert_clean_jq_failure(&run);
+    assert!(
+        run.stderr
+            .contains("error: jq error: the filter's output is larger than 16 MiB\n"),
+        "{}",
+        run.stderr
+    );
+    // What the reader got is the payload, unfiltered.
+    assert!(
+        String::from_utf8_lossy(&first).starts_with("{\n  \""),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
 }
