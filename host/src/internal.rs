@@ -16,6 +16,15 @@ pub fn run(args: &[OsString]) -> Option<ExitCode> {
         probe::COMMAND => Some(probe::serve(&args[2..])),
         // Runs a `--jq` filter: a filter that recurses forever takes only this child down.
         crate::jq_process::COMMAND => Some(crate::jq_process::child_main(&args[2..])),
+        // A panic on purpose, in debug builds only, so that the end-to-end tests can check what
+        // a host panic shows the user. Release builds have no such command.
+        #[cfg(debug_assertions)]
+        "__panic-for-tests" => panic!(
+            "{}",
+            args.get(2)
+                .map(|message| message.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
         _ => None,
     }
 }

@@ -104,7 +104,8 @@ fn internal_error(payload: &(dyn Any + Send), location: Option<&str>) -> CliErro
         .map(|text| (*text).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    let mut message: String = message.chars().take(LIMIT).collect();
+    // Scrubbed before it is cut: a cut key would no longer be recognised as one.
+    let mut message: String = secrets::scrub(&message).chars().take(LIMIT).collect();
     if let Some(location) = location {
         message.push_str(&format!(" (at {location})"));
     }

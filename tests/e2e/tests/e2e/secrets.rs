@@ -457,3 +457,25 @@ fn a_command_group_without_a_subcommand_shows_help_on_stderr_and_exits_2() {
         );
     }
 }
+
+#[test]
+fn a_host_panic_is_one_scrubbed_error_line_and_exit_1() {
+    // The debug build the tests run has a hidden command that panics with the given message.
+    // The key starts near the 300 characters a panic message is cut to: scrubbed before the
+    // cut, or its first characters would get through unrecognised.
+    let message = format!("\u{1b}[31m{}boom\n{FOREIGN_KEY}", "x".repeat(275));
+    let run = Sandbox::new().run(&["__panic-for-tests", &message]);
+    run.assert_code(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: internal error: ?[31mxxx"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    assert_hidden(&run, &[secret_of(FOREIGN_KEY), &FOREIGN_KEY[..12]]);
+    assert_no_control_characters(&run.stderr);
+    for word in ["panicked", "backtrace", "RUST_BACKTRACE"] {
+        assert!(!run.stderr.contains(word), "{}", run.stderr);
+    }
+}
