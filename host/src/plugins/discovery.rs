@@ -94,10 +94,20 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
                 continue;
             }
         };
-        let mut found: Vec<fs::DirEntry> = entries
-            .filter_map(Result::ok)
-            .filter(|entry| name_from_file(&entry.path()).is_some())
-            .collect();
+        let mut found: Vec<fs::DirEntry> = Vec::new();
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if name_from_file(&path).is_some() {
+                found.push(entry);
+            } else if looks_like_plugin_file(&path) {
+                scan.skipped.push(Skipped {
+                    path,
+                    reason: "not a valid plugin file name: after `baseten_plugin_`, only \
+                             lowercase letters, digits and `_`"
+                        .to_owned(),
+                });
+            }
+        }
         if found.is_empty() {
             continue;
         }
@@ -223,6 +233,20 @@ fn file_identity(path: &Path, _metadata: &fs::Metadata) -> (u64, u64, PathBuf) {
         0,
         fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
     )
+}
+
+/// Whether a file name says "plugin library" without naming a valid plugin
+/// (`libbaseten_plugin_Bad Name.so`): such a file is skipped with a reason, not in silence.
+fn looks_like_plugin_file(path: &Path) -> bool {
+    let Some(file_name) = path.file_name() else {
+        return false;
+    };
+    let file_name = file_name.to_string_lossy();
+    let stem = file_name.strip_prefix("lib").unwrap_or(&file_name);
+    stem.starts_with("baseten_plugin_")
+        && [".so", ".dylib", ".dll"]
+            .iter()
+            .any(|suffix| stem.ends_with(suffix))
 }
 
 /// The plugin name a file name carries: `libbaseten_plugin_org_api_key.so` → `org-api-key`.

@@ -284,6 +284,12 @@ fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
     std::os::unix::fs::symlink(&looping, &looping).expect("links");
     let not_a_folder = folder.path().join("not-a-folder");
     fs::write(&not_a_folder, "x").expect("writes");
+    let bad_name = folder.path().join(format!(
+        "{}baseten_plugin_Bad Name{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    fs::write(&bad_name, "x").expect("writes");
     let mut sandbox = Sandbox::new();
     let paths = std::env::join_paths([folder.path(), &not_a_folder]).expect("joins");
     sandbox.set("BASETEN_PLUGIN_PATH", paths);
@@ -301,6 +307,12 @@ fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
             ),
         ),
         (looping.clone(), "a symbolic link loop".to_owned()),
+        (
+            bad_name.clone(),
+            "not a valid plugin file name: after `baseten_plugin_`, only lowercase letters, \
+             digits and `_`"
+                .to_owned(),
+        ),
         (
             not_a_folder.clone(),
             "the plugin folder cannot be read: Not a directory (os error 20)".to_owned(),
