@@ -104,6 +104,11 @@ impl AuthDocument {
             Ok(_) => return Err(corrupt(path, "it is not a JSON object")),
             Err(error) => return Err(corrupt(path, &error.to_string())),
         };
+        match fields.get("version") {
+            None | Some(Value::Null) => {}
+            Some(version) if version.as_u64().is_some() => {}
+            Some(_) => return Err(corrupt(path, "`version` is not a whole number")),
+        }
         match fields.get("current") {
             None | Some(Value::Null | Value::String(_)) => {}
             Some(_) => return Err(corrupt(path, "`current` is not a string")),
@@ -601,6 +606,17 @@ mod tests {
             assert_eq!(error.exit_code(), 1);
             assert_eq!(fs::read_to_string(&path).expect("reads"), text);
         }
+    }
+
+    #[test]
+    fn a_version_that_is_no_whole_number_is_corrupt() {
+        let error = AuthDocument::parse(Path::new("auth.json"), br#"{"version":-1}"#)
+            .expect_err("a version that is no version is corrupt");
+        assert!(
+            error.message.contains("`version` is not a whole number"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
