@@ -2,10 +2,11 @@
 //! it, against a `baseten-emulator` on 127.0.0.1, in a clean environment of its own.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub use baseten_emulator::{BackgroundEmulator, Emulator};
 use tempfile::TempDir;
@@ -164,17 +165,63 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("the command starts");
-    if let Some(mut input) = child.stdin.take() {
+    let input = child.stdin.take().map(|mut input| {
+        let stdin = stdin.to_owned();
         // The command may exit before reading; a closed pipe is fine.
-        let _ = input.write_all(stdin.as_bytes());
+        std::thread::spawn(move || {
+            let _ = input.write_all(stdin.as_bytes());
+        })
+    });
+    let read = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|out| Box::new(out) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|err| Box::new(err) as Box<dyn Read + Send>),
+    );
+    // A hang fails its test instead of stalling the whole suite.
+    let deadline = Instant::now() + RUN_DEADLINE;
+    let status = loop {
+        match child.try_wait().expect("the command can be waited for") {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the command did not finish within {RUN_DEADLINE:?}: {command:?}\nstderr:\n{}",
+                    stderr.join().unwrap_or_default()
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    if let Some(input) = input {
+        let _ = input.join();
     }
-    let output = child.wait_with_output().expect("the command finishes");
     Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
+
+/// How long one run of a command may take before its test fails: far beyond any command's
+/// retries and timeouts in these tests, short of stalling the suite.
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Starts an emulator with default settings.
 pub fn emulator() -> BackgroundEmulator {
