@@ -223,6 +223,32 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
 /// retries and timeouts in these tests, short of stalling the suite.
 const RUN_DEADLINE: Duration = Duration::from_secs(120);
 
+/// Whether the programs a test needs are on `PATH`. Where one is missing the test says so on
+/// stderr and should return; under CI (`CI` set), where `.ci/run` installs them, a missing
+/// program fails the test instead, so that a green run never hides a check that did not run.
+#[track_caller]
+pub fn programs_installed(programs: &[&str], untested: &str) -> bool {
+    let on_path = |program: &&str| {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
+        })
+    };
+    let missing: Vec<&str> = programs.iter().filter(|p| !on_path(p)).copied().collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "{} not installed: {untested} is not tested",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{message}; CI must install it"
+    );
+    let _ = writeln!(std::io::stderr(), "note: {message}");
+    false
+}
+
 /// Starts an emulator with default settings.
 pub fn emulator() -> BackgroundEmulator {
     Emulator::builder()

@@ -68,12 +68,6 @@ fn key_with_prefix(prefix: &str) -> String {
     format!("{prefix}.{}", "s3cr3t".repeat(7))
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
-    })
-}
-
 /// The names in a folder, sorted.
 fn folder_names(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(folder)
@@ -1000,16 +994,15 @@ fn run_with_deadline(mut command: Command) -> Run {
 
 /// With a real Secret Service (a private D-Bus session and `gnome-keyring-daemon`, as `.ci/run`
 /// installs them), the key goes to the keyring and never into `auth.json`; `logout` removes it.
-/// Where they are not installed, this says so and checks nothing: the fallback has its own test.
+/// Where they are not installed, this says so and checks nothing (under CI it fails): the
+/// fallback has its own test.
 #[cfg(target_os = "linux")]
 #[test]
 fn with_a_secret_service_the_key_stays_out_of_auth_json() {
-    if !(on_path("dbus-run-session") && on_path("gnome-keyring-daemon")) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: dbus-run-session or gnome-keyring-daemon is not installed; the keyring path \
-             is not tested here, only the plain-text fallback"
-        );
+    if !baseten_e2e::programs_installed(
+        &["dbus-run-session", "gnome-keyring-daemon"],
+        "the system keyring path",
+    ) {
         return;
     }
     let emulator = emulator();
@@ -1094,11 +1087,7 @@ fn with_a_secret_service_the_key_stays_out_of_auth_json() {
 
 #[test]
 fn at_a_terminal_the_key_is_asked_for_without_echo() {
-    if !on_path("script") {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: `script` is not installed; the terminal prompt is not tested"
-        );
+    if !baseten_e2e::programs_installed(&["script"], "the terminal prompt") {
         return;
     }
     let emulator = emulator();

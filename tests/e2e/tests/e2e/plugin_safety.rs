@@ -507,30 +507,19 @@ fn completion_scripts_leave_out_hidden_commands() {
     }
 }
 
-/// Whether `program` is on `PATH`.
-#[cfg(target_os = "linux")]
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
-    })
-}
-
 /// With a real Secret Service: a login whose `auth.json` cannot be written (a format this tool
 /// does not write) fails before the key reaches the keyring; one whose write fails after the
 /// keyring took the key (a symlinked `auth.json` leading nowhere) takes the key back out.
 #[cfg(target_os = "linux")]
 #[test]
 fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
-    use std::io::Write as _;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    if !(on_path("dbus-run-session") && on_path("gnome-keyring-daemon")) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: dbus-run-session or gnome-keyring-daemon is not installed; the keyring path \
-             is not tested here"
-        );
+    if !baseten_e2e::programs_installed(
+        &["dbus-run-session", "gnome-keyring-daemon"],
+        "the system keyring path",
+    ) {
         return;
     }
     let emulator = emulator();

@@ -2,7 +2,6 @@
 //! no key typed as an argument sent or echoed, and nothing from outside that drives the terminal.
 
 use std::fs;
-use std::io::Write;
 
 use baseten_e2e::{Run, Sandbox, emulator, run_command};
 use serde_json::{Value, json};
@@ -361,11 +360,7 @@ fn auth_status_shows_a_profile_name_from_the_file_without_control_characters() {
 
 #[test]
 fn the_delete_prompt_quoting_a_server_name_is_scrubbed() {
-    if !on_path("script") {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: `script` is not installed; the delete prompt is not tested"
-        );
+    if !baseten_e2e::programs_installed(&["script"], "the delete prompt") {
         return;
     }
     let emulator = emulator();
@@ -410,12 +405,6 @@ fn the_delete_prompt_quoting_a_server_name_is_scrubbed() {
     );
     assert!(!run.stdout.contains("\u{1b}]0;pwned"), "{:?}", run.stdout);
     assert!(!run.stdout.contains('\u{9b}'), "{:?}", run.stdout);
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
-    })
 }
 
 #[test]
