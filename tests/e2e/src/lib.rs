@@ -249,6 +249,14 @@ pub fn programs_installed(programs: &[&str], untested: &str) -> bool {
     false
 }
 
+/// A loopback port nothing listens on: one the system just handed out and took back. Another
+/// process could take it in between, which on a test machine's loopback does not happen in
+/// practice.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
 /// Starts an emulator with default settings.
 pub fn emulator() -> BackgroundEmulator {
     Emulator::builder()

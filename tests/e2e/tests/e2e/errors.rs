@@ -90,10 +90,7 @@ fn server_errors_are_exit_6() {
 
 #[test]
 fn no_server_is_exit_7() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.local_addr().expect("an address").port()
-    };
+    let port = baseten_e2e::closed_port();
     let mut sandbox = Sandbox::new();
     sandbox.set(
         "BASETEN_API_KEY",

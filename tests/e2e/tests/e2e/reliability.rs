@@ -140,10 +140,7 @@ fn a_delete_after_a_dropped_connection_is_not_sent_again() {
 fn a_refused_connection_is_retried_for_a_create() {
     // Nothing listens on the port until the second attempt cannot be made either: all three
     // attempts are refused, and the error says the request never reached a server.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.local_addr().expect("an address").port()
-    };
+    let port = baseten_e2e::closed_port();
     let mut sandbox = Sandbox::new();
     sandbox.set(
         "BASETEN_API_KEY",
