@@ -1,8 +1,8 @@
 //! Which credential a request uses, resolved only when a command makes its first request.
 //!
-//! Precedence (SPEC §2): `--profile` > `BASETEN_API_KEY` > `BASETEN_PROFILE` > the current
-//! profile. The API base comes with the credential (its remote), unless
-//! `BASETEN_MANAGEMENT_API_URL_OVERRIDE` says otherwise.
+//! Precedence (README, "Profiles and authentication"): `--profile` > `BASETEN_API_KEY` >
+//! `BASETEN_PROFILE` > the current profile. The API base comes with the credential (its remote),
+//! unless `BASETEN_MANAGEMENT_API_URL_OVERRIDE` says otherwise.
 
 use std::fmt;
 
@@ -126,7 +126,7 @@ impl fmt::Display for CredentialSource {
     }
 }
 
-/// Picks the credential by the SPEC's precedence.
+/// Picks the credential by that precedence.
 pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credential, CliError> {
     let credential = if let Some(name) = profile_flag {
         from_profile(&ProfileStore::open(context)?, name, ProfileChoice::Flag)?

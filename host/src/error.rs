@@ -37,7 +37,7 @@ impl CliError {
         self
     }
 
-    /// The exit code of SPEC §4.
+    /// The exit code of the README's table.
     pub fn exit_code(&self) -> u8 {
         exit_code(self.kind)
     }

@@ -233,7 +233,8 @@ pub const fn lib_header<E: PluginEntry>() -> LibHeader {
     }
 }
 
-/// A plugin library loaded into this process. Never unloaded: see ARCHITECTURE.
+/// A plugin library loaded into this process. Never unloaded: unloading a library whose
+/// thread-locals are still alive crashes, and a command's process is short-lived anyway.
 #[derive(Clone, Copy)]
 pub struct LoadedPlugin {
     module: PluginModuleRef,

@@ -1,9 +1,10 @@
 //! Plugins as the host sees them: where they are found, which are usable, and which command each
 //! one owns.
 //!
-//! Folders are searched in SPEC §7 order. A plugin that cannot be used (not a library, built for
-//! another plugin API, unsafe permissions, commands already claimed) is kept in the registry with
-//! its reason, so `plugin list` and `-v` can say why, while every other command keeps working.
+//! Folders are searched in the order the README's "Plugins" section gives. A plugin that cannot be
+//! used (not a library, built for another plugin API, unsafe permissions, commands already claimed)
+//! is kept in the registry with its reason, so `plugin list` and `-v` can say why, while every
+//! other command keeps working.
 
 mod cache;
 mod discovery;

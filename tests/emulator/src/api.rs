@@ -1,4 +1,4 @@
-//! The management API endpoints of SPEC §1, with the service's validation rules and errors.
+//! The management API endpoints the CLI calls, with the service's validation rules and errors.
 //!
 //! Handlers take the raw body and parse it here, rather than through axum's `Json` extractor, so
 //! that every refusal is a `{"message": ...}` naming exactly what was wrong.

@@ -23,7 +23,7 @@ use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
 use crate::remote::{self, DEFAULT_REMOTE_URL};
 use crate::system_keyring::KeyringError;
 
-/// What is said when the secret goes into `auth.json` (SPEC §6).
+/// What is said when the secret goes into `auth.json`.
 pub const PLAIN_TEXT_WARNING: &str =
     "warning: could not store credentials in system keyring, storing in plain text";
 

@@ -1,6 +1,6 @@
 //! `baseten auth login | logout | switch | status | list`: stored profiles and the credential in
-//! use (SPEC §2, §6). Storage is `crate::profiles`; which credential a command uses is
-//! `crate::credentials`.
+//! use (README, "Profiles and authentication"). Storage is `crate::profiles`; which credential a
+//! command uses is `crate::credentials`.
 
 pub mod list;
 pub mod login;

@@ -1,5 +1,5 @@
 //! `baseten plugin list | info | install | remove`: the plugins a user has, why any is unused,
-//! and adding or removing one in the user plugin folder (SPEC §6, §7).
+//! and adding or removing one in the user plugin folder (README, "Plugins").
 
 pub mod info;
 pub mod install;

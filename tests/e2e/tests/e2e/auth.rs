@@ -1,6 +1,6 @@
-//! SPEC §2 and §6: `auth login | logout | switch | status | list`, profiles in `auth.json` (the
-//! reference tool's format), the credential precedence, and the system keyring or its
-//! plain-text fallback.
+//! The README's profiles and authentication: `auth login | logout | switch | status | list`,
+//! profiles in `auth.json` (the reference tool's format), the credential precedence, and the system
+//! keyring or its plain-text fallback.
 
 use std::fs;
 use std::io::Write as _;

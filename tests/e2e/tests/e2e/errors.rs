@@ -1,4 +1,4 @@
-//! SPEC §4: exit codes and one-line errors for the failures `org api-key` can meet.
+//! The README's exit codes and one-line errors for the failures `org api-key` can meet.
 
 use baseten_e2e::{Sandbox, emulator};
 use serde_json::json;

@@ -1,4 +1,5 @@
-//! `baseten org api-key list | create | delete`: SPEC §5 and every example of the reference page.
+//! `baseten org api-key list | create | delete`: as the README describes them, and every example
+//! their `--help` shows.
 
 use baseten_e2e::{Emulator, Sandbox, emulator, run_command};
 use serde_json::{Value, json};

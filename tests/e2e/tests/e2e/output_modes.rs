@@ -1,4 +1,4 @@
-//! SPEC §3: each output mode and each `--jq` form, on real command output.
+//! The README's output rules: each output mode and each `--jq` form, on real command output.
 
 use baseten_e2e::{Sandbox, emulator};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
-//! SPEC §6–§7 and docs/writing-a-plugin.md: several plugins sharing a group, `plugin list | info
-//! | install | remove`, compatibility refusals, a panicking plugin, unsafe permissions, and the
-//! guide's third-party plugin built, installed and run.
+//! The README's plugins section and docs/writing-a-plugin.md: several plugins sharing a group,
+//! `plugin list | info | install | remove`, compatibility refusals, a panicking plugin, unsafe
+//! permissions, and the guide's third-party plugin built, installed and run.
 
 use std::fs;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! RELIABILITY invariants 1 and 6: no secret on stderr (errors, hints, notices, prompts, logs),
-//! no key typed as an argument sent or echoed, and nothing from outside that drives the terminal.
+//! The README's reliability rules for secrets and the terminal: no secret on stderr (errors, hints,
+//! notices, prompts, logs), no key typed as an argument sent or echoed, and nothing from outside
+//! that drives the terminal.
 
 use std::fs;
 
