@@ -161,14 +161,11 @@ fn deep_but_finite_filters_keep_working() {
 fn an_endless_filter_stops_when_its_reader_goes_away() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
-    let mut child = sandbox
-        .command(&baseten_bin())
-        .args(["org", "api-key", "list", "--jq", "repeat(1)"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut child = start(
+        &sandbox,
+        &["org", "api-key", "list", "--jq", "repeat(1)"],
+        Stdio::piped(),
+    );
     let mut stdout = child.stdout.take().expect("a pipe");
     let mut first = [0_u8; 1];
     stdout.read_exact(&mut first).expect("a first result");
@@ -183,18 +180,30 @@ fn an_endless_filter_stops_when_its_reader_goes_away() {
     assert_eq!(run.stderr, "");
 }
 
-/// Runs `create` with `stdout` as its standard output, returning what it printed on stderr.
-fn create_into(emulator: &BackgroundEmulator, extra: &[&str], stdout: Stdio) -> Run {
-    let sandbox = Sandbox::for_emulator(emulator);
-    let child = sandbox
+/// Starts `baseten` with `args` in `sandbox`: no stdin, `stdout` as given, stderr piped.
+fn start(sandbox: &Sandbox, args: &[&str], stdout: Stdio) -> Child {
+    sandbox
         .command(&baseten_bin())
-        .args(["org", "api-key", "create", "--type", "personal"])
-        .args(extra)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
-        .expect("starts");
+        .expect("starts")
+}
+
+/// Runs `create` with `stdout` as its standard output, returning what it printed on stderr.
+fn create_into(emulator: &BackgroundEmulator, extra: &[&str], stdout: Stdio) -> Run {
+    let sandbox = Sandbox::for_emulator(emulator);
+    let child = start(
+        &sandbox,
+        &[
+            &["org", "api-key", "create", "--type", "personal"][..],
+            extra,
+        ]
+        .concat(),
+        stdout,
+    );
     run_of(&wait_bounded(child, "create"))
 }
 
@@ -266,29 +275,22 @@ fn a_new_key_written_to_a_broken_pipe_is_reported() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
     for extra in [&[][..], &["--jq", ".api_key"][..]] {
-        let mut child = sandbox
-            .command(&baseten_bin())
-            .args(["org", "api-key", "create", "--type", "personal"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
+        let mut child = start(
+            &sandbox,
+            &[
+                &["org", "api-key", "create", "--type", "personal"][..],
+                extra,
+            ]
+            .concat(),
+            Stdio::piped(),
+        );
         // `| head -c0`: the reader is gone before anything is written.
         drop(child.stdout.take());
         let run = run_of(&wait_bounded(child, "create | head -c0"));
         assert_reports_unseen_key(&run, &emulator);
     }
     // A listing can be fetched again: a broken pipe stays a quiet end.
-    let mut child = sandbox
-        .command(&baseten_bin())
-        .args(["org", "api-key", "list"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut child = start(&sandbox, &["org", "api-key", "list"], Stdio::piped());
     drop(child.stdout.take());
     let run = run_of(&wait_bounded(child, "list | head -c0"));
     run.assert_code(0);
@@ -326,9 +328,9 @@ fn a_notice_that_cannot_be_written_after_the_key_was_shown_is_no_failure() {
 fn signal_during_a_slow_filter(signal: &str) -> Run {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
-    let child = sandbox
-        .command(&baseten_bin())
-        .args([
+    let child = start(
+        &sandbox,
+        &[
             "org",
             "api-key",
             "create",
@@ -336,12 +338,9 @@ fn signal_during_a_slow_filter(signal: &str) -> Run {
             "personal",
             "--jq",
             "last(range(1e12))",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+        ],
+        Stdio::piped(),
+    );
     let pid = child.id().to_string();
     // The key exists and the filter runs (the tool has started its `--jq` child process).
     let children = format!("/proc/{pid}/task/{pid}/children");
@@ -398,14 +397,11 @@ fn ctrl_c_while_a_create_is_unanswered_says_it_may_have_been_done() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
     emulator.inject_fault(json!({"method": "POST", "path": "/v1/api_keys", "delay_ms": 3000}));
-    let mut child = sandbox
-        .command(&baseten_bin())
-        .args(["-v", "org", "api-key", "create", "--type", "personal"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut child = start(
+        &sandbox,
+        &["-v", "org", "api-key", "create", "--type", "personal"],
+        Stdio::piped(),
+    );
     let pid = child.id().to_string();
     let mut stderr = std::io::BufReader::new(child.stderr.take().expect("a pipe"));
     let mut seen = String::new();
@@ -630,9 +626,9 @@ fn a_filter_that_succeeds_without_the_new_key_prints_it_unfiltered() {
 fn endless_output_holding_a_new_key_prints_it_unfiltered() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
-    let mut child = sandbox
-        .command(&baseten_bin())
-        .args([
+    let mut child = start(
+        &sandbox,
+        &[
             "org",
             "api-key",
             "create",
@@ -640,12 +636,9 @@ fn endless_output_holding_a_new_key_prints_it_unfiltered() {
             "personal",
             "--jq",
             ".api_key, repeat(1)",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+        ],
+        Stdio::piped(),
+    );
     // `| head -c 60`
     let mut stdout = child.stdout.take().expect("a pipe");
     let mut first = [0_u8; 60];
