@@ -591,37 +591,41 @@ mod tests {
         assert_eq!(stdout, "abc\n{\"p\":\"abc\"}\n");
     }
 
-    #[test]
-    fn a_jq_failure_on_a_new_secret_still_prints_it() {
-        let filter = JqFilter::compile(".api_key | error(\"boom\")").expect("compiles");
-        let output = CommandOutput::lines(json!({"api_key": "abcd1234.secret"}), vec![]);
+    /// Renders `output`, a result that cannot be fetched again, through `--jq expression`:
+    /// whether the command fails, and what reached stdout.
+    fn render_new_secret(output: &CommandOutput, expression: &str) -> (bool, String) {
+        let filter = JqFilter::compile(expression).expect("compiles");
         let rendering = Rendering {
             jq: Some(&filter),
             unrepeatable: true,
             ..plain(OutputMode::Json)
         };
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
-        assert!(matches!(result, Err(RenderError::Failed(_))));
-        assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+        let result = render(&output.into(), &rendering, &mut stdout, &mut stderr);
+        (
+            matches!(result, Err(RenderError::Failed(_))),
+            String::from_utf8_lossy(&stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_jq_failure_on_a_new_secret_still_prints_it() {
+        let output = CommandOutput::lines(json!({"api_key": "abcd1234.secret"}), vec![]);
+        let (failed, stdout) = render_new_secret(&output, ".api_key | error(\"boom\")");
+        assert!(failed);
+        assert!(stdout.contains("abcd1234.secret"));
     }
 
     #[test]
     fn a_filter_leaving_nothing_of_a_new_secret_still_prints_it() {
-        let filter = JqFilter::compile("empty").expect("compiles");
         let output = CommandOutput::lines(json!({"api_key": "abcd1234.secret"}), vec![]);
-        let rendering = Rendering {
-            jq: Some(&filter),
-            unrepeatable: true,
-            ..plain(OutputMode::Json)
-        };
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
-        assert!(matches!(result, Err(RenderError::Failed(_))));
-        assert!(String::from_utf8_lossy(&stdout).contains("abcd1234.secret"));
+        let (failed, stdout) = render_new_secret(&output, "empty");
+        assert!(failed);
+        assert!(stdout.contains("abcd1234.secret"));
+        let filter = JqFilter::compile("empty").expect("compiles");
         let repeatable = Rendering {
-            unrepeatable: false,
-            ..rendering
+            jq: Some(&filter),
+            ..plain(OutputMode::Json)
         };
         let (stdout, _) = render_to_strings(&output, &repeatable);
         assert_eq!(stdout, "");
@@ -632,20 +636,8 @@ mod tests {
         let key = "abcd1234.0123456789abcdefghij";
         let output = CommandOutput::lines(json!({"api_key": key, "prefix": "abcd1234"}), vec![]);
         for (expression, fails) in [(".apikey", true), (".prefix", true), (".api_key", false)] {
-            let filter = JqFilter::compile(expression).expect("compiles");
-            let rendering = Rendering {
-                jq: Some(&filter),
-                unrepeatable: true,
-                ..plain(OutputMode::Json)
-            };
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            let result = render(&(&output).into(), &rendering, &mut stdout, &mut stderr);
-            let stdout = String::from_utf8_lossy(&stdout);
-            assert_eq!(
-                matches!(result, Err(RenderError::Failed(_))),
-                fails,
-                "{expression}"
-            );
+            let (failed, stdout) = render_new_secret(&output, expression);
+            assert_eq!(failed, fails, "{expression}");
             assert!(stdout.contains(key), "{expression}: {stdout}");
         }
     }
