@@ -46,10 +46,20 @@ pub fn commands() -> Vec<Command> {
 
 /// Whether `path` names a built-in command.
 pub fn is_built_in(path: &[String]) -> bool {
-    let first = path.first().map(String::as_str);
-    commands()
-        .iter()
-        .any(|command| Some(command.get_name()) == first)
+    path.first()
+        .is_some_and(|first| built_in_names().iter().any(|name| name == first))
+}
+
+/// The built-in command names, derived from their declarations once per process: plugin
+/// manifests are checked against them on every run, cached ones included.
+pub fn built_in_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        commands()
+            .iter()
+            .map(|command| command.get_name().to_owned())
+            .collect()
+    })
 }
 
 /// How a built-in's output may be shown.

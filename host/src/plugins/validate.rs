@@ -28,15 +28,9 @@ pub fn check(manifest: &Manifest) -> Result<(), String> {
 /// The commands form one tree beside the host's own: no built-in command taken over, no path
 /// declared twice, no command under another command.
 fn check_tree(manifest: &Manifest) -> Result<(), String> {
-    let built_in = crate::commands::commands();
     for (index, command) in manifest.commands.iter().enumerate() {
         let named = command.path.join(" ");
-        if built_in.iter().any(|own| {
-            command
-                .path
-                .first()
-                .is_some_and(|word| word == own.get_name())
-        }) {
+        if crate::commands::is_built_in(&command.path) {
             return Err(format!(
                 "command `{named}` takes over the built-in command `{}`",
                 command.path[0]
