@@ -28,9 +28,11 @@ use std::process::ExitCode;
 
 use baseten_plugin_api::ErrorKind;
 
-use crate::cli::Outcome;
 use crate::context::Context;
 use crate::error::CliError;
+
+/// The host's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -50,11 +52,11 @@ fn main() -> ExitCode {
     interrupt::install();
     // Looked at once, before anything is written.
     output::stdout_closed();
-    let context = Context::from_process();
+    let mut context = Context::from_process();
     let color = context.color_stderr();
-    match guarded(|| cli::run(context, args)).unwrap_or_else(Outcome::Failed) {
-        Outcome::Success => ExitCode::SUCCESS,
-        Outcome::Failed(error) => report(&error, color),
+    match guarded(|| cli::run(&mut context, args)).and_then(|result| result) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error, color),
     }
 }
 

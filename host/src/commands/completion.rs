@@ -64,7 +64,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
 }
 
 fn script(shell: Shell, request: &Request<'_>) -> String {
-    let mut tree = without_hidden(cli::build(request.registry));
+    let mut tree = without_hidden(cli::tree::build(request.registry));
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut tree, "baseten", &mut buffer);
     String::from_utf8_lossy(&buffer).into_owned()

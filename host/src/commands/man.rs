@@ -38,7 +38,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         ))
     };
     fs::create_dir_all(folder).map_err(failed)?;
-    let mut tree = cli::build(request.registry).disable_help_subcommand(true);
+    let mut tree = cli::tree::build(request.registry).disable_help_subcommand(true);
     tree.build();
     let mut written = Vec::new();
     write_pages(&tree, folder, &mut written).map_err(failed)?;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use baseten_plugin_api::{CommandOutput, PLUGIN_API_VERSION};
 
-use crate::cli::VERSION;
+use crate::VERSION;
 use crate::plugins::Registry;
 
 pub fn command() -> Command {

@@ -197,7 +197,7 @@ impl ManifestCache {
             return Ok(());
         };
         self.file.format = CACHE_FORMAT;
-        self.file.host_version = crate::cli::VERSION.to_owned();
+        self.file.host_version = crate::VERSION.to_owned();
         let write = || -> std::io::Result<()> {
             let folder = path.parent().unwrap_or(Path::new("."));
             fs::create_dir_all(folder)?;
@@ -217,7 +217,7 @@ impl ManifestCache {
 /// could have produced (a manifest that fails the checks, e.g. a command with an empty path).
 fn read(bytes: &[u8]) -> Result<Option<CacheFile>, String> {
     let file = serde_json::from_slice::<CacheFile>(bytes).map_err(|error| error.to_string())?;
-    if file.format != CACHE_FORMAT || file.host_version != crate::cli::VERSION {
+    if file.format != CACHE_FORMAT || file.host_version != crate::VERSION {
         return Ok(None);
     }
     for (path, entry) in &file.entries {

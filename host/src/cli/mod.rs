@@ -1,0 +1,64 @@
+//! The host's pipeline for one run, stage by stage:
+//!
+//! 1. `--version` alone is answered at once; `-v` is counted ([`settings`]);
+//! 2. plugins are discovered and the command tree built ([`tree`]); clap parses the arguments,
+//!    and its errors, help and version become ours ([`clap_error`]);
+//! 3. the command's settings are read and checked before anything is sent ([`settings`]);
+//! 4. the command runs, built-in or plugin ([`dispatch`]);
+//! 5. its output is rendered to stdout ([`show`]).
+//!
+//! Every stage returns a `Result`; `main` prints the error and picks the exit code.
+
+mod clap_error;
+mod dispatch;
+mod settings;
+mod show;
+pub mod tree;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use crate::commands;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::log::Logger;
+use crate::plugins::Registry;
+
+/// Parses `args` and runs the command they name.
+pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
+    // `baseten --version` alone needs no plugin: answer before discovery, at the process floor.
+    if let [_, flag] = args.as_slice()
+        && (flag == "--version" || flag == "-V")
+    {
+        let mut stdout = std::io::stdout().lock();
+        return match writeln!(stdout, "baseten {}", crate::VERSION) {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::failure(
+                format!("could not write output: {error}"),
+            )),
+            _ => Ok(()),
+        };
+    }
+    context.verbosity = settings::count_verbose_flags(&args);
+    let logger = Logger::new(context.verbosity);
+    let registry = Registry::discover(context);
+    registry.log_problems(&logger);
+    let matches = match tree::build(&registry).try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => return clap_error::handle(&error),
+    };
+
+    let (path, leaf) = tree::command_path(&matches);
+    if path.is_empty() {
+        return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
+    }
+    if commands::is_built_in(&path) {
+        return dispatch::built_in(context, &logger, &registry, &path, leaf);
+    }
+    match registry.command(&path) {
+        Some((record, spec)) => dispatch::plugin_command(context, &logger, record, spec, leaf),
+        None => Err(
+            CliError::usage(format!("unknown command `{}`", path.join(" ")))
+                .with_hint("run `baseten --help`"),
+        ),
+    }
+}

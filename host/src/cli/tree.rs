@@ -1,0 +1,208 @@
+//! Stage two of a run: the command tree. Turns the built-ins and every plugin's [`CommandSpec`]
+//! into one clap [`Command`], and reads the chosen command's path back out of clap's matches.
+//! Completions and man pages use the same tree.
+
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
+
+use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
+
+use crate::commands;
+use crate::plugins::Registry;
+
+/// Where `--help` lists the options every command takes.
+const GLOBAL_HEADING: &str = "Global Options";
+
+/// The whole command tree.
+pub fn build(registry: &Registry) -> Command {
+    let mut root = Command::new("baseten")
+        .version(crate::VERSION)
+        .about("Command-line tool for the Baseten platform")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .propagate_version(false)
+        .max_term_width(100)
+        .args(global_args())
+        .subcommands(commands::commands());
+    let mut tree = Node::default();
+    for group in registry.groups() {
+        tree.describe(&group.path, &group.about);
+    }
+    for (_, spec) in registry.commands() {
+        tree.insert(spec);
+    }
+    for child in tree.children {
+        root = root.subcommand(child.into_command());
+    }
+    root
+}
+
+/// The words of the subcommand chain, and the leaf's matches.
+pub fn command_path(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
+    let mut path = Vec::new();
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(name.to_owned());
+        current = sub;
+    }
+    (path, current)
+}
+
+fn global_args() -> Vec<Arg> {
+    vec![
+        Arg::new("output")
+            .short('o')
+            .long("output")
+            .value_name("FORMAT")
+            .help("Output format")
+            .value_parser(["text", "json", "jsonl", "none"])
+            .default_value("text")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("jq")
+            .short('q')
+            .long("jq")
+            .value_name("EXPR")
+            .help("Filter JSON output with a jq expression; implies --output json (or jsonl for streamed commands)")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("profile")
+            .long("profile")
+            .value_name("NAME")
+            .help("Use a specific stored profile for this command, overriding BASETEN_PROFILE and the current profile")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .help("Enable verbose logging (-vv for headers and bodies)")
+            .action(ArgAction::Count)
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+    ]
+}
+/// A group or leaf of the plugin command tree, before it becomes clap commands.
+#[derive(Default)]
+struct Node {
+    word: String,
+    about: Option<String>,
+    spec: Option<CommandSpec>,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn child(&mut self, word: &str) -> &mut Node {
+        let index = match self.children.iter().position(|child| child.word == word) {
+            Some(index) => index,
+            None => {
+                self.children.push(Node {
+                    word: word.to_owned(),
+                    ..Node::default()
+                });
+                self.children.len() - 1
+            }
+        };
+        &mut self.children[index]
+    }
+
+    fn describe(&mut self, path: &[String], about: &str) {
+        let mut node = self;
+        for word in path {
+            node = node.child(word);
+        }
+        node.about.get_or_insert_with(|| about.to_owned());
+    }
+
+    fn insert(&mut self, spec: &CommandSpec) {
+        let mut node = self;
+        for word in &spec.path {
+            node = node.child(word);
+        }
+        node.spec = Some(spec.clone());
+    }
+
+    fn into_command(self) -> Command {
+        if let Some(spec) = self.spec {
+            return leaf_command(&self.word, &spec);
+        }
+        let about = self
+            .about
+            .unwrap_or_else(|| format!("Commands under `{}`", self.word));
+        let mut command = Command::new(self.word)
+            .about(about)
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for child in self.children {
+            command = command.subcommand(child.into_command());
+        }
+        command
+    }
+}
+
+fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
+    let mut command = Command::new(word.to_owned()).about(spec.about.clone());
+    if let Some(long_about) = &spec.long_about {
+        command = command.long_about(long_about.clone());
+    }
+    for flag in &spec.flags {
+        let mut arg = Arg::new(flag.long.clone())
+            .long(flag.long.clone())
+            .help(flag.help.clone());
+        if let Some(short) = flag.short {
+            arg = arg.short(short);
+        }
+        arg = match flag.kind {
+            FlagKind::Bool => arg.action(ArgAction::SetTrue),
+            FlagKind::Text => arg.action(ArgAction::Set),
+            FlagKind::Repeated => arg.action(ArgAction::Append),
+        };
+        if flag.kind != FlagKind::Bool {
+            arg = arg.value_name(
+                flag.value_name
+                    .clone()
+                    .unwrap_or_else(|| flag.long.to_ascii_uppercase()),
+            );
+            if !flag.allowed_values.is_empty() {
+                arg = arg.value_parser(PossibleValuesParser::new(flag.allowed_values.clone()));
+            }
+            if let Some(default) = &flag.default {
+                arg = arg.default_value(default.clone());
+            }
+        }
+        command = command.arg(arg.required(flag.required));
+    }
+    for (index, group) in spec.one_required.iter().enumerate() {
+        command = command.group(
+            ArgGroup::new(format!("one-of-{index}"))
+                .args(group.clone())
+                .required(true)
+                .multiple(false),
+        );
+    }
+    for (index, group) in spec.conflicts.iter().enumerate() {
+        command = command.group(
+            ArgGroup::new(format!("at-most-one-of-{index}"))
+                .args(group.clone())
+                .multiple(false),
+        );
+    }
+    let mut after_help = String::new();
+    if !spec.examples.is_empty() {
+        after_help.push_str("Examples:\n");
+        for example in &spec.examples {
+            after_help.push_str(&format!(
+                "  # {}\n  $ {}\n\n",
+                example.description, example.command
+            ));
+        }
+    }
+    if let Some(payload) = &spec.output.payload {
+        after_help.push_str(&format!(
+            "JSON output (--output json): payload type `{payload}`."
+        ));
+    }
+    if !after_help.is_empty() {
+        command = command.after_help(after_help.trim_end().to_owned());
+    }
+    command
+}
