@@ -1,0 +1,370 @@
+//! The README's promises that no other test holds to: timeouts and their defaults, which
+//! requests are retried and which never are, the `Retry-After` cap at its edge, Ctrl-C outside a
+//! request, `-vv` bodies, the environment variables, the plugin search order and trust, and the
+//! "Decisions" list. Each test drives the built binary and checks what a user or a server would
+//! see; none measures a duration except as an upper bound.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use baseten_e2e::{
+    BackgroundEmulator, Run, Sandbox, baseten_bin, closed_port, emulator, plugin_file_name,
+    plugin_library, programs_installed, run_command,
+};
+use serde_json::{Value, json};
+
+use crate::support::{prefix_of, request_lines};
+
+/// A key the local servers never check.
+const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
+
+/// How long a test waits for something it expects before failing.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A server on 127.0.0.1 that records the head of every request and answers the `n`th
+/// connection (from 0) with what `reply` gives; `None` holds the connection open without a word
+/// until the server is dropped.
+struct Listener {
+    address: SocketAddr,
+    heads: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Listener {
+    fn start(reply: impl Fn(usize) -> Option<String> + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.set_nonblocking(true).expect("non-blocking accept");
+        let address = listener.local_addr().expect("an address");
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reply = Arc::new(reply);
+        {
+            let heads = Arc::clone(&heads);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut count = 0;
+                let started = Instant::now();
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(300)
+                {
+                    let Ok((mut stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let number = count;
+                    count += 1;
+                    let heads = Arc::clone(&heads);
+                    let stop = Arc::clone(&stop);
+                    let reply = Arc::clone(&reply);
+                    std::thread::spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                        let head = read_head(&mut stream);
+                        heads.lock().expect("the lock").push(head);
+                        match reply(number) {
+                            Some(answer) => {
+                                let _ = stream.write_all(answer.as_bytes());
+                                let _ = stream.shutdown(Shutdown::Write);
+                            }
+                            None => {
+                                // Silent until the test ends (bounded, should it never end).
+                                let held = Instant::now();
+                                while !stop.load(Ordering::Relaxed)
+                                    && held.elapsed() < Duration::from_secs(300)
+                                {
+                                    std::thread::sleep(Duration::from_millis(20));
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        Self {
+            address,
+            heads,
+            stop,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("the lock").clone()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A 200 answer with a JSON body.
+fn ok_json(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A sandbox whose requests go to `base` with a key nobody checks.
+fn sandbox_for_base(base: &str) -> Sandbox {
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", SOME_KEY);
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", base);
+    sandbox
+}
+
+/// The `error:` line of a run.
+fn error_line(run: &Run) -> String {
+    run.stderr
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{}", run.stderr))
+        .to_owned()
+}
+
+/// How many attempts the `-v` log shows for `method`.
+fn attempts_logged(run: &Run, method: &str) -> usize {
+    run.stderr.matches(&format!("> {method} ")).count()
+}
+
+/// Creates a personal key through the emulator and returns its prefix.
+fn create_key(sandbox: &Sandbox) -> String {
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(0);
+    prefix_of(run.stdout.trim()).to_owned()
+}
+
+fn key_exists(emulator: &BackgroundEmulator, prefix: &str) -> bool {
+    emulator.keys().iter().any(|key| key["prefix"] == prefix)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts
+
+/// With no `BASETEN_HTTP_TIMEOUT`, a request may take 60 s in all: a server that never answers a
+/// create ends it with the 60 s limit named (a create is not sent twice). Were no limit applied,
+/// the command would hang until the run's deadline and the test would fail.
+#[test]
+fn without_http_timeout_a_request_gives_up_after_60_seconds() {
+    let server = Listener::start(|_| None);
+    let sandbox = sandbox_for_base(&server.url());
+    let started = Instant::now();
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    let elapsed = started.elapsed();
+    run.assert_code(7);
+    assert!(
+        error_line(&run).contains(&format!(
+            "POST {}/v1/api_keys timed out after 60 s",
+            server.url()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(elapsed < Duration::from_secs(110), "{elapsed:?}");
+    assert_eq!(server.heads().len(), 1, "a create was sent again");
+}
+
+/// A port whose listener never completes a connection: its accept queue is full, so new
+/// connections are neither accepted nor refused (the kernel drops their SYN). The returned
+/// values keep it so until dropped.
+#[cfg(target_os = "linux")]
+fn port_that_never_connects() -> (TcpListener, Vec<TcpStream>, SocketAddr) {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn listen(fd: i32, backlog: i32) -> i32;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    // SAFETY: listen(2) on a socket this test owns; it only changes the queue's length.
+    let lowered = unsafe { listen(listener.as_raw_fd(), 0) };
+    assert_eq!(lowered, 0, "listen(fd, 0) failed");
+    let address = listener.local_addr().expect("an address");
+    let mut held = Vec::new();
+    loop {
+        match TcpStream::connect_timeout(&address, Duration::from_millis(300)) {
+            Ok(stream) => held.push(stream),
+            Err(_) => break,
+        }
+        assert!(held.len() < 64, "the accept queue never filled up");
+    }
+    (listener, held, address)
+}
+
+/// Connecting may take 10 s, not the whole request's limit: a server that never completes the
+/// connection is given up on after 10 s per attempt, and, nothing having been sent, a `GET` is
+/// tried three times.
+#[cfg(target_os = "linux")]
+#[test]
+fn connecting_is_given_up_on_after_10_seconds_and_retried() {
+    let (_listener, _held, address) = port_that_never_connects();
+    let base = format!("http://{address}");
+    let mut sandbox = sandbox_for_base(&base);
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "300");
+    let started = Instant::now();
+    let run = sandbox.run(&["org", "api-key", "list", "-v"]);
+    let elapsed = started.elapsed();
+    run.assert_code(7);
+    assert_eq!(
+        error_line(&run),
+        format!("error: could not list API keys: could not connect to {base} within 10 s")
+    );
+    assert_eq!(attempts_logged(&run, "GET"), 3, "{}", run.stderr);
+    // Three attempts of 10 s and two short pauses, far less than the 300 s request limit.
+    assert!(elapsed < Duration::from_secs(100), "{elapsed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries
+
+#[test]
+fn a_get_is_retried_on_504() {
+    let emulator = emulator();
+    emulator
+        .inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 504, "times": 2}));
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 3]);
+}
+
+/// The first attempt gets no answer within the limit; the second is answered.
+#[test]
+fn a_get_is_retried_after_a_timeout() {
+    let server = Listener::start(|attempt| (attempt > 0).then(|| ok_json(r#"{"keys":[]}"#)));
+    let mut sandbox = sandbox_for_base(&server.url());
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "1");
+    let run = sandbox.run(&["org", "api-key", "list", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(run.json(), json!({"keys": []}));
+    let heads = server.heads();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(
+        heads.iter().all(|head| head.starts_with("GET /v1/api_keys ")),
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn a_get_is_retried_on_a_refused_connection() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let run = sandbox_for_base(&base).run(&["org", "api-key", "list", "-v"]);
+    run.assert_code(7);
+    assert_eq!(attempts_logged(&run, "GET"), 3, "{}", run.stderr);
+    assert_eq!(
+        error_line(&run),
+        format!("error: could not list API keys: could not connect to {base}: connection refused")
+    );
+}
+
+#[test]
+fn a_delete_is_retried_on_429() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let prefix = create_key(&sandbox);
+    emulator.reset();
+    emulator.inject_fault(json!({"method": "DELETE", "status": 429, "retry_after": 0}));
+    let run = sandbox.run(&["org", "api-key", "delete", "--prefix", &prefix]);
+    run.assert_code(0);
+    assert_eq!(
+        request_lines(&emulator),
+        vec![format!("DELETE /v1/api_keys/{prefix}"); 2]
+    );
+    assert!(!key_exists(&emulator, &prefix));
+}
+
+#[test]
+fn a_delete_is_retried_on_a_refused_connection() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let run = sandbox_for_base(&base).run(&["org", "api-key", "delete", "--prefix", "abcd1234", "-v"]);
+    run.assert_code(7);
+    assert_eq!(attempts_logged(&run, "DELETE"), 3, "{}", run.stderr);
+    // Never sent: nothing may have been deleted.
+    assert!(!run.stderr.contains("may have been deleted"), "{}", run.stderr);
+}
+
+/// Once sent, a delete is never sent again: not when it times out, not on a 5xx.
+#[test]
+fn a_delete_is_not_retried_after_a_timeout_or_a_server_error() {
+    let server = Listener::start(|_| None);
+    let mut sandbox = sandbox_for_base(&server.url());
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "0.5");
+    let run = sandbox.run(&["org", "api-key", "delete", "--prefix", "abcd1234"]);
+    run.assert_code(7);
+    assert!(
+        error_line(&run).ends_with("; the key may have been deleted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.heads().len(), 1, "{:?}", server.heads());
+
+    for status in [500, 502, 503, 504] {
+        let emulator = emulator();
+        let sandbox = Sandbox::for_emulator(&emulator);
+        let prefix = create_key(&sandbox);
+        emulator.reset();
+        emulator.inject_fault(json!({"method": "DELETE", "status": status, "times": 3}));
+        let run = sandbox.run(&["org", "api-key", "delete", "--prefix", &prefix]);
+        run.assert_code(6);
+        assert_eq!(
+            request_lines(&emulator),
+            [format!("DELETE /v1/api_keys/{prefix}")],
+            "HTTP {status}"
+        );
+    }
+}
+
+/// `Retry-After: 20` is waited for; 21 is more than the tool waits, and it says so at once.
+#[test]
+fn retry_after_is_honoured_up_to_20_seconds_and_not_beyond() {
+    let emulator = emulator();
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "status": 429, "retry_after": 20}),
+    );
+    let started = Instant::now();
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+    let elapsed = started.elapsed();
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("* retrying in 20000 ms\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 2]);
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+
+    let emulator = baseten_e2e::emulator();
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "status": 429, "retry_after": 21,
+        "body": {"message": "slow down"}}),
+    );
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+    run.assert_code(5);
+    assert!(!run.stderr.contains("* retrying in"), "{}", run.stderr);
+    assert_eq!(
+        error_line(&run),
+        "error: could not list API keys: HTTP 429: slow down; the server asked to wait 21 s \
+         before trying again, more than the 20 s `baseten` waits"
+    );
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"]);
+}
