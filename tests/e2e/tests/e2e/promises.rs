@@ -368,3 +368,371 @@ fn retry_after_is_honoured_up_to_20_seconds_and_not_beyond() {
     );
     assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C outside a request
+
+/// Starts `baseten` with `args`, stdin, stdout and stderr piped.
+fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
+    let mut command = sandbox.command(&baseten_bin());
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("baseten starts")
+}
+
+/// Whether `child` has its own `SIGINT` handler in place (Linux: `SigCgt` in its status).
+#[cfg(target_os = "linux")]
+fn catches_sigint(child: &Child) -> bool {
+    let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << 1) != 0)
+}
+
+/// Sends `SIGINT` to the process this test started, by its id.
+fn interrupt(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -INT failed");
+}
+
+/// Waits for `child` to end (killing it after a minute) and collects what it printed.
+fn finish(mut child: Child) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("waits").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().expect("finishes");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Waits until `done` holds, failing the test after [`PATIENCE`].
+#[track_caller]
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The names in `folder` (none if it does not exist), sorted.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn login_args(emulator: &BackgroundEmulator, profile: &str) -> Vec<String> {
+    [
+        "auth",
+        "login",
+        "--with-api-key",
+        "--profile",
+        profile,
+        "--remote-url",
+        &emulator.url(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Ctrl-C while `auth login` waits for the key on stdin: `Canceled.`, exit 130, no file.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_at_the_login_prompt_writes_nothing() {
+    let emulator = emulator();
+    let sandbox = Sandbox::new();
+    let args = login_args(&emulator, "ci");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = spawn(&sandbox, &args);
+    wait_for("the SIGINT handler", || catches_sigint(&child));
+    // stdin stays open and empty: the key is being waited for.
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    let run = finish(child);
+    run.assert_code(130);
+    assert_eq!(run.stderr, "Canceled.\n");
+    assert_eq!(run.stdout, "");
+    assert!(request_lines(&emulator).is_empty());
+    assert_eq!(names_in(&sandbox.config_dir()), Vec::<String>::new());
+}
+
+/// Ctrl-C while `auth login` waits for another process's lock on `auth.json`: the file there
+/// stays byte for byte, and no temporary file is left beside it.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_while_login_waits_to_write_leaves_auth_json_as_it_was() {
+    let emulator = emulator();
+    let sandbox = Sandbox::new();
+    let args = login_args(&emulator, "first");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sandbox
+        .run_with_stdin(&args, &format!("{}\n", emulator.api_key()))
+        .assert_code(0);
+    let auth_file = sandbox.config_dir().join("auth.json");
+    let before = fs::read(&auth_file).expect("auth.json exists");
+    let lock = fs::File::options()
+        .read(true)
+        .write(true)
+        .open(sandbox.config_dir().join("auth.json.lock"))
+        .expect("opens the lock file");
+    lock.lock().expect("takes the lock");
+    emulator.reset();
+
+    let args = login_args(&emulator, "second");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = spawn(&sandbox, &args);
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{}\n", emulator.api_key()).as_bytes())
+        .expect("writes the key");
+    // The key was checked; what is left is the write, which waits for the lock (up to 10 s).
+    wait_for("the key check", || !request_lines(&emulator).is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "login did not wait for the lock"
+    );
+    interrupt(&child);
+    let run = finish(child);
+    drop(lock);
+    run.assert_code(130);
+    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+    assert_eq!(fs::read(&auth_file).expect("auth.json exists"), before);
+    assert_eq!(
+        names_in(&sandbox.config_dir()),
+        ["auth.json", "auth.json.lock"]
+    );
+}
+
+/// Ctrl-C while `plugin install` copies a large plugin into the user folder: the temporary copy
+/// is removed and no plugin file, whole or half, is left there.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_during_plugin_install_leaves_no_half_copy() {
+    let sandbox = Sandbox::new();
+    let source_folder = tempfile::tempdir().expect("a temp folder");
+    let source = source_folder.path().join(plugin_file_name("big"));
+    fs::copy(plugin_library("org_team"), &source).expect("copies the plugin");
+    // Bytes after the end of a shared library are never read by the loader: a valid plugin
+    // whose copy takes long enough to be interrupted.
+    let file = fs::File::options()
+        .write(true)
+        .open(&source)
+        .expect("opens the copy");
+    let length = file.metadata().expect("metadata").len();
+    file.set_len(length + 512 * 1024 * 1024)
+        .expect("extends the copy");
+    drop(file);
+    let user_folder = sandbox.home().join(".local/share/baseten/plugins");
+
+    let source_text = source.display().to_string();
+    let mut child = spawn(&sandbox, &["plugin", "install", "--force", &source_text]);
+    wait_for("the temporary copy", || {
+        let exited = child.try_wait().expect("waits");
+        assert!(exited.is_none(), "install ended before its copy was seen: {exited:?}");
+        names_in(&user_folder)
+            .iter()
+            .any(|name| name.starts_with('.') && name.ends_with(".tmp"))
+    });
+    interrupt(&child);
+    let run = finish(child);
+    run.assert_code(130);
+    assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
+    assert_eq!(names_in(&user_folder), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// -vv
+
+/// `-vv` adds headers and both bodies, the request's and the answer's, with the new key and the
+/// credential redacted; `-v` shows neither body.
+#[test]
+fn very_verbose_logs_both_bodies_with_secrets_redacted() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let run = sandbox.run(&[
+        "org", "api-key", "create", "--type", "personal", "--name", "laptop", "-vv",
+    ]);
+    run.assert_code(0);
+    let new_key = run.stdout.trim().to_owned();
+    let secret = new_key.split_once('.').map(|(_, secret)| secret).unwrap_or_default();
+    assert!(secret.len() >= 16, "{new_key}");
+    let request_body = run
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("> {"))
+        .unwrap_or_else(|| panic!("no request body line:\n{}", run.stderr));
+    assert!(request_body.contains(r#""name":"laptop""#), "{request_body}");
+    assert!(request_body.contains(r#""type":"PERSONAL""#), "{request_body}");
+    let response_body = run
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("< {"))
+        .unwrap_or_else(|| panic!("no response body line:\n{}", run.stderr));
+    assert!(
+        response_body.contains(r#""api_key":"<redacted>""#),
+        "{response_body}"
+    );
+    assert!(
+        run.stderr.contains("> authorization: Api-Key <redacted>")
+            || run.stderr.contains("> authorization: <redacted>"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains(new_key.as_str()),
+        "{}",
+        run.stderr
+    );
+    let credential_secret = emulator
+        .api_key()
+        .split_once('.')
+        .map(|(_, secret)| secret)
+        .unwrap_or_default();
+    assert!(!run.stderr.contains(credential_secret), "{}", run.stderr);
+
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-v"]);
+    run.assert_code(0);
+    assert!(
+        !run
+            .stderr
+            .lines()
+            .any(|line| line.starts_with("> {") || line.starts_with("< {")),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+/// `BASETEN_REMOTE_URL` is where `BASETEN_API_KEY`'s requests go.
+#[test]
+fn remote_url_sends_the_environment_key_to_that_remote() {
+    let emulator = emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", emulator.api_key());
+    sandbox.set("BASETEN_REMOTE_URL", emulator.url());
+    let run = sandbox.run(&["org", "api-key", "list", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"]);
+    let run = sandbox.run(&["auth", "status"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(&format!("remote:     {}", emulator.url())),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Without `XDG_CONFIG_HOME`, profiles live in `~/.config/baseten/auth.json`; with it, there;
+/// `BASETEN_CONFIG_DIR` wins over both.
+#[test]
+fn the_config_folder_falls_back_to_home_dot_config() {
+    let emulator = emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("XDG_CONFIG_HOME");
+    let args = login_args(&emulator, "home");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sandbox
+        .run_with_stdin(&args, &format!("{}\n", emulator.api_key()))
+        .assert_code(0);
+    let in_home = sandbox.home().join(".config/baseten/auth.json");
+    let document: Value =
+        serde_json::from_slice(&fs::read(&in_home).expect("~/.config/baseten/auth.json exists"))
+            .expect("JSON");
+    assert_eq!(document["current"], "home");
+
+    let elsewhere = tempfile::tempdir().expect("a temp folder");
+    sandbox.set("XDG_CONFIG_HOME", elsewhere.path());
+    let run = sandbox.run(&["auth", "list", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(run.json()["profiles"], json!([]), "{}", run.stdout);
+    let args = login_args(&emulator, "xdg");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sandbox
+        .run_with_stdin(&args, &format!("{}\n", emulator.api_key()))
+        .assert_code(0);
+    assert!(elsewhere.path().join("baseten/auth.json").is_file());
+
+    sandbox.set("BASETEN_CONFIG_DIR", sandbox.home().join(".config/baseten"));
+    let run = sandbox.run(&["auth", "status"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("profile home"), "{}", run.stdout);
+}
+
+/// `CLICOLOR_FORCE=1` colours output that goes to a pipe (the table's header on stdout, `error`
+/// on stderr); `NO_COLOR` turns colour off even then, and on a terminal.
+#[test]
+fn clicolor_force_and_no_color_decide_colour_on_real_output() {
+    const ESCAPE: char = '\u{1b}';
+    let emulator = emulator();
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    let table = |sandbox: &Sandbox| {
+        let run = sandbox.run(&["org", "api-key", "list"]);
+        run.assert_code(0);
+        run.stdout
+    };
+    let error = |sandbox: &Sandbox| {
+        let run = sandbox.run(&["org", "api-key", "delete", "--prefix", "zzzz9999"]);
+        run.assert_code(4);
+        run.stderr
+    };
+
+    assert!(!table(&sandbox).contains(ESCAPE));
+    assert!(!error(&sandbox).contains(ESCAPE));
+
+    sandbox.set("CLICOLOR_FORCE", "1");
+    assert!(table(&sandbox).starts_with("\u{1b}[1mNAME"), "{:?}", table(&sandbox));
+    assert!(
+        error(&sandbox).starts_with("\u{1b}[1;31merror\u{1b}[0m: "),
+        "{:?}",
+        error(&sandbox)
+    );
+
+    sandbox.set("NO_COLOR", "1");
+    assert!(!table(&sandbox).contains(ESCAPE));
+    assert!(!error(&sandbox).contains(ESCAPE));
+
+    if programs_installed(&["script"], "colour at a terminal") {
+        let on_terminal = |sandbox: &Sandbox| {
+            let command_line = format!("{} org api-key list", baseten_bin().display());
+            let mut command = sandbox.command(Path::new("script"));
+            command.args(["-qec", &command_line, "/dev/null"]);
+            let run = run_command(command, "");
+            run.assert_code(0);
+            run.stdout
+        };
+        sandbox.unset("CLICOLOR_FORCE");
+        assert!(!on_terminal(&sandbox).contains(ESCAPE));
+        sandbox.unset("NO_COLOR");
+        assert!(on_terminal(&sandbox).contains("\u{1b}[1mNAME"));
+    }
+}
