@@ -736,3 +736,219 @@ fn clicolor_force_and_no_color_decide_colour_on_real_output() {
         assert!(on_terminal(&sandbox).contains("\u{1b}[1mNAME"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The keyring
+
+/// A D-Bus address where a socket counts the connections made to it and never answers.
+#[cfg(target_os = "linux")]
+struct RecordingBus {
+    _folder: tempfile::TempDir,
+    address: String,
+    connections: Arc<Mutex<usize>>,
+    stop: Arc<AtomicBool>,
+}
+
+#[cfg(target_os = "linux")]
+impl RecordingBus {
+    fn start() -> Self {
+        use std::os::unix::net::UnixListener;
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let socket = folder.path().join("bus");
+        let listener = UnixListener::bind(&socket).expect("binds");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let connections = Arc::new(Mutex::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let connections = Arc::clone(&connections);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                let started = Instant::now();
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(300)
+                {
+                    if let Ok((stream, _)) = listener.accept() {
+                        *connections.lock().expect("the lock") += 1;
+                        held.push(stream);
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+        }
+        Self {
+            address: format!("unix:path={}", socket.display()),
+            _folder: folder,
+            connections,
+            stop,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        *self.connections.lock().expect("the lock")
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for RecordingBus {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `auth login` of `profile` against `emulator`, the key on stdin.
+fn login(sandbox: &Sandbox, emulator: &BackgroundEmulator, profile: &str, extra: &[&str]) -> Run {
+    let mut args = login_args(emulator, profile);
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sandbox.run_with_stdin(&args, &format!("{}\n", emulator.api_key()))
+}
+
+/// `BASETEN_NO_KEYRING=1` never even connects to the session bus, through a whole profile's
+/// life; `--insecure-storage` does not either. The same login with the keyring on does connect,
+/// which shows the bus would have seen it.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_keyring_and_insecure_storage_never_connect_to_the_keyring() {
+    let emulator = emulator();
+    let bus = RecordingBus::start();
+    let mut sandbox = Sandbox::new();
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    sandbox.set("BASETEN_NO_KEYRING", "1");
+    login(&sandbox, &emulator, "ci", &[]).assert_code(0);
+    sandbox.run(&["auth", "status"]).assert_code(0);
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    sandbox.run(&["auth", "logout"]).assert_code(0);
+    assert_eq!(bus.connections(), 0, "BASETEN_NO_KEYRING=1 touched the keyring");
+
+    sandbox.unset("BASETEN_NO_KEYRING");
+    let run = login(&sandbox, &emulator, "plain", &["--insecure-storage"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "note: storing the API key in plain text in {}\n",
+            sandbox.config_dir().join("auth.json").display()
+        )
+    );
+    assert_eq!(bus.connections(), 0, "--insecure-storage touched the keyring");
+
+    // Every value that means "off" for the switch leaves the keyring in use.
+    for value in ["0", "false", "no", "off", ""] {
+        sandbox.set("BASETEN_NO_KEYRING", value);
+        let before = bus.connections();
+        let run = login(&sandbox, &emulator, "keyring", &[]);
+        run.assert_code(0);
+        assert!(
+            bus.connections() > before,
+            "BASETEN_NO_KEYRING={value:?} kept the keyring away"
+        );
+    }
+}
+
+/// `--insecure-storage` keeps the key in `auth.json`, a file only its owner can read.
+#[cfg(unix)]
+#[test]
+fn insecure_storage_keeps_the_key_in_a_private_auth_json() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/baseten-e2e/bus",
+    );
+    login(&sandbox, &emulator, "ci", &["--insecure-storage"]).assert_code(0);
+    let auth_file = sandbox.config_dir().join("auth.json");
+    let mode = fs::metadata(&auth_file).expect("auth.json exists").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let document: Value =
+        serde_json::from_slice(&fs::read(&auth_file).expect("reads")).expect("JSON");
+    assert_eq!(document["profiles"]["ci"]["api_key"], emulator.api_key());
+    let run = sandbox.run(&["auth", "status"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("stored in:  auth.json (plain text)\n"),
+        "{}",
+        run.stdout
+    );
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+}
+
+/// With a real Secret Service: `BASETEN_NO_KEYRING=1` and `--insecure-storage` put nothing in
+/// it (once `auth.json` no longer holds the keys, the keyring has none to give), while a plain
+/// login does (the check can tell).
+#[cfg(target_os = "linux")]
+#[test]
+fn with_a_secret_service_no_keyring_and_insecure_storage_leave_it_empty() {
+    if !programs_installed(
+        &["dbus-run-session", "gnome-keyring-daemon"],
+        "BASETEN_NO_KEYRING against a real keyring",
+    ) {
+        return;
+    }
+    let emulator = emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    let home = sandbox.home().to_path_buf();
+    fs::write(home.join("key.txt"), format!("{}\n", emulator.api_key())).expect("writes");
+    let profile = json!({"remote_url": emulator.url(), "auth_type": "api_key"});
+    fs::write(
+        home.join("without-keys.json"),
+        json!({"version": 1, "profiles": {
+            "off": profile, "plain": profile, "on": profile}})
+        .to_string(),
+    )
+    .expect("writes");
+    let script = format!(
+        "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 90\n\
+         b='{baseten}'\n\
+         step() {{ name=$1; shift; \"$@\" >\"$name.out\" 2>\"$name.err\"; echo $? >\"$name.code\"; }}\n\
+         step off env BASETEN_NO_KEYRING=1 \"$b\" auth login --with-api-key --profile off --remote-url {url} <key.txt\n\
+         step plain \"$b\" auth login --with-api-key --profile plain --remote-url {url} --insecure-storage <key.txt\n\
+         step on \"$b\" auth login --with-api-key --profile on --remote-url {url} <key.txt\n\
+         cp -p .config/baseten/auth.json after-login.json\n\
+         cp without-keys.json .config/baseten/auth.json\n\
+         step status-off \"$b\" auth status --profile off\n\
+         step status-plain \"$b\" auth status --profile plain\n\
+         step status-on \"$b\" auth status --profile on\n",
+        baseten = baseten_bin().display(),
+        url = emulator.url(),
+    );
+    let mut command = sandbox.command(Path::new("dbus-run-session"));
+    command.args(["--", "sh", "-c", &script]);
+    let run = run_command(command, "");
+    assert_eq!(run.code, 0, "{run:?}");
+    let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
+    for name in ["off", "plain", "on"] {
+        assert_eq!(read(&format!("{name}.code")).trim(), "0", "{}", read(&format!("{name}.err")));
+    }
+    let stored: Value = serde_json::from_str(&read("after-login.json")).expect("JSON");
+    assert_eq!(stored["profiles"]["off"]["api_key"], emulator.api_key());
+    assert_eq!(stored["profiles"]["plain"]["api_key"], emulator.api_key());
+    assert_eq!(stored["profiles"]["on"].get("api_key"), None, "{stored}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(home.join("after-login.json"))
+            .expect("copied")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    assert_eq!(read("status-on.code").trim(), "0", "{}", read("status-on.err"));
+    assert!(read("status-on.out").contains("stored in:  system keyring\n"));
+    for name in ["off", "plain"] {
+        assert_eq!(
+            read(&format!("status-{name}.code")).trim(),
+            "3",
+            "the keyring holds a key for `{name}`: {}",
+            read(&format!("status-{name}.out"))
+        );
+        assert!(
+            read(&format!("status-{name}.err"))
+                .starts_with(&format!("error: profile `{name}` has no stored API key\n")),
+            "{}",
+            read(&format!("status-{name}.err"))
+        );
+    }
+}
