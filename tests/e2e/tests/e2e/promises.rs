@@ -952,3 +952,196 @@ fn with_a_secret_service_no_keyring_and_insecure_storage_leave_it_empty() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plugins
+
+/// The file the `-v` log says `org-api-key` was run from.
+fn org_api_key_used(sandbox: &Sandbox) -> PathBuf {
+    let run = sandbox.run(&["org", "api-key", "list", "-v"]);
+    run.assert_code(0);
+    run.stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("* plugin `org-api-key` from "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no plugin line in:\n{}", run.stderr))
+}
+
+/// `BASETEN_PLUGIN_PATH` folders are searched in the order given, all before the user folder,
+/// which comes before the folders beside the executable.
+#[test]
+fn plugin_path_folders_are_searched_first_in_their_order() {
+    let emulator = emulator();
+    let library = plugin_library("org_api_key");
+    let first = baseten_e2e::plugin_folder(&[(library.as_path(), "org-api-key")]);
+    let second = baseten_e2e::plugin_folder(&[(library.as_path(), "org-api-key")]);
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    let user_folder = sandbox.home().join(".local/share/baseten/plugins");
+    fs::create_dir_all(&user_folder).expect("creates the user folder");
+    fs::copy(&library, user_folder.join(plugin_file_name("org-api-key"))).expect("copies");
+    let file_in = |folder: &Path| folder.join(plugin_file_name("org-api-key"));
+
+    let joined = |folders: &[&Path]| {
+        std::env::join_paths(folders).expect("folders without `:`")
+    };
+    sandbox.set("BASETEN_PLUGIN_PATH", joined(&[first.path(), second.path()]));
+    assert_eq!(org_api_key_used(&sandbox), file_in(first.path()));
+    sandbox.set("BASETEN_PLUGIN_PATH", joined(&[second.path(), first.path()]));
+    assert_eq!(org_api_key_used(&sandbox), file_in(second.path()));
+    sandbox.set("BASETEN_PLUGIN_PATH", second.path());
+    assert_eq!(org_api_key_used(&sandbox), file_in(second.path()));
+    sandbox.unset("BASETEN_PLUGIN_PATH");
+    assert_eq!(org_api_key_used(&sandbox), file_in(&user_folder));
+}
+
+/// A copy of the `baseten` binary in `folder/bin`, linked when the file system allows.
+fn baseten_copy_in(folder: &Path) -> PathBuf {
+    let bin = folder.join("bin");
+    fs::create_dir_all(&bin).expect("creates bin");
+    let copy = bin.join(baseten_bin().file_name().expect("a file name"));
+    if fs::hard_link(baseten_bin(), &copy).is_err() {
+        fs::copy(baseten_bin(), &copy).expect("copies baseten");
+    }
+    copy
+}
+
+/// Beside the executable, plugins are searched in `<exe dir>/plugins`, then
+/// `<exe dir>/../lib/baseten/plugins`, then `<exe dir>`, with no variable set.
+#[test]
+fn plugins_beside_the_executable_are_found_in_their_order() {
+    let emulator = emulator();
+    let prefix = tempfile::tempdir().expect("a temp folder");
+    let baseten = baseten_copy_in(prefix.path());
+    let library = plugin_library("org_api_key");
+    let folders = [
+        prefix.path().join("bin/plugins"),
+        prefix.path().join("lib/baseten/plugins"),
+        prefix.path().join("bin"),
+    ];
+    for folder in &folders {
+        fs::create_dir_all(folder).expect("creates the folder");
+        fs::copy(&library, folder.join(plugin_file_name("org-api-key"))).expect("copies");
+    }
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let used = || {
+        let mut command = sandbox.command(&baseten);
+        command.args(["org", "api-key", "list", "-v"]);
+        let run = run_command(command, "");
+        run.assert_code(0);
+        run.stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("* plugin `org-api-key` from "))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("no plugin line in:\n{}", run.stderr))
+    };
+    for folder in &folders {
+        let file = folder.join(plugin_file_name("org-api-key"));
+        assert_eq!(used(), file);
+        fs::remove_file(&file).expect("removes the copy");
+    }
+    let mut command = sandbox.command(&baseten);
+    command.args(["org", "api-key", "list"]);
+    let run = run_command(command, "");
+    run.assert_code(2);
+}
+
+/// A plugin file that group or others can write is not used: `plugin list` and `-v` say why,
+/// and the next plugin claiming its commands runs them.
+#[cfg(unix)]
+#[test]
+fn a_plugin_file_others_can_write_is_skipped_with_its_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = emulator();
+    for mode in [0o666, 0o620, 0o602] {
+        let folder = baseten_e2e::plugin_folder(&[(
+            plugin_library("org_api_key").as_path(),
+            "org-api-key",
+        )]);
+        let file = folder.path().join(plugin_file_name("org-api-key"));
+        fs::set_permissions(&file, fs::Permissions::from_mode(mode)).expect("chmod");
+        let mut sandbox = Sandbox::for_emulator(&emulator);
+        sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+        let reason = format!("`{}` is writable by group or others", file.display());
+
+        let run = sandbox.run(&["plugin", "list", "-o", "json"]);
+        run.assert_code(0);
+        let listed = run.json()["plugins"]
+            .as_array()
+            .and_then(|plugins| {
+                plugins
+                    .iter()
+                    .find(|plugin| plugin["path"] == file.display().to_string())
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("{mode:o}: not listed:\n{}", run.stdout));
+        assert_eq!(listed["status"], "unsafe_permissions", "{mode:o}: {listed}");
+        assert_eq!(listed["reason"], reason.as_str(), "{mode:o}: {listed}");
+
+        let run = sandbox.run(&["org", "api-key", "list", "-v"]);
+        run.assert_code(0);
+        assert!(
+            run.stderr.contains(&format!(
+                "* skipped plugin `org-api-key` ({}): unsafe permissions: {reason}\n",
+                file.display()
+            )),
+            "{mode:o}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "* plugin `org-api-key` from {}\n",
+                plugin_library("org_api_key").display()
+            )),
+            "{mode:o}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// A plugin that fails to load when its command runs is exit 8: here the manifest cache says
+/// the file is a good plugin (as it was when cached), but the file no longer loads.
+#[test]
+fn a_plugin_that_fails_to_load_for_its_command_is_exit_8() {
+    let folder = baseten_e2e::plugin_folder(&[(plugin_library("org_team").as_path(), "teams")]);
+    let plugin = folder.path().join(plugin_file_name("teams"));
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+    let cache_file = sandbox.home().join(".cache/baseten/plugins.json");
+    let read_cache = || -> Value {
+        serde_json::from_slice(&fs::read(&cache_file).expect("the cache exists")).expect("JSON")
+    };
+    sandbox.run(&["--help"]).assert_code(0);
+    let key = plugin.display().to_string();
+    let good = read_cache()["entries"][key.as_str()]["examined"].clone();
+    assert!(good.get("manifest").is_some(), "{good}");
+
+    // The file is replaced by one that is no library; the cache learns it, then is told
+    // otherwise, as a file changed behind its stamp would leave it.
+    fs::write(&plugin, b"not a library any more").expect("replaces the plugin");
+    sandbox.run(&["--help"]).assert_code(0);
+    let mut cache = read_cache();
+    cache["entries"][key.as_str()]["examined"] = good;
+    fs::write(&cache_file, cache.to_string()).expect("writes the cache");
+    let warm = sandbox.run(&["--help", "-v"]);
+    assert!(
+        warm.stderr.contains("* plugin manifest cache: ") && warm.stderr.contains(", 0 loaded"),
+        "{}",
+        warm.stderr
+    );
+
+    let run = sandbox.run(&["org", "team", "list"]);
+    run.assert_code(8);
+    assert!(
+        run.stderr
+            .starts_with("error: could not load plugin `org-team`: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("hint: reinstall the plugin, or see `baseten plugin list`\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}
