@@ -260,7 +260,9 @@ fn a_get_is_retried_after_a_timeout() {
     let heads = server.heads();
     assert_eq!(heads.len(), 2, "{heads:?}");
     assert!(
-        heads.iter().all(|head| head.starts_with("GET /v1/api_keys ")),
+        heads
+            .iter()
+            .all(|head| head.starts_with("GET /v1/api_keys ")),
         "{heads:?}"
     );
 }
@@ -296,11 +298,16 @@ fn a_delete_is_retried_on_429() {
 #[test]
 fn a_delete_is_retried_on_a_refused_connection() {
     let base = format!("http://127.0.0.1:{}", closed_port());
-    let run = sandbox_for_base(&base).run(&["org", "api-key", "delete", "--prefix", "abcd1234", "-v"]);
+    let run =
+        sandbox_for_base(&base).run(&["org", "api-key", "delete", "--prefix", "abcd1234", "-v"]);
     run.assert_code(7);
     assert_eq!(attempts_logged(&run, "DELETE"), 3, "{}", run.stderr);
     // Never sent: nothing may have been deleted.
-    assert!(!run.stderr.contains("may have been deleted"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("may have been deleted"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Once sent, a delete is never sent again: not when it times out, not on a 5xx.
@@ -555,7 +562,10 @@ fn ctrl_c_during_plugin_install_leaves_no_half_copy() {
     let mut child = spawn(&sandbox, &["plugin", "install", "--force", &source_text]);
     wait_for("the temporary copy", || {
         let exited = child.try_wait().expect("waits");
-        assert!(exited.is_none(), "install ended before its copy was seen: {exited:?}");
+        assert!(
+            exited.is_none(),
+            "install ended before its copy was seen: {exited:?}"
+        );
         names_in(&user_folder)
             .iter()
             .any(|name| name.starts_with('.') && name.ends_with(".tmp"))
@@ -581,15 +591,24 @@ fn very_verbose_logs_both_bodies_with_secrets_redacted() {
     ]);
     run.assert_code(0);
     let new_key = run.stdout.trim().to_owned();
-    let secret = new_key.split_once('.').map(|(_, secret)| secret).unwrap_or_default();
+    let secret = new_key
+        .split_once('.')
+        .map(|(_, secret)| secret)
+        .unwrap_or_default();
     assert!(secret.len() >= 16, "{new_key}");
     let request_body = run
         .stderr
         .lines()
         .find(|line| line.starts_with("> {"))
         .unwrap_or_else(|| panic!("no request body line:\n{}", run.stderr));
-    assert!(request_body.contains(r#""name":"laptop""#), "{request_body}");
-    assert!(request_body.contains(r#""type":"PERSONAL""#), "{request_body}");
+    assert!(
+        request_body.contains(r#""name":"laptop""#),
+        "{request_body}"
+    );
+    assert!(
+        request_body.contains(r#""type":"PERSONAL""#),
+        "{request_body}"
+    );
     let response_body = run
         .stderr
         .lines()
@@ -606,11 +625,7 @@ fn very_verbose_logs_both_bodies_with_secrets_redacted() {
         run.stderr
     );
     assert!(!run.stderr.contains(secret), "{}", run.stderr);
-    assert!(
-        !run.stderr.contains(new_key.as_str()),
-        "{}",
-        run.stderr
-    );
+    assert!(!run.stderr.contains(new_key.as_str()), "{}", run.stderr);
     let credential_secret = emulator
         .api_key()
         .split_once('.')
@@ -621,8 +636,7 @@ fn very_verbose_logs_both_bodies_with_secrets_redacted() {
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-v"]);
     run.assert_code(0);
     assert!(
-        !run
-            .stderr
+        !run.stderr
             .lines()
             .any(|line| line.starts_with("> {") || line.starts_with("< {")),
         "{}",
@@ -646,7 +660,8 @@ fn remote_url_sends_the_environment_key_to_that_remote() {
     let run = sandbox.run(&["auth", "status"]);
     run.assert_code(0);
     assert!(
-        run.stdout.contains(&format!("remote:     {}", emulator.url())),
+        run.stdout
+            .contains(&format!("remote:     {}", emulator.url())),
         "{}",
         run.stdout
     );
@@ -710,7 +725,11 @@ fn clicolor_force_and_no_color_decide_colour_on_real_output() {
     assert!(!error(&sandbox).contains(ESCAPE));
 
     sandbox.set("CLICOLOR_FORCE", "1");
-    assert!(table(&sandbox).starts_with("\u{1b}[1mNAME"), "{:?}", table(&sandbox));
+    assert!(
+        table(&sandbox).starts_with("\u{1b}[1mNAME"),
+        "{:?}",
+        table(&sandbox)
+    );
     assert!(
         error(&sandbox).starts_with("\u{1b}[1;31merror\u{1b}[0m: "),
         "{:?}",
@@ -818,7 +837,11 @@ fn no_keyring_and_insecure_storage_never_connect_to_the_keyring() {
     sandbox.run(&["auth", "status"]).assert_code(0);
     sandbox.run(&["org", "api-key", "list"]).assert_code(0);
     sandbox.run(&["auth", "logout"]).assert_code(0);
-    assert_eq!(bus.connections(), 0, "BASETEN_NO_KEYRING=1 touched the keyring");
+    assert_eq!(
+        bus.connections(),
+        0,
+        "BASETEN_NO_KEYRING=1 touched the keyring"
+    );
 
     sandbox.unset("BASETEN_NO_KEYRING");
     let run = login(&sandbox, &emulator, "plain", &["--insecure-storage"]);
@@ -830,7 +853,11 @@ fn no_keyring_and_insecure_storage_never_connect_to_the_keyring() {
             sandbox.config_dir().join("auth.json").display()
         )
     );
-    assert_eq!(bus.connections(), 0, "--insecure-storage touched the keyring");
+    assert_eq!(
+        bus.connections(),
+        0,
+        "--insecure-storage touched the keyring"
+    );
 
     // Every value that means "off" for the switch leaves the keyring in use.
     for value in ["0", "false", "no", "off", ""] {
@@ -859,7 +886,10 @@ fn insecure_storage_keeps_the_key_in_a_private_auth_json() {
     );
     login(&sandbox, &emulator, "ci", &["--insecure-storage"]).assert_code(0);
     let auth_file = sandbox.config_dir().join("auth.json");
-    let mode = fs::metadata(&auth_file).expect("auth.json exists").permissions().mode();
+    let mode = fs::metadata(&auth_file)
+        .expect("auth.json exists")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let document: Value =
         serde_json::from_slice(&fs::read(&auth_file).expect("reads")).expect("JSON");
@@ -920,7 +950,12 @@ fn with_a_secret_service_no_keyring_and_insecure_storage_leave_it_empty() {
     assert_eq!(run.code, 0, "{run:?}");
     let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
     for name in ["off", "plain", "on"] {
-        assert_eq!(read(&format!("{name}.code")).trim(), "0", "{}", read(&format!("{name}.err")));
+        assert_eq!(
+            read(&format!("{name}.code")).trim(),
+            "0",
+            "{}",
+            read(&format!("{name}.err"))
+        );
     }
     let stored: Value = serde_json::from_str(&read("after-login.json")).expect("JSON");
     assert_eq!(stored["profiles"]["off"]["api_key"], emulator.api_key());
@@ -935,7 +970,12 @@ fn with_a_secret_service_no_keyring_and_insecure_storage_leave_it_empty() {
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 
-    assert_eq!(read("status-on.code").trim(), "0", "{}", read("status-on.err"));
+    assert_eq!(
+        read("status-on.code").trim(),
+        "0",
+        "{}",
+        read("status-on.err")
+    );
     assert!(read("status-on.out").contains("stored in:  system keyring\n"));
     for name in ["off", "plain"] {
         assert_eq!(
@@ -981,12 +1021,16 @@ fn plugin_path_folders_are_searched_first_in_their_order() {
     fs::copy(&library, user_folder.join(plugin_file_name("org-api-key"))).expect("copies");
     let file_in = |folder: &Path| folder.join(plugin_file_name("org-api-key"));
 
-    let joined = |folders: &[&Path]| {
-        std::env::join_paths(folders).expect("folders without `:`")
-    };
-    sandbox.set("BASETEN_PLUGIN_PATH", joined(&[first.path(), second.path()]));
+    let joined = |folders: &[&Path]| std::env::join_paths(folders).expect("folders without `:`");
+    sandbox.set(
+        "BASETEN_PLUGIN_PATH",
+        joined(&[first.path(), second.path()]),
+    );
     assert_eq!(org_api_key_used(&sandbox), file_in(first.path()));
-    sandbox.set("BASETEN_PLUGIN_PATH", joined(&[second.path(), first.path()]));
+    sandbox.set(
+        "BASETEN_PLUGIN_PATH",
+        joined(&[second.path(), first.path()]),
+    );
     assert_eq!(org_api_key_used(&sandbox), file_in(second.path()));
     sandbox.set("BASETEN_PLUGIN_PATH", second.path());
     assert_eq!(org_api_key_used(&sandbox), file_in(second.path()));
@@ -1053,10 +1097,8 @@ fn a_plugin_file_others_can_write_is_skipped_with_its_reason() {
     use std::os::unix::fs::PermissionsExt;
     let emulator = emulator();
     for mode in [0o666, 0o620, 0o602] {
-        let folder = baseten_e2e::plugin_folder(&[(
-            plugin_library("org_api_key").as_path(),
-            "org-api-key",
-        )]);
+        let folder =
+            baseten_e2e::plugin_folder(&[(plugin_library("org_api_key").as_path(), "org-api-key")]);
         let file = folder.path().join(plugin_file_name("org-api-key"));
         fs::set_permissions(&file, fs::Permissions::from_mode(mode)).expect("chmod");
         let mut sandbox = Sandbox::for_emulator(&emulator);
@@ -1144,4 +1186,265 @@ fn a_plugin_that_fails_to_load_for_its_command_is_exit_8() {
         run.stderr
     );
     assert_eq!(run.stdout, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/// `Save this key now…` and `Deleted API key …` reach stderr in every output mode;
+/// `No API keys found.` only in text mode.
+#[test]
+fn decision_stderr_messages_in_every_output_mode() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for mode in ["text", "json", "jsonl"] {
+        let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-o", mode]);
+        run.assert_code(0);
+        assert_eq!(
+            run.stderr, "Save this key now. It will not be shown again.\n",
+            "-o {mode}"
+        );
+    }
+    for mode in ["text", "json", "jsonl", "none"] {
+        let prefix = create_key(&sandbox);
+        let run = sandbox.run(&["org", "api-key", "delete", "--prefix", &prefix, "-o", mode]);
+        run.assert_code(0);
+        assert_eq!(
+            run.stderr,
+            format!("Deleted API key {prefix}\n"),
+            "-o {mode}"
+        );
+    }
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "status": 200,
+        "body": "{\"keys\":[]}", "times": 4}),
+    );
+    for (mode, stdout) in [
+        ("text", ""),
+        ("json", "{\n  \"keys\": []\n}\n"),
+        ("jsonl", "{\"keys\":[]}\n"),
+        ("none", ""),
+    ] {
+        let run = sandbox.run(&["org", "api-key", "list", "-o", mode]);
+        run.assert_code(0);
+        assert_eq!(run.stdout, stdout, "-o {mode}");
+        let expected = if mode == "text" {
+            "No API keys found.\n"
+        } else {
+            ""
+        };
+        assert_eq!(run.stderr, expected, "-o {mode}");
+    }
+}
+
+/// Only `y` or `yes` deletes at the prompt; any other answer exits 1 with
+/// `delete canceled: nothing was deleted` and keeps the key.
+#[test]
+fn decision_anything_but_yes_at_the_delete_prompt_cancels() {
+    if !programs_installed(&["script"], "the delete prompt") {
+        return;
+    }
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let prefix = create_key(&sandbox);
+    let on_terminal = |typed: &str| {
+        let command_line = format!(
+            "{} org api-key delete --prefix {prefix}",
+            baseten_bin().display()
+        );
+        let mut command = sandbox.command(Path::new("script"));
+        command.args(["-qec", &command_line, "/dev/null"]);
+        run_command(command, typed)
+    };
+    for typed in ["n\n", "no\n", "\n", "yep\n", "y es\n", "sure\n"] {
+        let run = on_terminal(typed);
+        assert_eq!(run.code, 1, "{typed:?}: {run:?}");
+        assert!(
+            run.stdout.contains("delete canceled: nothing was deleted"),
+            "{typed:?}: {}",
+            run.stdout
+        );
+        assert!(key_exists(&emulator, &prefix), "{typed:?} deleted the key");
+    }
+    assert!(
+        !request_lines(&emulator)
+            .iter()
+            .any(|line| line.starts_with("DELETE ")),
+        "{:?}",
+        request_lines(&emulator)
+    );
+    let run = on_terminal("yes\n");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!key_exists(&emulator, &prefix));
+    // The letter case of the answer does not matter.
+    let prefix = create_key(&sandbox);
+    let run = {
+        let command_line = format!(
+            "{} org api-key delete --prefix {prefix}",
+            baseten_bin().display()
+        );
+        let mut command = sandbox.command(Path::new("script"));
+        command.args(["-qec", &command_line, "/dev/null"]);
+        run_command(command, "Y\n")
+    };
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!key_exists(&emulator, &prefix));
+}
+
+/// A `--jq` filter failing on `create`'s output still prints the whole unfiltered payload
+/// (the key with its secret) on stdout, before the error.
+#[test]
+fn decision_a_failing_filter_on_create_prints_the_unfiltered_payload() {
+    let emulator = emulator();
+    let run = Sandbox::for_emulator(&emulator).run(&[
+        "org",
+        "api-key",
+        "create",
+        "--type",
+        "personal",
+        "--jq",
+        ".api_key | error(\"boom\")",
+    ]);
+    run.assert_code(1);
+    let payload: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not the payload ({error}):\n{}", run.stdout));
+    let key = payload["api_key"]
+        .as_str()
+        .expect("the payload holds the key");
+    let created = emulator
+        .keys()
+        .into_iter()
+        .last()
+        .expect("a key was created");
+    assert_eq!(Some(prefix_of(key)), created["prefix"].as_str());
+    assert!(
+        key.split_once('.')
+            .is_some_and(|(_, secret)| secret.len() >= 16),
+        "{key}"
+    );
+    assert!(
+        error_line(&run).starts_with("error: jq error: "),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `delete --prefix` takes at most 8 letters or digits: `.`, `..`, 9 characters or a whole key
+/// exit 2 before any request, the error giving the length and not the value.
+#[test]
+fn decision_delete_prefix_takes_only_what_a_prefix_can_be() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    for value in [
+        ".",
+        "..",
+        "abcd12345",
+        "ab-cd",
+        "ab/cd",
+        "abcdefgh.abcdefghijklmnopqrst",
+    ] {
+        let run = sandbox.run(&["org", "api-key", "delete", "--prefix", value, "-v"]);
+        run.assert_code(2);
+        let error = error_line(&run);
+        assert!(
+            error.starts_with("error: invalid value for `--prefix`: "),
+            "{value}: {}",
+            run.stderr
+        );
+        assert!(
+            error.contains(&format!("{} characters", value.chars().count())),
+            "{value}: {error}"
+        );
+        if value.len() > 2 {
+            assert!(!error.contains(value), "{value}: {error}");
+        }
+        assert!(!run.stderr.contains("> DELETE"), "{value}: {}", run.stderr);
+    }
+    assert!(request_lines(&emulator).is_empty());
+    // Eight letters or digits are a prefix: the request is made (and finds nothing).
+    sandbox
+        .run(&["org", "api-key", "delete", "--prefix", "zzzz9999"])
+        .assert_code(4);
+}
+
+/// `--help` at any level prints help on stdout and exits 0; stderr stays empty.
+#[test]
+fn decision_help_goes_to_stdout_with_exit_0() {
+    let sandbox = Sandbox::new();
+    for args in [
+        vec!["--help"],
+        vec!["org", "--help"],
+        vec!["org", "api-key", "--help"],
+        vec!["auth", "--help"],
+    ] {
+        let run = sandbox.run(&args);
+        run.assert_code(0);
+        assert!(
+            run.stdout.contains("Usage: baseten"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+}
+
+/// A stray value of up to 24 characters is quoted in a usage error; a longer one (it could be a
+/// key) is not, only its length.
+#[test]
+fn decision_a_usage_error_never_repeats_a_value_over_24_characters() {
+    let sandbox = Sandbox::new();
+    let short = "x".repeat(24);
+    let run = sandbox.run(&["org", "api-key", "list", &short]);
+    run.assert_code(2);
+    assert!(run.stderr.contains(&format!("'{short}'")), "{}", run.stderr);
+    for long in ["y".repeat(25), "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5".to_owned()] {
+        let run = sandbox.run(&["org", "api-key", "list", &long]);
+        run.assert_code(2);
+        assert!(!run.stderr.contains(&long), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("<{} characters, not shown>", long.len())),
+            "{}",
+            run.stderr
+        );
+        let run = sandbox.run(&["org", "api-key", "create", "--type", &long]);
+        run.assert_code(2);
+        assert!(!run.stderr.contains(&long), "{}", run.stderr);
+    }
+}
+
+/// An error line quoting a huge value keeps the message's first 500 and last 300 characters
+/// and says how many were left out.
+#[test]
+fn decision_a_huge_value_in_an_error_keeps_its_first_500_and_last_300_characters() {
+    let emulator = emulator();
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let message_for = |name: &str| {
+        let run = sandbox.run(&["org", "api-key", "delete", "--name", name]);
+        run.assert_code(4);
+        error_line(&run)
+            .strip_prefix("error: ")
+            .expect("an error line")
+            .to_owned()
+    };
+    let short = message_for("MARK");
+    let name: String = (0..100_000)
+        .map(|index| char::from(b'a' + u8::try_from(index % 26).unwrap_or(0)))
+        .collect();
+    let whole: Vec<char> = short.replace("MARK", &name).chars().collect();
+    let shown = message_for(&name);
+    let head: String = whole[..500].iter().collect();
+    let tail: String = whole[whole.len() - 300..].iter().collect();
+    assert!(shown.starts_with(&head), "{shown}");
+    assert!(shown.ends_with(&tail), "{shown}");
+    let left_out = whole.len() - 800;
+    assert!(
+        shown.contains(&left_out.to_string()),
+        "{left_out} not in {shown}"
+    );
+    assert!(
+        shown.chars().count() < 900,
+        "{} characters",
+        shown.chars().count()
+    );
 }
