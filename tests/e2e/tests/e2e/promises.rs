@@ -1448,3 +1448,36 @@ fn decision_a_huge_value_in_an_error_keeps_its_first_500_and_last_300_characters
         shown.chars().count()
     );
 }
+
+/// `https_proxy`, `ALL_PROXY` and `all_proxy` send `https` requests through the proxy (a
+/// `CONNECT` to the API's host and port) just as `HTTPS_PROXY` does, and `no_proxy` names hosts
+/// reached directly.
+#[test]
+fn every_proxy_variable_name_is_honoured_for_https() {
+    let folder = tempfile::tempdir().expect("a temp folder");
+    let ca = folder.path().join("ca.pem");
+    let emulator = baseten_e2e::tls_emulator(&ca);
+    let target = emulator
+        .url()
+        .strip_prefix("https://")
+        .expect("an https URL")
+        .to_owned();
+    for name in ["https_proxy", "ALL_PROXY", "all_proxy"] {
+        let proxy = crate::http_hardening::connect_proxy();
+        let mut sandbox = Sandbox::for_emulator(&emulator);
+        sandbox.set("BASETEN_CA_BUNDLE", ca.as_os_str());
+        sandbox.set(name, proxy.url());
+        sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+        let heads = proxy.heads();
+        assert_eq!(heads.len(), 1, "{name}: {heads:?}");
+        assert!(
+            heads[0].starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
+            "{name}: {heads:?}"
+        );
+
+        sandbox.set("no_proxy", "127.0.0.1");
+        sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+        assert_eq!(proxy.heads().len(), 1, "{name}: no_proxy was not honoured");
+    }
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 6]);
+}
