@@ -341,6 +341,35 @@ fn a_delete_is_not_retried_after_a_timeout_or_a_server_error() {
     }
 }
 
+/// Without `Retry-After`, the pauses between attempts are 250 ms then 500 ms, each ±50 %, as the
+/// `-v` log says before each wait.
+#[test]
+fn the_backoff_is_250_then_500_ms_with_jitter() {
+    let emulator = emulator();
+    for _ in 0..3 {
+        emulator.reset();
+        emulator.inject_fault(
+            json!({"method": "GET", "path": "/v1/api_keys", "status": 503, "times": 2}),
+        );
+        let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+        run.assert_code(0);
+        let pauses: Vec<u64> = run
+            .stderr
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("* retrying in ")?
+                    .strip_suffix(" ms")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert_eq!(pauses.len(), 2, "{}", run.stderr);
+        assert!((125..=375).contains(&pauses[0]), "{pauses:?}");
+        assert!((250..=750).contains(&pauses[1]), "{pauses:?}");
+        assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 3]);
+    }
+}
+
 /// `Retry-After: 20` is waited for; 21 is more than the tool waits, and it says so at once.
 #[test]
 fn retry_after_is_honoured_up_to_20_seconds_and_not_beyond() {
@@ -485,6 +514,46 @@ fn ctrl_c_at_the_login_prompt_writes_nothing() {
     assert_eq!(run.stdout, "");
     assert!(request_lines(&emulator).is_empty());
     assert_eq!(names_in(&sandbox.config_dir()), Vec::<String>::new());
+}
+
+/// A `SIGINT` ignored when `baseten` started (`trap '' INT`, `nohup`) stays ignored: the login
+/// goes on and completes once the key arrives.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_interrupt_ignored_at_start_stays_ignored() {
+    let emulator = emulator();
+    let sandbox = Sandbox::new();
+    let args = login_args(&emulator, "ci");
+    let script = format!("trap '' INT; exec '{}' \"$@\"", baseten_bin().display());
+    let mut command = sandbox.command(Path::new("/bin/sh"));
+    command
+        .args(["-c", &script, "sh"])
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("sh starts");
+    // After `exec`, the process is `baseten`, under the same id.
+    wait_for("baseten to replace the shell", || {
+        fs::read_link(format!("/proc/{}/exe", child.id())).is_ok_and(|exe| exe == baseten_bin())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "the ignored SIGINT ended baseten"
+    );
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{}\n", emulator.api_key()).as_bytes())
+        .expect("writes the key");
+    let run = finish(child);
+    run.assert_code(0);
+    assert!(!run.stderr.contains("Canceled."), "{}", run.stderr);
+    assert!(sandbox.config_dir().join("auth.json").is_file());
 }
 
 /// Ctrl-C while `auth login` waits for another process's lock on `auth.json`: the file there
