@@ -1550,3 +1550,80 @@ fn every_proxy_variable_name_is_honoured_for_https() {
     }
     assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 6]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// More limits
+
+/// `BASETEN_HTTP_TIMEOUT` takes 0.001 and 86400 themselves; just outside them is exit 2.
+#[test]
+fn http_timeout_accepts_its_bounds_and_nothing_beyond() {
+    let emulator = emulator();
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "86400");
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    for value in ["86400.5", "0.0009", "0", "-1", "soon"] {
+        sandbox.set("BASETEN_HTTP_TIMEOUT", value);
+        let run = sandbox.run(&["org", "api-key", "list"]);
+        run.assert_code(2);
+        assert!(
+            run.stderr
+                .starts_with(&format!("error: invalid BASETEN_HTTP_TIMEOUT `{value}`")),
+            "{}",
+            run.stderr
+        );
+    }
+    // A millisecond is allowed, though no request fits in it: a timeout, not a usage error.
+    emulator.inject_fault(
+        json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 2000, "times": 3}),
+    );
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "0.001");
+    let run = sandbox.run(&["org", "api-key", "list"]);
+    run.assert_code(7);
+    assert!(
+        error_line(&run).contains("timed out after 0.001 s"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// With no `BASETEN_MAX_RESPONSE_BYTES`, an answer announcing more than 512 MiB is not read.
+#[test]
+fn the_default_response_limit_is_512_mib() {
+    let server = Listener::start(|_| {
+        Some(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 536870913\r\n\
+             \r\n{\"keys\":[]}"
+                .to_owned(),
+        )
+    });
+    let run = sandbox_for_base(&server.url()).run(&["org", "api-key", "list"]);
+    run.assert_code(1);
+    assert!(
+        error_line(&run).contains("the response is larger than the limit of 536870912 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.heads().len(), 1);
+}
+
+/// Ctrl-C while a `DELETE` is unanswered warns that it may have been carried out.
+#[test]
+fn ctrl_c_while_a_delete_is_unanswered_warns_it_may_be_done() {
+    let server = Listener::start(|_| None);
+    let sandbox = sandbox_for_base(&server.url());
+    let child = spawn(
+        &sandbox,
+        &["org", "api-key", "delete", "--prefix", "abcd1234"],
+    );
+    wait_for("the DELETE to arrive", || !server.heads().is_empty());
+    std::thread::sleep(Duration::from_millis(100));
+    interrupt(&child);
+    let run = finish(child);
+    run.assert_code(130);
+    assert_eq!(
+        run.stderr,
+        "warning: DELETE /v1/api_keys/abcd1234 was sent and not answered: it may have been \
+         carried out\nCanceled.\n"
+    );
+    assert!(server.heads()[0].starts_with("DELETE /v1/api_keys/abcd1234 "));
+}
