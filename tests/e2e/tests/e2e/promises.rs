@@ -253,7 +253,7 @@ fn a_get_is_retried_on_504() {
 fn a_get_is_retried_after_a_timeout() {
     let server = Listener::start(|attempt| (attempt > 0).then(|| ok_json(r#"{"keys":[]}"#)));
     let mut sandbox = sandbox_for_base(&server.url());
-    sandbox.set("BASETEN_HTTP_TIMEOUT", "1");
+    sandbox.set("BASETEN_HTTP_TIMEOUT", "2");
     let run = sandbox.run(&["org", "api-key", "list", "-o", "json"]);
     run.assert_code(0);
     assert_eq!(run.json(), json!({"keys": []}));
