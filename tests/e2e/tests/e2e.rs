@@ -23,6 +23,8 @@ mod plugin_cache;
 mod plugin_safety;
 #[path = "e2e/plugins.rs"]
 mod plugins;
+#[path = "e2e/promises.rs"]
+mod promises;
 #[path = "e2e/reliability.rs"]
 mod reliability;
 #[path = "e2e/secrets.rs"]

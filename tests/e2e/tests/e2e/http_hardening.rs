@@ -19,7 +19,7 @@ const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
 
 /// A server on 127.0.0.1 that records the head (request line and headers) of every request it
 /// gets and hands the connection to `answer`. It stops accepting when dropped.
-struct LocalServer {
+pub(crate) struct LocalServer {
     address: SocketAddr,
     heads: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
@@ -65,12 +65,12 @@ impl LocalServer {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
     /// The heads received so far, oldest first.
-    fn heads(&self) -> Vec<String> {
+    pub(crate) fn heads(&self) -> Vec<String> {
         self.heads.lock().expect("the lock").clone()
     }
 }
@@ -102,7 +102,7 @@ fn answer_with(response: &'static str) -> impl Fn(&str, TcpStream) + Send + Sync
 }
 
 /// A proxy that tunnels `CONNECT` to its target and answers anything else with 502.
-fn connect_proxy() -> LocalServer {
+pub(crate) fn connect_proxy() -> LocalServer {
     LocalServer::start(|head, mut client| {
         let target = head
             .strip_prefix("CONNECT ")
