@@ -517,7 +517,8 @@ fn wait_too_long(response: &HttpResponse, wait: Duration) -> PluginError {
     let seconds = wait
         .as_secs()
         .saturating_add(u64::from(wait.subsec_nanos() > 0));
-    let mut error = baseten_plugin_api::sdk::error_for_status(response.status, &response.body);
+    let mut error: PluginError =
+        crate::http_errors::classify(response.status, &response.body).into();
     error.message = format!(
         "{}; the server asked to wait {seconds} s before trying again, more than the {} s \
          `baseten` waits",

@@ -9,6 +9,7 @@ mod env_vars;
 mod error;
 mod files;
 mod http;
+mod http_errors;
 mod internal;
 mod interrupt;
 mod jq;
