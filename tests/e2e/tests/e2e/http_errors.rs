@@ -42,6 +42,12 @@ fn an_answer_passed_on_alone_gets_the_hosts_exit_code_words_and_hint() {
             "error: HTTP 502: 502 Bad Gateway nginx\nhint: the Baseten API had a problem; try \
              again later\n",
         ),
+        (
+            "503",
+            "<html>\n</html>",
+            6,
+            "error: HTTP 503\nhint: the Baseten API had a problem; try again later\n",
+        ),
     ];
     for (status, body, code, stderr) in cases {
         let run = sandbox.run(&["fixture", "answer-only", "--status", status, "--body", body]);
