@@ -424,16 +424,7 @@ fn run_plugin_command(
                 crate::secrets::register_keys_in(&text);
                 // An answer that may hold something unrepeatable: shown as received, whatever
                 // else goes wrong, but with no control character that could drive a terminal.
-                let text: String = text
-                    .chars()
-                    .map(|c| {
-                        if c.is_control() && c != '\n' && c != '\t' {
-                            ' '
-                        } else {
-                            c
-                        }
-                    })
-                    .collect();
+                let text = crate::sanitize::printable_lines(&text);
                 let mut stdout = std::io::stdout().lock();
                 let newline = if text.ends_with('\n') { "" } else { "\n" };
                 let _ = write!(stdout, "{text}{newline}");
@@ -550,7 +541,7 @@ fn clap_error(error: &clap::Error) -> Outcome {
             // Plugins describe their commands: no control character of theirs reaches the
             // terminal.
             for line in text.lines() {
-                let _ = writeln!(stdout, "{}", crate::secrets::printable(line));
+                let _ = writeln!(stdout, "{}", crate::sanitize::printable(line));
             }
             let _ = stdout.flush();
             Outcome::Success

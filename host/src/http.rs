@@ -639,22 +639,12 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// `HTTP 302 redirect to `…`, not followed`, the location cleaned of control characters.
+/// `HTTP 302 redirect to `…`, not followed`, the location printable and at most 500 characters.
 fn redirect_text(status: StatusCode, location: Option<&str>) -> String {
     let status = status.as_u16();
     match location {
         Some(location) => {
-            let location: String = location
-                .chars()
-                .map(|character| {
-                    if character.is_control() {
-                        '?'
-                    } else {
-                        character
-                    }
-                })
-                .take(500)
-                .collect();
+            let location = crate::sanitize::cut(&crate::sanitize::printable(location), 500);
             format!("HTTP {status} redirect to `{location}`, not followed")
         }
         None => format!("HTTP {status} redirect, not followed"),

@@ -9,6 +9,7 @@ use baseten_plugin_api::{ErrorKind, PluginError};
 use serde_json::Value;
 
 use crate::error::CliError;
+use crate::sanitize;
 
 /// The kind of failure a status stands for (the README's exit-code table).
 pub fn kind(status: u16) -> ErrorKind {
@@ -127,20 +128,9 @@ fn strip_markup(body: &str) -> String {
     text
 }
 
-/// Folds white space and control characters and cuts to 200 characters.
+/// A server's words on one line of at most 200 characters.
 fn clean(text: &str) -> String {
-    const LIMIT: usize = 200;
-    let folded = text
-        .split(|character: char| character.is_whitespace() || character.is_control())
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if folded.chars().count() > LIMIT {
-        let cut: String = folded.chars().take(LIMIT).collect();
-        format!("{cut}…")
-    } else {
-        folded
-    }
+    sanitize::cut(&sanitize::collapse(text), 200)
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ mod plugin_safety;
 mod plugins;
 #[path = "e2e/reliability.rs"]
 mod reliability;
+#[path = "e2e/sanitize.rs"]
+mod sanitize;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/support.rs"]
