@@ -23,7 +23,7 @@ use crate::sanitize;
 const MAX_OUTPUT_DEPTH: usize = 100_000;
 
 /// Longest error message (in characters) a filter hands back; longer messages (typically ones
-/// quoting a large value) are cut and end in `...`. Far longer than what is shown, so that
+/// quoting a large value) are cut and end in `…`. Far longer than what is shown, so that
 /// secrets are scrubbed from the message before [`shorten`] cuts it for display: a cut first
 /// could leave part of a key that no longer looks like one.
 const MAX_MESSAGE_CHARS: usize = 64 * 1024;

@@ -354,8 +354,8 @@ impl<'a> Host<'a> {
         Self { api }
     }
 
-    /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]
-    /// whose kind follows the status.
+    /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]:
+    /// a non-2xx answer is passed on for the host to classify ([`PluginError::http`]).
     pub fn send<T: DeserializeOwned>(&self, request: &HttpRequest) -> Result<T, PluginError> {
         decode(&self.answer(request)?)
     }
