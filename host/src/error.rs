@@ -58,8 +58,11 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// A plugin's error as the user sees it: an HTTP answer it passes on is classified by the host
+/// ([`crate::http_errors::complete`]).
 impl From<PluginError> for CliError {
     fn from(error: PluginError) -> Self {
+        let error = crate::http_errors::complete(error);
         Self {
             kind: error.kind,
             message: error.message,

@@ -517,7 +517,8 @@ fn wait_too_long(response: &HttpResponse, wait: Duration) -> PluginError {
     let seconds = wait
         .as_secs()
         .saturating_add(u64::from(wait.subsec_nanos() > 0));
-    let mut error = baseten_plugin_api::sdk::error_for_status(response.status, &response.body);
+    let mut error: PluginError =
+        crate::http_errors::classify(response.status, &response.body).into();
     error.message = format!(
         "{}; the server asked to wait {seconds} s before trying again, more than the {} s \
          `baseten` waits",
@@ -638,22 +639,12 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// `HTTP 302 redirect to `…`, not followed`, the location cleaned of control characters.
+/// `HTTP 302 redirect to `…`, not followed`, the location printable and at most 500 characters.
 fn redirect_text(status: StatusCode, location: Option<&str>) -> String {
     let status = status.as_u16();
     match location {
         Some(location) => {
-            let location: String = location
-                .chars()
-                .map(|character| {
-                    if character.is_control() {
-                        '?'
-                    } else {
-                        character
-                    }
-                })
-                .take(500)
-                .collect();
+            let location = crate::sanitize::cut(&crate::sanitize::printable(location), 500);
             format!("HTTP {status} redirect to `{location}`, not followed")
         }
         None => format!("HTTP {status} redirect, not followed"),

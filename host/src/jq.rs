@@ -15,13 +15,15 @@ use jaq_core::{Ctx, Vars, compile, data, load};
 use jaq_json::{Num, Val};
 use serde_json::{Map as JsonMap, Number, Value};
 
+use crate::sanitize;
+
 /// Deepest nesting of arrays/objects accepted when converting a filter output back to JSON;
 /// deeper outputs are reported as a runtime error. Filters run on a thread with a large stack
 /// in a child process (see `jq_process`), where this depth fits with room to spare.
 const MAX_OUTPUT_DEPTH: usize = 100_000;
 
 /// Longest error message (in characters) a filter hands back; longer messages (typically ones
-/// quoting a large value) are cut and end in `...`. Far longer than what is shown, so that
+/// quoting a large value) are cut and end in `…`. Far longer than what is shown, so that
 /// secrets are scrubbed from the message before [`shorten`] cuts it for display: a cut first
 /// could leave part of a key that no longer looks like one.
 const MAX_MESSAGE_CHARS: usize = 64 * 1024;
@@ -378,24 +380,13 @@ fn describe_parse_error(code: &str, expected: &parse::Expect<&str>, found: &str)
 /// Quote the start of `found` and say where it is in `code`, e.g.
 /// `'xyz' at column 4`, or `end of input`.
 fn found_at(code: &str, found: &str) -> String {
-    let snippet: String = found
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(MAX_SNIPPET_CHARS)
-        .collect();
+    let snippet = sanitize::cut(found.lines().next().unwrap_or_default(), MAX_SNIPPET_CHARS);
     if snippet.trim().is_empty() {
         return "end of input".into();
     }
-    let cut = if snippet.len() < found.lines().next().unwrap_or_default().len() {
-        "..."
-    } else {
-        ""
-    };
     match column_of(code, found) {
-        Some(column) => format!("'{snippet}{cut}' at column {column}"),
-        None => format!("'{snippet}{cut}'"),
+        Some(column) => format!("'{snippet}' at column {column}"),
+        None => format!("'{snippet}'"),
     }
 }
 
@@ -430,37 +421,15 @@ fn join_messages(mut messages: Vec<String>, fallback: &str) -> String {
     }
 }
 
-/// `message` cut to [`MAX_SHOWN_CHARS`] characters, ending in `...` when cut. Call it on a
+/// `message` cut to [`MAX_SHOWN_CHARS`] characters, ending in `…` when cut. Call it on a
 /// message already scrubbed of secrets.
 pub fn shorten(message: &str) -> String {
-    match message.char_indices().nth(MAX_SHOWN_CHARS) {
-        Some((at, _)) => format!("{}...", &message[..at]),
-        None => message.to_owned(),
-    }
+    sanitize::cut(message, MAX_SHOWN_CHARS)
 }
 
-/// Make a message a single line of bounded length.
+/// Make a message a single line of bounded length ([`MAX_MESSAGE_CHARS`], then `…`).
 fn one_line(message: &str) -> String {
-    let mut line = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 3));
-    let mut pending_space = false;
-    for (count, c) in message.chars().enumerate() {
-        if count == MAX_MESSAGE_CHARS {
-            line.push_str("...");
-            return line;
-        }
-        if c == '\n' || c == '\r' {
-            pending_space = !line.is_empty();
-            continue;
-        }
-        if pending_space {
-            if !line.ends_with(' ') && c != ' ' {
-                line.push(' ');
-            }
-            pending_space = false;
-        }
-        line.push(if c.is_control() { ' ' } else { c });
-    }
-    line
+    sanitize::one_line(&sanitize::cut(message, MAX_MESSAGE_CHARS))
 }
 
 #[cfg(test)]
@@ -472,10 +441,7 @@ mod tests {
     fn long_messages_are_shortened_on_a_character_boundary() {
         assert_eq!(shorten("short"), "short");
         let long = "é".repeat(MAX_SHOWN_CHARS + 1);
-        assert_eq!(
-            shorten(&long),
-            format!("{}...", "é".repeat(MAX_SHOWN_CHARS))
-        );
+        assert_eq!(shorten(&long), format!("{}…", "é".repeat(MAX_SHOWN_CHARS)));
     }
 
     fn run(expression: &str, input: Value) -> Vec<Value> {

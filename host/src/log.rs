@@ -81,9 +81,9 @@ pub fn redact_body(body: &str) -> String {
         Ok(mut value) => {
             redact_value(&mut value);
             let text = value.to_string();
-            cut(&text, LIMIT)
+            crate::sanitize::cut_bytes(&text, LIMIT)
         }
-        Err(_) => cut(body, LIMIT),
+        Err(_) => crate::sanitize::cut_bytes(body, LIMIT),
     }
 }
 
@@ -101,17 +101,6 @@ fn redact_value(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(redact_value),
         _ => {}
     }
-}
-
-fn cut(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod env_vars;
 mod error;
 mod files;
 mod http;
+mod http_errors;
 mod internal;
 mod interrupt;
 mod jq;
@@ -18,6 +19,7 @@ mod output;
 mod plugins;
 mod profiles;
 mod remote;
+mod sanitize;
 mod secrets;
 mod system_keyring;
 
@@ -107,7 +109,7 @@ fn internal_error(payload: &(dyn Any + Send), location: Option<&str>) -> CliErro
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
     // Scrubbed before it is cut: a cut key would no longer be recognised as one.
-    let mut message: String = secrets::scrub(&message).chars().take(LIMIT).collect();
+    let mut message = sanitize::cut(&secrets::scrub(&message), LIMIT);
     if let Some(location) = location {
         message.push_str(&format!(" (at {location})"));
     }

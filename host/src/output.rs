@@ -13,6 +13,7 @@ use baseten_plugin_api::{OutputMode, Table, TextView};
 use crate::error::CliError;
 use crate::jq::{JqFilter, RunError};
 use crate::jq_process;
+use crate::sanitize;
 
 /// How to print one command's result.
 pub struct Rendering<'a> {
@@ -252,7 +253,7 @@ fn write_text(
         // Lines quote servers (`Logged in as …`): no control character reaches the terminal.
         TextView::Lines(lines) => {
             for line in lines {
-                writeln!(stdout, "{}", crate::secrets::printable(line))?;
+                writeln!(stdout, "{}", crate::sanitize::printable(line))?;
             }
         }
         TextView::Table(table) if table.rows.is_empty() => {
@@ -295,7 +296,7 @@ pub fn write_table(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Res
 
 /// A cell on one line, with no control characters a server could use to garble a terminal.
 fn clean_cell(cell: &str) -> String {
-    crate::secrets::printable(cell)
+    crate::sanitize::printable(cell)
 }
 
 /// A payload kept as JSON text, re-laid out as it streams to stdout: indented two spaces under
@@ -413,7 +414,7 @@ pub fn write_jq_result(value: &Value, mode: OutputMode, out: &mut dyn Write) -> 
 
 /// Prints an error as `error: …` and maybe `hint: …` on stderr.
 pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io::Result<()> {
-    let message = shorten(&crate::secrets::scrub(&one_line(&error.message)));
+    let message = shorten(&crate::secrets::scrub(&sanitize::one_line(&error.message)));
     if color {
         writeln!(stderr, "\x1b[1;31merror\x1b[0m: {message}")?;
     } else {
@@ -423,7 +424,7 @@ pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io:
         writeln!(
             stderr,
             "hint: {}",
-            shorten(&crate::secrets::scrub(&one_line(hint)))
+            shorten(&crate::secrets::scrub(&sanitize::one_line(hint)))
         )?;
     }
     Ok(())
@@ -433,28 +434,7 @@ pub fn write_error(error: &CliError, color: bool, stderr: &mut dyn Write) -> io:
 /// server answer) keeps its start and its end, where what failed and why are said. Cut after
 /// scrubbing, so no secret is left in part.
 fn shorten(text: &str) -> String {
-    const LONGEST: usize = 1000;
-    const HEAD: usize = 500;
-    const TAIL: usize = 300;
-    let length = text.chars().count();
-    if length <= LONGEST {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(HEAD).collect();
-    let tail: String = text.chars().skip(length - TAIL).collect();
-    format!(
-        "{head}… ({} characters not shown) …{tail}",
-        length - HEAD - TAIL
-    )
-}
-
-/// Messages from servers and libraries can hold line breaks; an error stays one line.
-fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    sanitize::cut_middle(text, 1000)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@
 //! - the value of every secret field (`api_key`, `token`, `password`, …, see
 //!   [`is_secret_field`]) written as `name: value`, `name=value` or `"name": "value"`,
 //!
-//! and then replaces control characters ([`printable`]) so that nothing from outside (a server, a
-//! plugin, an argument) can drive the terminal. Data on stdout only goes through [`printable`]:
-//! a new key printed there is the point of the command.
+//! and then replaces control characters ([`crate::sanitize::printable`]) so that nothing from
+//! outside (a server, a plugin, an argument) can drive the terminal. Data on stdout only goes
+//! through `sanitize`: a new key printed there is the point of the command.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -98,7 +98,7 @@ pub fn scrub(text: &str) -> String {
             }
         }
     }
-    printable(&redact_secret_fields(&redact_url_passwords(
+    crate::sanitize::printable(&redact_secret_fields(&redact_url_passwords(
         &redact_api_keys(&text),
     )))
 }
@@ -137,27 +137,6 @@ fn redact_url_passwords(text: &str) -> String {
     }
     redacted.push_str(rest);
     redacted
-}
-
-/// `text` with no character that could drive a terminal: tabs and line breaks become spaces,
-/// every other control character (C0, DEL, C1, so escape sequences too) and the invisible
-/// bidirectional overrides become `?`.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|character| match character {
-            '\t' | '\n' | '\r' => ' ',
-            _ if character.is_control() || is_bidi_control(character) => '?',
-            _ => character,
-        })
-        .collect()
-}
-
-/// Characters that reorder how a line is displayed without being seen.
-fn is_bidi_control(character: char) -> bool {
-    matches!(
-        character,
-        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-    )
 }
 
 /// Whether a field of this name holds a secret, in any case and naming style (`api_key`,
@@ -469,14 +448,6 @@ mod tests {
         ] {
             assert_eq!(redact_secret_fields(text), text);
         }
-    }
-
-    #[test]
-    fn control_characters_are_made_visible_and_harmless() {
-        assert_eq!(printable("a\u{1b}]0;x\u{7}b"), "a?]0;x?b");
-        assert_eq!(printable("one\ntwo\tthree\r"), "one two three ");
-        assert_eq!(printable("\u{9b}31m\u{202e}evil"), "?31m?evil");
-        assert_eq!(printable("plain, café ✓"), "plain, café ✓");
     }
 
     #[test]

@@ -202,7 +202,8 @@ pub struct HttpRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HttpOutcome {
-    /// The server answered. Any status; the SDK turns non-2xx into a [`PluginError`].
+    /// The server answered. Any status; the SDK turns non-2xx into a [`PluginError`] that
+    /// passes the answer on to the host ([`PluginError::http`]).
     Response(HttpResponse),
     /// No usable answer: no credential, a network failure, an interrupt. The plugin passes it on.
     Error(PluginError),
@@ -373,6 +374,41 @@ pub struct PluginError {
     /// something that cannot be fetched again (a new key in a body of an unexpected shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
+    /// The answer this error passes on: a non-2xx answer the plugin did not handle itself. The
+    /// host classifies it, in one place for every plugin: the kind (so the exit code) follows
+    /// the status, the hint is the host's unless the plugin set one, and the server's own words
+    /// are added after the `HTTP {status}` in `message` (or make the whole message when it is
+    /// empty). A host that predates this field shows `kind` and `message` as they are, so the
+    /// SDK fills both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Box<HttpFailure>>,
+}
+
+/// A non-2xx answer, as a plugin reports it in a [`PluginError`] for the host to classify.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpFailure {
+    /// The request's method, e.g. `POST`.
+    pub method: String,
+    /// The request's path below the API base, as sent.
+    pub path: String,
+    /// The answer's status code.
+    pub status: u16,
+    /// The answer's body as received: the host reads the server's own words from it.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// A body can hold anything the server sent: `Debug` gives its size, never its text.
+impl std::fmt::Debug for HttpFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HttpFailure")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl PluginError {
@@ -384,7 +420,14 @@ impl PluginError {
             hint: None,
             outcome_unknown: false,
             stdout: None,
+            http: None,
         }
+    }
+
+    /// The status of the answer this error passes on, if it passes one on: for a command that
+    /// handles some statuses itself (a 5xx after a create may still have created something).
+    pub fn http_status(&self) -> Option<u16> {
+        self.http.as_ref().map(|http| http.status)
     }
 
     /// Says what failed in front of why: `could not {what}: {message}`.
@@ -503,6 +546,29 @@ mod tests {
         let error: PluginError =
             serde_json::from_str(r#"{"kind":"failure","message":"m"}"#).expect("parses");
         assert!(error.stdout.is_none());
+    }
+
+    #[test]
+    fn an_error_passing_on_an_answer_round_trips_and_older_errors_have_none() {
+        let mut error = PluginError::new(ErrorKind::Server, "HTTP 500");
+        error.http = Some(Box::new(HttpFailure {
+            method: "GET".to_owned(),
+            path: "/v1/api_keys".to_owned(),
+            status: 500,
+            body: r#"{"message":"abcd1234.newsecret"}"#.to_owned(),
+        }));
+        let json = serde_json::to_string(&error).expect("encodes");
+        let back: PluginError = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, error);
+        assert_eq!(back.http_status(), Some(500));
+        assert!(!format!("{error:?}").contains("newsecret"));
+        let older: PluginError =
+            serde_json::from_str(r#"{"kind":"auth","message":"HTTP 401","hint":"h"}"#)
+                .expect("parses");
+        assert_eq!(older.http_status(), None);
+        let plain =
+            serde_json::to_string(&PluginError::new(ErrorKind::Failure, "m")).expect("encodes");
+        assert!(!plain.contains("http"), "{plain}");
     }
 
     #[test]

@@ -16,8 +16,8 @@ use serde_json::value::RawValue;
 use crate::abi::HostServices;
 use crate::protocol::{
     CommandOutput, CommandResult, CommandSpec, ErrorKind, Example, FlagKind, FlagSpec, GroupSpec,
-    HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest, PLUGIN_API_VERSION, PluginError,
-    Table, TextView,
+    HttpFailure, HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest, PLUGIN_API_VERSION,
+    PluginError, Table, TextView,
 };
 
 /// A whole plugin: identity, group descriptions and commands.
@@ -354,8 +354,8 @@ impl<'a> Host<'a> {
         Self { api }
     }
 
-    /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]
-    /// whose kind follows the status.
+    /// Sends `request`; a 2xx answer's body parsed as `T`, anything else a [`PluginError`]:
+    /// a non-2xx answer is passed on for the host to classify ([`PluginError::http`]).
     pub fn send<T: DeserializeOwned>(&self, request: &HttpRequest) -> Result<T, PluginError> {
         decode(&self.answer(request)?)
     }
@@ -374,9 +374,12 @@ impl<'a> Host<'a> {
             HttpOutcome::Response(response) if (200..300).contains(&response.status) => {
                 Ok(response.body)
             }
-            HttpOutcome::Response(response) => {
-                Err(error_for_status(response.status, &response.body))
-            }
+            HttpOutcome::Response(response) => Err(passed_on(
+                &request.method,
+                &request.path,
+                response.status,
+                response.body,
+            )),
         }
     }
 
@@ -436,9 +439,17 @@ fn request(method: &str, path: &str, body: Option<Value>) -> HttpRequest {
     }
 }
 
-/// The error for a non-2xx answer: the kind follows the status, the message is the server's
-/// `message`, `detail` or `error` field, or a short clean snippet of a body that is not JSON.
+/// The error for a non-2xx answer to a request the SDK did not send (method and path unknown):
+/// the answer passed on for the host to classify, as [`Host`]'s own requests do.
 pub fn error_for_status(status: u16, body: &str) -> PluginError {
+    passed_on("", "", status, body.to_owned())
+}
+
+/// A non-2xx answer passed on to the host, which classifies it (see [`PluginError::http`]):
+/// the kind, the hint and the server's words are the host's, the same for every plugin. The
+/// `kind` and `message` set here are only what a host older than that field shows: the status
+/// class of the exit-code table, and `HTTP {status}`.
+fn passed_on(method: &str, path: &str, status: u16, body: String) -> PluginError {
     let kind = match status {
         401 | 403 => ErrorKind::Auth,
         404 => ErrorKind::NotFound,
@@ -446,73 +457,14 @@ pub fn error_for_status(status: u16, body: &str) -> PluginError {
         500..=599 => ErrorKind::Server,
         _ => ErrorKind::Failure,
     };
-    let reason = server_message(body);
-    let message = match reason {
-        Some(reason) => format!("HTTP {status}: {reason}"),
-        None => format!("HTTP {status}"),
-    };
-    let error = PluginError::new(kind, message);
-    match status {
-        401 => error.with_hint(
-            "check the credential: run `baseten auth status`, or `baseten auth login` again",
-        ),
-        403 => error.with_hint("this API key may not do that; use a key with more rights"),
-        429 => error.with_hint("the API is rate limiting requests; wait a moment and try again"),
-        500..=599 => error.with_hint("the Baseten API had a problem; try again later"),
-        _ => error,
-    }
-}
-
-/// The human part of an error body, on one line and at most 200 characters.
-fn server_message(body: &str) -> Option<String> {
-    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body) {
-        for field in ["message", "detail", "error"] {
-            match fields.get(field) {
-                Some(Value::String(text)) if !text.trim().is_empty() => return Some(clean(text)),
-                Some(value @ (Value::Object(_) | Value::Array(_))) => {
-                    return Some(clean(&value.to_string()));
-                }
-                _ => {}
-            }
-        }
-        return None;
-    }
-    let text = strip_markup(body);
-    (!text.is_empty()).then(|| clean(&text))
-}
-
-/// Drops `<…>` tags so an HTML error page reads as its text.
-fn strip_markup(body: &str) -> String {
-    let mut text = String::with_capacity(body.len().min(4096));
-    let mut in_tag = false;
-    for character in body.chars().take(64 * 1024) {
-        match character {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            _ if !in_tag => text.push(character),
-            _ => {}
-        }
-    }
-    text
-}
-
-/// Folds white space and control characters and cuts to 200 characters.
-fn clean(text: &str) -> String {
-    const LIMIT: usize = 200;
-    let folded = text
-        .split(|character: char| character.is_whitespace() || character.is_control())
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if folded.chars().count() > LIMIT {
-        let cut: String = folded.chars().take(LIMIT).collect();
-        format!("{cut}…")
-    } else {
-        folded
-    }
+    let mut error = PluginError::new(kind, format!("HTTP {status}"));
+    error.http = Some(Box::new(HttpFailure {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        status,
+        body,
+    }));
+    error
 }
 
 /// Reads a typed view of an API payload (JSON text). A payload of another shape is the API
@@ -749,50 +701,55 @@ macro_rules! export_plugin {
 mod tests {
     use super::*;
 
-    #[test]
-    fn json_error_bodies_give_their_message() {
-        let error = error_for_status(404, r#"{"message":"API key not found"}"#);
-        assert_eq!(error.kind, ErrorKind::NotFound);
-        assert_eq!(error.message, "HTTP 404: API key not found");
+    struct Answering(u16, &'static str);
+
+    impl HostApi for Answering {
+        fn http(&self, _request: &HttpRequest) -> HttpOutcome {
+            HttpOutcome::Response(crate::protocol::HttpResponse {
+                status: self.0,
+                body: self.1.to_owned(),
+            })
+        }
+        fn log(&self, _level: LogLevel, _message: &str) {}
+        fn confirm(&self, _prompt: &str) -> bool {
+            false
+        }
     }
 
     #[test]
-    fn detail_and_error_fields_are_read_too() {
+    fn a_non_2xx_answer_is_passed_on_with_no_hint_of_the_sdks() {
+        let host = Answering(500, r#"{"message":"boom"}"#);
+        let error = Host::new(&host)
+            .post_text("/v1/api_keys", Value::Null)
+            .expect_err("a 500 fails");
+        assert_eq!(error.message, "HTTP 500");
+        assert_eq!(error.hint, None);
         assert_eq!(
-            error_for_status(400, r#"{"detail":"bad"}"#).message,
-            "HTTP 400: bad"
+            error.http,
+            Some(Box::new(HttpFailure {
+                method: "POST".to_owned(),
+                path: "/v1/api_keys".to_owned(),
+                status: 500,
+                body: r#"{"message":"boom"}"#.to_owned(),
+            }))
         );
-        assert_eq!(
-            error_for_status(409, r#"{"error":"taken"}"#).message,
-            "HTTP 409: taken"
-        );
-        assert_eq!(
-            error_for_status(409, r#"{"error":"taken"}"#).kind,
-            ErrorKind::Client
-        );
+        let error = Host::new(&Answering(404, ""))
+            .get_json::<Value>("/v1/x")
+            .expect_err("a 404 fails")
+            .context("get x");
+        assert_eq!(error.message, "could not get x: HTTP 404");
+        assert_eq!(error.http_status(), Some(404));
     }
 
     #[test]
-    fn html_bodies_become_one_short_line() {
-        let error = error_for_status(
-            502,
-            "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>",
-        );
-        assert_eq!(error.kind, ErrorKind::Server);
-        assert_eq!(error.message, "HTTP 502: 502 Bad Gateway nginx");
-    }
-
-    #[test]
-    fn long_bodies_are_cut() {
-        let error = error_for_status(500, &"x".repeat(5000));
-        assert!(error.message.chars().count() < 220, "{}", error.message);
-    }
-
-    #[test]
-    fn auth_statuses_map_to_auth() {
-        assert_eq!(error_for_status(401, "").kind, ErrorKind::Auth);
-        assert_eq!(error_for_status(403, "").kind, ErrorKind::Auth);
-        assert_eq!(error_for_status(401, "").message, "HTTP 401");
+    fn older_hosts_still_see_the_status_class() {
+        let kind = |status| error_for_status(status, "").kind;
+        assert_eq!(kind(401), ErrorKind::Auth);
+        assert_eq!(kind(403), ErrorKind::Auth);
+        assert_eq!(kind(404), ErrorKind::NotFound);
+        assert_eq!(kind(409), ErrorKind::Client);
+        assert_eq!(kind(503), ErrorKind::Server);
+        assert_eq!(kind(302), ErrorKind::Failure);
     }
 
     fn tiny_plugin() -> PluginDefinition {

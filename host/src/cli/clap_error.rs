@@ -19,7 +19,7 @@ pub fn handle(error: &clap::Error) -> Result<(), CliError> {
             // Plugins describe their commands: no control character of theirs reaches the
             // terminal.
             for line in text.lines() {
-                let _ = writeln!(stdout, "{}", crate::secrets::printable(line));
+                let _ = writeln!(stdout, "{}", crate::sanitize::printable(line));
             }
             let _ = stdout.flush();
             Ok(())

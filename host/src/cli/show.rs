@@ -68,16 +68,7 @@ pub fn show(
 /// could drive a terminal.
 pub fn show_as_received(text: &str) {
     crate::secrets::register_keys_in(text);
-    let text: String = text
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
+    let text = crate::sanitize::printable_lines(text);
     let mut stdout = std::io::stdout().lock();
     let newline = if text.ends_with('\n') { "" } else { "\n" };
     let _ = write!(stdout, "{text}{newline}");

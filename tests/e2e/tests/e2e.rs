@@ -7,6 +7,8 @@ mod auth;
 mod completion;
 #[path = "e2e/errors.rs"]
 mod errors;
+#[path = "e2e/http_errors.rs"]
+mod http_errors;
 #[path = "e2e/http_hardening.rs"]
 mod http_hardening;
 #[path = "e2e/install_script.rs"]
@@ -27,6 +29,8 @@ mod plugins;
 mod promises;
 #[path = "e2e/reliability.rs"]
 mod reliability;
+#[path = "e2e/sanitize.rs"]
+mod sanitize;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/support.rs"]

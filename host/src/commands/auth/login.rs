@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use baseten_plugin_api::protocol::HttpRequest;
-use baseten_plugin_api::sdk::{decode, error_for_status};
+use baseten_plugin_api::sdk::decode;
 use baseten_plugin_api::{CommandOutput, ErrorKind};
 
 use crate::commands::Request;
@@ -270,7 +270,7 @@ fn check(request: &Request<'_>, credential: Credential) -> Result<User, CliError
         .send(&me, request.logger)
         .map_err(|error| in_context("could not check the API key", error.into()))?;
     if !(200..300).contains(&response.status) {
-        let error: CliError = error_for_status(response.status, &response.body).into();
+        let error = crate::http_errors::classify(response.status, &response.body);
         return Err(if error.kind == ErrorKind::Auth {
             CliError::new(
                 ErrorKind::Auth,

@@ -106,8 +106,10 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         .map_err(|error| {
             // No answer, or a 5xx (a gateway's 502/504 says nothing of what the API did, and even
             // the API's own 500 may come after the key was stored): the key may exist, and
-            // "try again" could create a second one.
-            let may_exist = error.outcome_unknown || error.kind == ErrorKind::Server;
+            // "try again" could create a second one. The host adds the server's words after
+            // `HTTP {status}` and keeps this hint instead of its own.
+            let may_exist =
+                error.outcome_unknown || error.http_status().is_some_and(|status| status >= 500);
             let mut error = error.context("create API key");
             if may_exist {
                 error.message.push_str("; the key may exist");
@@ -356,9 +358,10 @@ mod tests {
                 )
                 .expect_err("fails");
             assert_eq!(error.kind, ErrorKind::Server);
+            assert_eq!(error.http_status(), Some(status));
             assert_eq!(
                 error.message,
-                format!("could not create API key: HTTP {status}: upstream; the key may exist")
+                format!("could not create API key: HTTP {status}; the key may exist")
             );
             assert_eq!(
                 error.hint.as_deref(),

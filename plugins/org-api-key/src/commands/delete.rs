@@ -81,7 +81,8 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     let path = format!("{}/{}", api::API_KEYS_PATH, encode_path_segment(&prefix));
     let payload: Value = host.delete_json(&path).map_err(|error| {
         // No answer, or a 5xx from a gateway or the API: the key may be gone already.
-        let may_be_deleted = error.outcome_unknown || error.kind == ErrorKind::Server;
+        let may_be_deleted =
+            error.outcome_unknown || error.http_status().is_some_and(|status| status >= 500);
         let mut error = error.context(format_args!("delete API key {prefix}"));
         if may_be_deleted {
             error.message.push_str("; the key may have been deleted");

@@ -169,6 +169,9 @@ mod tests {
             )
             .expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Server);
-        assert_eq!(error.message, "could not list API keys: HTTP 500: boom");
+        // The host adds the server's words and the hint (`http_errors`).
+        assert_eq!(error.message, "could not list API keys: HTTP 500");
+        assert_eq!(error.http_status(), Some(500));
+        assert_eq!(error.hint, None);
     }
 }

@@ -137,6 +137,8 @@ mod tests {
         let host = RecordingHost::new().respond(403, json!({"message": "forbidden"}));
         let error = list(&host, OutputMode::Text).expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Auth);
-        assert_eq!(error.message, "could not list teams: HTTP 403: forbidden");
+        // The host adds the server's words and the hint (`http_errors`).
+        assert_eq!(error.message, "could not list teams: HTTP 403");
+        assert_eq!(error.http_status(), Some(403));
     }
 }
