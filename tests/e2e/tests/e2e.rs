@@ -7,6 +7,8 @@ mod auth;
 mod completion;
 #[path = "e2e/errors.rs"]
 mod errors;
+#[path = "e2e/examples.rs"]
+mod examples;
 #[path = "e2e/http_hardening.rs"]
 mod http_hardening;
 #[path = "e2e/install_script.rs"]
