@@ -33,3 +33,5 @@ mod secrets;
 mod support;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/workspace.rs"]
+mod workspace;
