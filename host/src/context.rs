@@ -110,7 +110,7 @@ impl Context {
     }
 
     /// A context whose environment is exactly `environment`, raw values allowed.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub fn for_tests_os(environment: Vec<(OsString, OsString)>) -> Self {
         Self {
             environment,

@@ -120,6 +120,7 @@ fn sync_folder(_folder: &Path) -> io::Result<()> {
 
 /// Removes every temporary file being written right now. Async-signal-safe (atomic loads and
 /// `unlink(2)` only): the Ctrl-C handler calls it before `_exit`.
+#[cfg(unix)]
 pub fn remove_temporaries() {
     temporaries::remove_all();
 }
@@ -195,8 +196,6 @@ mod temporaries {
     }
 
     pub fn unregister(_slot: Option<usize>) {}
-
-    pub fn remove_all() {}
 }
 
 #[cfg(test)]

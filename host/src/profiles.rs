@@ -430,6 +430,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Options for a file only its owner may read, mode 0600 from the moment it exists.
 fn private_file_options() -> OpenOptions {
+    #[cfg_attr(not(unix), expect(unused_mut, reason = "only Unix sets a mode"))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);

@@ -55,7 +55,8 @@ pub struct CommandSpec {
     /// Longer text shown by the command's own `--help`.
     #[serde(default)]
     pub long_about: Option<String>,
-    /// Examples shown in `--help`; each one is run by the plugin's tests.
+    /// Examples shown in `--help`; the plugin's tests check each with
+    /// [`crate::testing::check_examples`].
     #[serde(default)]
     pub examples: Vec<Example>,
     /// The command's own flags (the host adds the global ones).

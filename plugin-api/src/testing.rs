@@ -1,7 +1,8 @@
-//! A stand-in host for plugin unit tests: answers requests from a script and records them.
+//! What plugin tests share: a stand-in host that answers requests from a script and records
+//! them, and a check of the examples a plugin shows in `--help`.
 //!
 //! Plugin crates build as `rlib` too, so their tests call the [`PluginDefinition`] directly with
-//! a [`RecordingHost`] instead of loading a library.
+//! a [`RecordingHost`] instead of loading a library, and hand it to [`check_examples`].
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -13,6 +14,10 @@ use crate::protocol::{
     PluginError,
 };
 use crate::sdk::{Host, HostApi, PluginDefinition};
+
+mod examples;
+
+pub use examples::check_examples;
 
 /// A host whose HTTP answers are queued in advance and whose requests are recorded.
 #[derive(Default)]
@@ -73,26 +78,73 @@ impl RecordingHost {
         self.logs.borrow().clone()
     }
 
-    /// Runs `command` (a path like `["org", "api-key", "list"]`) of `plugin` with `flags` (a JSON
-    /// object) in `output` mode.
-    pub fn run(
-        &self,
-        plugin: &PluginDefinition,
-        command: &[&str],
-        flags: Value,
-        output: OutputMode,
-        interactive: bool,
-    ) -> Result<CommandOutput, PluginError> {
-        let invocation = Invocation {
-            command: command.iter().map(|word| (*word).to_owned()).collect(),
-            flags: match flags {
-                Value::Object(flags) => flags,
-                _ => serde_json::Map::new(),
+    /// A run of `command` (a path like `["org", "api-key", "list"]`) of `plugin` against this
+    /// host, with no flags, in text mode and without a terminal until the builder says otherwise:
+    ///
+    /// ```
+    /// # use baseten_plugin_api::{CommandOutput, CommandSpec, FlagSpec, OutputMode, PluginDefinition};
+    /// # use baseten_plugin_api::testing::RecordingHost;
+    /// # use serde_json::json;
+    /// # let plugin = PluginDefinition::new("hello", "0.1.0", "Say hello").command(
+    /// #     CommandSpec::new(["hello", "greet"], "Greet")
+    /// #         .flag(FlagSpec::text("name", "Who"))
+    /// #         .run(|_, args| Ok(CommandOutput::lines(json!({}), vec![args.text("name").unwrap_or("").to_owned()]))),
+    /// # );
+    /// let host = RecordingHost::new();
+    /// let output = host
+    ///     .command(&plugin, &["hello", "greet"])
+    ///     .flag("name", "Ada")
+    ///     .output(OutputMode::Json)
+    ///     .run()
+    ///     .expect("greets");
+    /// ```
+    pub fn command<'a>(&'a self, plugin: &'a PluginDefinition, command: &[&str]) -> Call<'a> {
+        Call {
+            host: self,
+            plugin,
+            invocation: Invocation {
+                command: command.iter().map(|word| (*word).to_owned()).collect(),
+                flags: serde_json::Map::new(),
+                output: OutputMode::Text,
+                interactive: false,
             },
-            output,
-            interactive,
-        };
-        plugin.invoke(&Host::new(self), &invocation)
+        }
+    }
+}
+
+/// One command run against a [`RecordingHost`], built up flag by flag; made by
+/// [`RecordingHost::command`], started by [`Call::run`].
+#[must_use = "a call does nothing until `run`"]
+pub struct Call<'a> {
+    host: &'a RecordingHost,
+    plugin: &'a PluginDefinition,
+    invocation: Invocation,
+}
+
+impl Call<'_> {
+    /// Gives flag `long` as the host would pass it: a string for a flag with one value, an array
+    /// of strings for a repeated flag, `true` for a switch.
+    pub fn flag(mut self, long: &str, value: impl Into<Value>) -> Self {
+        self.invocation.flags.insert(long.to_owned(), value.into());
+        self
+    }
+
+    /// Runs in `output` mode instead of text.
+    pub fn output(mut self, output: OutputMode) -> Self {
+        self.invocation.output = output;
+        self
+    }
+
+    /// Runs as if on a terminal, where the user can be asked a question (see
+    /// [`RecordingHost::confirm_with`]).
+    pub fn interactive(mut self) -> Self {
+        self.invocation.interactive = true;
+        self
+    }
+
+    /// Runs the command, as the host would after parsing its command line.
+    pub fn run(self) -> Result<CommandOutput, PluginError> {
+        self.plugin.invoke(&Host::new(self.host), &self.invocation)
     }
 }
 

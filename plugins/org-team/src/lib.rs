@@ -49,27 +49,7 @@ mod tests {
     }
 
     #[test]
-    fn every_example_uses_the_command_and_only_global_flags() {
-        let manifest = plugin().manifest();
-        for command in &manifest.commands {
-            for example in &command.examples {
-                let expected = format!("baseten {}", command.path.join(" "));
-                assert!(
-                    example.command.starts_with(&expected),
-                    "{}",
-                    example.command
-                );
-                for word in example
-                    .command
-                    .split_whitespace()
-                    .filter(|word| word.starts_with("--"))
-                {
-                    let long = word.trim_start_matches("--");
-                    let declared = command.flags.iter().any(|flag| flag.long == long)
-                        || ["jq", "output", "profile", "verbose"].contains(&long);
-                    assert!(declared, "{} uses undeclared --{long}", example.command);
-                }
-            }
-        }
+    fn every_example_is_a_command_line_baseten_accepts() {
+        baseten_plugin_api::testing::check_examples(&plugin());
     }
 }

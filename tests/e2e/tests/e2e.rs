@@ -7,6 +7,8 @@ mod auth;
 mod completion;
 #[path = "e2e/errors.rs"]
 mod errors;
+#[path = "e2e/examples.rs"]
+mod examples;
 #[path = "e2e/http_errors.rs"]
 mod http_errors;
 #[path = "e2e/http_hardening.rs"]
@@ -37,3 +39,5 @@ mod secrets;
 mod support;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/workspace.rs"]
+mod workspace;

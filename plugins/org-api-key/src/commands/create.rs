@@ -223,13 +223,9 @@ mod tests {
     fn create_maps_the_type_and_omits_absent_fields() {
         let host = RecordingHost::new().respond(200, json!({"api_key": "abcd1234.secret"}));
         let output = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "personal"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .run()
             .expect("creates");
         assert_eq!(
             output.text,
@@ -259,14 +255,13 @@ mod tests {
     #[test]
     fn create_sends_name_and_model_ids_in_order() {
         let host = RecordingHost::new().respond(200, json!({"api_key": "abcd1234.secret"}));
-        host.run(
-            &crate::plugin(),
-            &CREATE,
-            json!({"type": "workspace-invoke", "name": "bot", "model-id": ["m2", "m1"]}),
-            OutputMode::Json,
-            false,
-        )
-        .expect("creates");
+        host.command(&crate::plugin(), &CREATE)
+            .flag("type", "workspace-invoke")
+            .flag("name", "bot")
+            .flag("model-id", ["m2", "m1"])
+            .output(OutputMode::Json)
+            .run()
+            .expect("creates");
         assert_eq!(
             host.requests()[0].body,
             Some(json!({"type": "WORKSPACE_INVOKE", "name": "bot", "model_ids": ["m2", "m1"]}))
@@ -277,13 +272,10 @@ mod tests {
     fn an_empty_model_id_is_refused_before_any_request() {
         let host = RecordingHost::new();
         let error = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "workspace-invoke", "model-id": ["m1", ""]}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "workspace-invoke")
+            .flag("model-id", ["m1", ""])
+            .run()
             .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(host.requests().is_empty());
@@ -293,13 +285,10 @@ mod tests {
     fn model_ids_with_another_type_are_refused_before_any_request() {
         let host = RecordingHost::new();
         let error = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "personal", "model-id": ["m1"]}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .flag("model-id", ["m1"])
+            .run()
             .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(
@@ -324,13 +313,9 @@ mod tests {
         lost.outcome_unknown = true;
         let host = RecordingHost::new().fail(lost);
         let error = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "personal"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .run()
             .expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Network);
         assert!(
@@ -349,13 +334,9 @@ mod tests {
         for status in [500, 502, 504] {
             let host = RecordingHost::new().respond(status, json!({"message": "upstream"}));
             let error = host
-                .run(
-                    &crate::plugin(),
-                    &CREATE,
-                    json!({"type": "personal"}),
-                    OutputMode::Text,
-                    false,
-                )
+                .command(&crate::plugin(), &CREATE)
+                .flag("type", "personal")
+                .run()
                 .expect_err("fails");
             assert_eq!(error.kind, ErrorKind::Server);
             assert_eq!(error.http_status(), Some(status));
@@ -380,13 +361,9 @@ mod tests {
         ] {
             let host = RecordingHost::new().respond(200, body.clone());
             let error = host
-                .run(
-                    &crate::plugin(),
-                    &CREATE,
-                    json!({"type": "personal"}),
-                    OutputMode::Text,
-                    false,
-                )
+                .command(&crate::plugin(), &CREATE)
+                .flag("type", "personal")
+                .run()
                 .expect_err("fails");
             assert_eq!(error.kind, ErrorKind::Failure);
             assert_eq!(error.stdout, Some(body.to_string()));
@@ -411,14 +388,11 @@ mod tests {
         let host = RecordingHost::new()
             .respond(200, teams())
             .respond(200, json!({"api_key": "abcd1234.secret"}));
-        host.run(
-            &crate::plugin(),
-            &CREATE,
-            json!({"type": "personal", "team": "team0002"}),
-            OutputMode::Text,
-            false,
-        )
-        .expect("creates");
+        host.command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .flag("team", "team0002")
+            .run()
+            .expect("creates");
         assert_eq!(host.requests()[1].path, "/v1/teams/team0002/api_keys");
     }
 
@@ -427,14 +401,11 @@ mod tests {
         let host = RecordingHost::new()
             .respond(200, teams())
             .respond(200, json!({"api_key": "abcd1234.secret"}));
-        host.run(
-            &crate::plugin(),
-            &CREATE,
-            json!({"type": "personal", "team": "ML"}),
-            OutputMode::Text,
-            false,
-        )
-        .expect("creates");
+        host.command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .flag("team", "ML")
+            .run()
+            .expect("creates");
         assert_eq!(host.requests()[1].path, "/v1/teams/team0002/api_keys");
     }
 
@@ -442,26 +413,20 @@ mod tests {
     fn unknown_or_ambiguous_team_creates_nothing() {
         let host = RecordingHost::new().respond(200, teams());
         let error = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "personal", "team": "Nope"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .flag("team", "Nope")
+            .run()
             .expect_err("no such team");
         assert_eq!(error.kind, ErrorKind::NotFound);
         assert_eq!(host.requests().len(), 1);
 
         let host = RecordingHost::new().respond(200, teams());
         let error = host
-            .run(
-                &crate::plugin(),
-                &CREATE,
-                json!({"type": "personal", "team": "Twice"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &CREATE)
+            .flag("type", "personal")
+            .flag("team", "Twice")
+            .run()
             .expect_err("ambiguous");
         assert_eq!(error.kind, ErrorKind::Failure);
         assert_eq!(

@@ -171,7 +171,6 @@ fn validate_prefix(prefix: &str) -> Result<(), PluginError> {
 
 #[cfg(test)]
 mod tests {
-    use baseten_plugin_api::OutputMode;
     use baseten_plugin_api::testing::RecordingHost;
     use serde_json::json;
 
@@ -193,13 +192,9 @@ mod tests {
             .respond(200, keys())
             .respond(200, json!({"prefix": "aaaa1111"}));
         let output = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"name": "ci"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("name", "ci")
+            .run()
             .expect("deletes");
         assert_eq!(output.notices, vec!["Deleted API key aaaa1111"]);
         let requests = host.requests();
@@ -213,13 +208,9 @@ mod tests {
     fn delete_by_name_with_two_matches_deletes_nothing() {
         let host = RecordingHost::new().respond(200, keys());
         let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"name": "dup"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("name", "dup")
+            .run()
             .expect_err("ambiguous");
         assert_eq!(error.kind, ErrorKind::Failure);
         assert_eq!(
@@ -233,13 +224,9 @@ mod tests {
     fn delete_by_unknown_name_is_not_found() {
         let host = RecordingHost::new().respond(200, keys());
         let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"name": "nope"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("name", "nope")
+            .run()
             .expect_err("none");
         assert_eq!(error.kind, ErrorKind::NotFound);
         assert_eq!(error.message, "no API key named \"nope\"");
@@ -251,13 +238,10 @@ mod tests {
             .respond(200, keys())
             .confirm_with(false);
         let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"name": "ci"}),
-                OutputMode::Text,
-                true,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("name", "ci")
+            .interactive()
+            .run()
             .expect_err("declined");
         assert_eq!(host.prompts(), vec!["Delete API key aaaa1111 (ci)? [y/N]"]);
         assert_eq!(error.kind, ErrorKind::Failure);
@@ -267,14 +251,12 @@ mod tests {
     #[test]
     fn yes_skips_the_question() {
         let host = RecordingHost::new().respond(200, json!({"prefix": "aaaa1111"}));
-        host.run(
-            &crate::plugin(),
-            &DELETE,
-            json!({"prefix": "aaaa1111", "yes": true}),
-            OutputMode::Text,
-            true,
-        )
-        .expect("deletes");
+        host.command(&crate::plugin(), &DELETE)
+            .flag("prefix", "aaaa1111")
+            .flag("yes", true)
+            .interactive()
+            .run()
+            .expect("deletes");
         assert!(host.prompts().is_empty());
         assert_eq!(host.requests().len(), 1);
     }
@@ -283,13 +265,9 @@ mod tests {
     fn dot_segments_are_refused() {
         let host = RecordingHost::new();
         let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"prefix": ".."}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("prefix", "..")
+            .run()
             .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(host.requests().is_empty());
@@ -302,13 +280,9 @@ mod tests {
         lost.hint = Some("raise BASETEN_HTTP_TIMEOUT (seconds) or check the network".to_owned());
         let host = RecordingHost::new().fail(lost);
         let error = host
-            .run(
-                &crate::plugin(),
-                &DELETE,
-                json!({"prefix": "aaaa1111"}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&crate::plugin(), &DELETE)
+            .flag("prefix", "aaaa1111")
+            .run()
             .expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Network);
         assert_eq!(
@@ -334,13 +308,9 @@ mod tests {
         ] {
             let host = RecordingHost::new();
             let error = host
-                .run(
-                    &crate::plugin(),
-                    &DELETE,
-                    json!({"prefix": prefix}),
-                    OutputMode::Text,
-                    false,
-                )
+                .command(&crate::plugin(), &DELETE)
+                .flag("prefix", prefix)
+                .run()
                 .expect_err("refused");
             assert_eq!(error.kind, ErrorKind::Usage, "{prefix}");
             assert!(host.requests().is_empty(), "{prefix}");

@@ -74,13 +74,8 @@ mod tests {
             ]}),
         );
         let output = host
-            .run(
-                &plugin(),
-                &["org", "api-key", "list"],
-                json!({}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&plugin(), &["org", "api-key", "list"])
+            .run()
             .expect("list succeeds");
         let TextView::Table(table) = output.text else {
             panic!("a table")
@@ -102,13 +97,9 @@ mod tests {
             json!({"keys": [{"prefix": "abcd1234", "type": "PERSONAL", "extra": 1}], "next": null});
         let host = RecordingHost::new().respond(200, body.clone());
         let output = host
-            .run(
-                &plugin(),
-                &["org", "api-key", "list"],
-                json!({}),
-                OutputMode::Json,
-                false,
-            )
+            .command(&plugin(), &["org", "api-key", "list"])
+            .output(OutputMode::Json)
+            .run()
             .expect("list succeeds");
         assert_eq!(output.payload_value(), body);
     }
@@ -117,13 +108,8 @@ mod tests {
     fn a_body_without_keys_is_an_unexpected_response() {
         let host = RecordingHost::new().respond(200, json!({"items": []}));
         let error = host
-            .run(
-                &plugin(),
-                &["org", "api-key", "list"],
-                json!({}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&plugin(), &["org", "api-key", "list"])
+            .run()
             .expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Failure);
         assert!(
@@ -144,13 +130,9 @@ mod tests {
         ] {
             let host = RecordingHost::new().respond(200, body.clone());
             let error = host
-                .run(
-                    &plugin(),
-                    &["org", "api-key", "list"],
-                    json!({}),
-                    OutputMode::Json,
-                    false,
-                )
+                .command(&plugin(), &["org", "api-key", "list"])
+                .output(OutputMode::Json)
+                .run()
                 .expect_err("fails");
             assert_eq!(error.kind, ErrorKind::Failure, "{body}");
         }
@@ -160,13 +142,8 @@ mod tests {
     fn server_errors_name_what_failed() {
         let host = RecordingHost::new().respond(500, json!({"message": "boom"}));
         let error = host
-            .run(
-                &plugin(),
-                &["org", "api-key", "list"],
-                json!({}),
-                OutputMode::Text,
-                false,
-            )
+            .command(&plugin(), &["org", "api-key", "list"])
+            .run()
             .expect_err("fails");
         assert_eq!(error.kind, ErrorKind::Server);
         // The host adds the server's words and the hint (`http_errors`).

@@ -62,13 +62,9 @@ mod tests {
     use super::*;
 
     fn list(host: &RecordingHost, output: OutputMode) -> Result<CommandOutput, PluginError> {
-        host.run(
-            &crate::plugin(),
-            &["org", "team", "list"],
-            json!({}),
-            output,
-            false,
-        )
+        host.command(&crate::plugin(), &["org", "team", "list"])
+            .output(output)
+            .run()
     }
 
     #[test]

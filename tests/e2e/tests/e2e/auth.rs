@@ -5,7 +5,11 @@
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+// The keyring tests run where the Secret Service is: on Linux.
+#[cfg(target_os = "linux")]
+use std::process::Command;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{BackgroundEmulator, Emulator, Run, Sandbox, baseten_bin, emulator, run_command};
@@ -13,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::support::{prefix_of, request_lines};
 
+#[cfg(target_os = "linux")]
 const PLAIN_TEXT_WARNING: &str =
     "warning: could not store credentials in system keyring, storing in plain text\n";
 const UNKNOWN_PROFILE_HINT: &str =
@@ -970,6 +975,7 @@ fn a_keyring_that_never_answers_is_given_up_on_after_3_seconds() {
 }
 
 /// Runs `command` for at most a minute.
+#[cfg(target_os = "linux")]
 fn run_with_deadline(mut command: Command) -> Run {
     command
         .stdin(Stdio::null())
