@@ -1,9 +1,9 @@
-//! Stage two of a run: the command tree. Turns the built-ins and every plugin's [`CommandSpec`]
-//! into one clap [`Command`], and reads the chosen command's path back out of clap's matches.
-//! Completions and man pages use the same tree.
+//! Stage two of a run: the command tree. Turns the [`CommandSpec`]s of the built-ins and of every
+//! plugin into one clap [`Command`], the same way for both, and reads the chosen command's path
+//! back out of clap's matches. Completions and man pages use the same tree.
 
 use clap::builder::PossibleValuesParser;
-use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command, ValueHint};
 
 use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
 
@@ -22,9 +22,16 @@ pub fn build(registry: &Registry) -> Command {
         .arg_required_else_help(true)
         .propagate_version(false)
         .max_term_width(100)
-        .args(global_args())
-        .subcommands(commands::commands());
+        .args(global_args());
     let mut tree = Node::default();
+    // The built-ins first: they come first in `--help`, and their group descriptions win.
+    let built_ins = commands::built_ins();
+    for built_in in &built_ins.commands {
+        tree.insert(&built_in.spec);
+    }
+    for group in &built_ins.groups {
+        tree.describe(&group.path, &group.about);
+    }
     for group in registry.groups() {
         tree.describe(&group.path, &group.about);
     }
@@ -81,7 +88,7 @@ fn global_args() -> Vec<Arg> {
             .global(true),
     ]
 }
-/// A group or leaf of the plugin command tree, before it becomes clap commands.
+/// A group or leaf of the command tree, before it becomes clap commands.
 #[derive(Default)]
 struct Node {
     word: String,
@@ -140,7 +147,9 @@ impl Node {
 }
 
 fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
-    let mut command = Command::new(word.to_owned()).about(spec.about.clone());
+    let mut command = Command::new(word.to_owned())
+        .about(spec.about.clone())
+        .hide(spec.hidden);
     if let Some(long_about) = &spec.long_about {
         command = command.long_about(long_about.clone());
     }
@@ -170,6 +179,25 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
             }
         }
         command = command.arg(arg.required(flag.required));
+    }
+    for positional in &spec.args {
+        let mut arg = Arg::new(positional.name.clone())
+            .help(positional.help.clone())
+            .action(ArgAction::Set)
+            .value_name(
+                positional
+                    .value_name
+                    .clone()
+                    .unwrap_or_else(|| positional.name.to_ascii_uppercase()),
+            )
+            .required(positional.required);
+        if positional.path {
+            arg = arg.value_hint(ValueHint::AnyPath);
+        }
+        if !positional.allowed_values.is_empty() {
+            arg = arg.value_parser(PossibleValuesParser::new(positional.allowed_values.clone()));
+        }
+        command = command.arg(arg);
     }
     for (index, group) in spec.one_required.iter().enumerate() {
         command = command.group(

@@ -1,14 +1,14 @@
 //! `baseten completion SHELL`: a completion script for the whole command tree, plugin commands,
 //! their flags and allowed values included, as found when the script is generated.
 
-use clap::{Arg, Command};
+use clap::Command;
 use clap_complete::Shell;
 use serde_json::json;
 
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec};
 
 use crate::cli;
-use crate::commands::Request;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
 /// The shells, as typed, with clap_complete's generator for each.
@@ -20,38 +20,39 @@ const SHELLS: [(&str, Shell); 5] = [
     ("elvish", Shell::Elvish),
 ];
 
-pub fn command() -> Command {
-    Command::new("completion")
-        .about("Print a shell completion script, plugin commands included")
-        .long_about(
-            "Print a completion script for SHELL on stdout. It covers the built-in commands and \
-             the commands of every plugin found now, with their flags and allowed values: \
-             generate it again after installing or removing a plugin.",
-        )
-        .arg(
-            Arg::new("shell")
-                .value_name("SHELL")
-                .help("The shell to complete for")
-                .value_parser(SHELLS.map(|(name, _)| name))
-                .required(true),
-        )
-        .after_help(
-            "Examples:\n  \
-             # Load completions in the current bash session\n  \
-             $ source <(baseten completion bash)\n\n  \
-             # Install them for zsh\n  \
-             $ baseten completion zsh > \"${fpath[1]}/_baseten\"\n\n  \
-             # Install them for fish\n  \
-             $ baseten completion fish > ~/.config/fish/completions/baseten.fish",
-        )
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["completion"],
+        "Print a shell completion script, plugin commands included",
+    )
+    .long_about(
+        "Print a completion script for SHELL on stdout. It covers the built-in commands and \
+         the commands of every plugin found now, with their flags and allowed values: \
+         generate it again after installing or removing a plugin.",
+    )
+    .arg(
+        ArgSpec::new("shell", "The shell to complete for")
+            .value_name("SHELL")
+            .allowed_values(SHELLS.map(|(name, _)| name))
+            .required(),
+    )
+    .example(
+        "Load completions in the current bash session",
+        "source <(baseten completion bash)",
+    )
+    .example(
+        "Install them for zsh",
+        "baseten completion zsh > \"${fpath[1]}/_baseten\"",
+    )
+    .example(
+        "Install them for fish",
+        "baseten completion fish > ~/.config/fish/completions/baseten.fish",
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let name = request
-        .matches
-        .get_one::<String>("shell")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let name = request.args.text("shell").unwrap_or_default();
     let Some((_, shell)) = SHELLS.iter().find(|(shell, _)| *shell == name) else {
         return Err(CliError::usage(format!("unknown shell `{name}`")));
     };
@@ -91,6 +92,8 @@ fn without_hidden(tree: Command) -> Command {
 
 #[cfg(test)]
 mod tests {
+    use clap::Arg;
+
     use super::*;
 
     #[test]
