@@ -874,6 +874,24 @@ mod tests {
     }
 
     #[test]
+    fn positional_arguments_and_hidden_commands_reach_the_manifest_and_the_args() {
+        let spec = CommandSpec::new(["tiny", "get"], "Get")
+            .arg(
+                ArgSpec::new("name", "Which")
+                    .value_name("NAME")
+                    .required()
+                    .path(),
+            )
+            .hidden();
+        assert_eq!(spec.args.len(), 1);
+        assert!(spec.hidden && spec.args[0].required && spec.args[0].path);
+        let invocation: Invocation =
+            serde_json::from_str(r#"{"command":["tiny","get"],"flags":{"name":"x"}}"#)
+                .expect("parses");
+        assert_eq!(Args::new(&invocation).text("name"), Some("x"));
+    }
+
+    #[test]
     fn tests_can_claim_another_plugin_api_version() {
         let manifest: Manifest =
             serde_json::from_str(&manifest_entry_claiming(tiny_plugin, "2.0.0"))

@@ -15,6 +15,16 @@ const GLOBAL_HEADING: &str = "Global Options";
 
 /// The whole command tree.
 pub fn build(registry: &Registry) -> Command {
+    build_tree(registry, true)
+}
+
+/// The tree as users see it, for completions: hidden commands (`man`, a plugin's) left out, as
+/// they are of `--help`, with any group left empty by that.
+pub fn visible(registry: &Registry) -> Command {
+    build_tree(registry, false)
+}
+
+fn build_tree(registry: &Registry, with_hidden: bool) -> Command {
     let mut root = Command::new("baseten")
         .version(crate::VERSION)
         .about("Command-line tool for the Baseten platform")
@@ -37,6 +47,9 @@ pub fn build(registry: &Registry) -> Command {
     }
     for (_, spec) in registry.commands() {
         tree.insert(spec);
+    }
+    if !with_hidden {
+        tree.remove_hidden();
     }
     for child in tree.children {
         root = root.subcommand(child.into_command());
@@ -126,6 +139,17 @@ impl Node {
             node = node.child(word);
         }
         node.spec = Some(spec.clone());
+    }
+
+    /// Drops hidden leaves, then groups with nothing left under them.
+    fn remove_hidden(&mut self) {
+        for child in &mut self.children {
+            child.remove_hidden();
+        }
+        self.children.retain(|child| match &child.spec {
+            Some(spec) => !spec.hidden,
+            None => !child.children.is_empty(),
+        });
     }
 
     fn into_command(self) -> Command {
@@ -233,4 +257,52 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
         command = command.after_help(after_help.trim_end().to_owned());
     }
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::ArgSpec;
+
+    use super::*;
+
+    fn names(node: &Node) -> Vec<&str> {
+        node.children
+            .iter()
+            .map(|child| child.word.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn hidden_commands_and_the_groups_they_empty_are_removed() {
+        let mut tree = Node::default();
+        tree.insert(&CommandSpec::new(["man"], "Man pages").hidden());
+        tree.insert(&CommandSpec::new(["x", "list"], "List"));
+        tree.insert(&CommandSpec::new(["x", "secret"], "Secret").hidden());
+        tree.insert(&CommandSpec::new(["y", "secret"], "Secret").hidden());
+        tree.remove_hidden();
+        assert_eq!(names(&tree), ["x"]);
+        assert_eq!(names(&tree.children[0]), ["list"]);
+    }
+
+    #[test]
+    fn positional_arguments_become_clap_positionals_in_order() {
+        let spec = CommandSpec::new(["x", "get"], "Get")
+            .arg(ArgSpec::new("name", "Which").required())
+            .arg(ArgSpec::new("style", "How").allowed_values(["a", "b"]));
+        let command = leaf_command("get", &spec).no_binary_name(true);
+        let matches = command
+            .clone()
+            .try_get_matches_from(["n", "b"])
+            .expect("parses");
+        assert_eq!(
+            matches.get_one::<String>("name").map(String::as_str),
+            Some("n")
+        );
+        assert_eq!(
+            matches.get_one::<String>("style").map(String::as_str),
+            Some("b")
+        );
+        assert!(command.clone().try_get_matches_from(["n", "c"]).is_err());
+        assert!(command.try_get_matches_from(Vec::<&str>::new()).is_err());
+    }
 }

@@ -1,7 +1,6 @@
 //! `baseten completion SHELL`: a completion script for the whole command tree, plugin commands,
 //! their flags and allowed values included, as found when the script is generated.
 
-use clap::Command;
 use clap_complete::Shell;
 use serde_json::json;
 
@@ -65,46 +64,8 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
 }
 
 fn script(shell: Shell, request: &Request<'_>) -> String {
-    let mut tree = without_hidden(cli::tree::build(request.registry));
+    let mut tree = cli::tree::visible(request.registry);
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut tree, "baseten", &mut buffer);
     String::from_utf8_lossy(&buffer).into_owned()
-}
-
-/// The tree as users see it: hidden commands (`man`) are left out of completions, as they are of
-/// `--help`. clap cannot remove a subcommand, so the root is rebuilt with the visible ones.
-fn without_hidden(tree: Command) -> Command {
-    let mut root = Command::new(tree.get_name().to_owned())
-        .args(tree.get_arguments().cloned())
-        .subcommands(
-            tree.get_subcommands()
-                .filter(|command| !command.is_hide_set())
-                .cloned(),
-        );
-    if let Some(about) = tree.get_about() {
-        root = root.about(about.clone());
-    }
-    if let Some(version) = tree.get_version() {
-        root = root.version(version.to_owned());
-    }
-    root
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Arg;
-
-    use super::*;
-
-    #[test]
-    fn hidden_commands_are_left_out() {
-        let tree = Command::new("baseten")
-            .arg(Arg::new("output").long("output"))
-            .subcommand(Command::new("auth"))
-            .subcommand(Command::new("man").hide(true));
-        let visible = without_hidden(tree);
-        let names: Vec<&str> = visible.get_subcommands().map(Command::get_name).collect();
-        assert_eq!(names, ["auth"]);
-        assert!(visible.get_arguments().any(|arg| arg.get_id() == "output"));
-    }
 }
