@@ -91,13 +91,14 @@ fn manifest_lines(manifest: &Manifest) -> Vec<String> {
     lines
 }
 
-/// `  baseten org api-key create  Create an API key`, then one indented line per positional
-/// argument and per flag.
+/// `  baseten org api-key create  Create an API key` (marked when hidden from `--help`), then one
+/// indented line per positional argument and per flag.
 fn command_help_lines(command: &CommandSpec) -> Vec<String> {
     let mut lines = vec![format!(
-        "  baseten {}  {}",
+        "  baseten {}  {}{}",
         command.path.join(" "),
-        command.about
+        command.about,
+        if command.hidden { " (hidden)" } else { "" }
     )];
     let described = command
         .args
@@ -190,13 +191,14 @@ mod tests {
     #[test]
     fn positional_arguments_come_before_the_flags() {
         let command = CommandSpec::new(["x", "get"], "Get one")
+            .hidden()
             .arg(ArgSpec::new("name", "Which one").required())
             .arg(ArgSpec::new("format", "How").allowed_values(["a", "b"]))
             .flag(FlagSpec::switch("all", "Everything"));
         assert_eq!(
             command_help_lines(&command),
             [
-                "  baseten x get  Get one",
+                "  baseten x get  Get one (hidden)",
                 "      <NAME>    Which one",
                 "      [FORMAT]  How [values: a, b]",
                 "      --all     Everything",

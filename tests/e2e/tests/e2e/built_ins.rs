@@ -113,6 +113,16 @@ fn hidden_plugin_commands_run_but_are_not_shown() {
     assert!(run.stdout.contains("  echo "), "{}", run.stdout);
     assert!(!run.stdout.contains("secret"), "{}", run.stdout);
 
+    // `plugin info` shows all a plugin declares, the hidden command marked.
+    let run = sandbox.run(&["plugin", "info", "arguments"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("  baseten fixture secret  Not listed anywhere (hidden)\n"),
+        "{}",
+        run.stdout
+    );
+
     for shell in ["bash", "zsh", "fish"] {
         let run = sandbox.run(&["completion", shell]);
         run.assert_code(0);
