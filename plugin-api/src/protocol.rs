@@ -106,7 +106,9 @@ pub struct ArgSpec {
     /// The only values the argument accepts, when the set is closed.
     #[serde(default)]
     pub allowed_values: Vec<String>,
-    /// Whether the value names a file or folder, which shells then complete as paths.
+    /// Whether the value names a file or folder, which shells then complete as paths. A path
+    /// has no closed set of values, and reaches a plugin only when it is UTF-8 (else the host
+    /// refuses the command line).
     #[serde(default)]
     pub path: bool,
 }

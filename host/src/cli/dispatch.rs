@@ -3,6 +3,9 @@
 //! it, turning the matches into an [`Invocation`], lending it the host's services and reading
 //! its result back.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use clap::ArgMatches;
 use serde_json::{Map, Value};
 
@@ -34,6 +37,7 @@ pub fn built_in(
         logger,
         registry,
         args: Args::new(&invocation),
+        paths: path_values(leaf, spec),
         profile: settings.profile.as_deref(),
     };
     let output = (built_in.run)(&request)?;
@@ -49,6 +53,16 @@ pub fn plugin_command(
     leaf: &ArgMatches,
 ) -> Result<(), CliError> {
     let settings = Settings::read(leaf, &spec.path, &spec.output)?;
+    // A path reaches a plugin as JSON text, which only UTF-8 can be.
+    if let Some((name, _)) = path_values(leaf, spec)
+        .into_iter()
+        .find(|(_, path)| path.to_str().is_none())
+    {
+        return Err(CliError::usage(format!(
+            "the `{name}` argument of `baseten {}` must be valid UTF-8",
+            spec.path.join(" ")
+        )));
+    }
     let loaded = record.load().map_err(|why| {
         CliError::new(
             ErrorKind::Plugin,
@@ -119,9 +133,31 @@ fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
         }
     }
     for positional in &spec.args {
-        if let Some(value) = matches.get_one::<String>(&positional.name) {
-            flags.insert(positional.name.clone(), Value::String(value.clone()));
+        let value = if positional.path {
+            matches
+                .get_one::<PathBuf>(&positional.name)
+                .and_then(|path| path.to_str())
+        } else {
+            matches
+                .get_one::<String>(&positional.name)
+                .map(String::as_str)
+        };
+        if let Some(value) = value {
+            flags.insert(positional.name.clone(), Value::String(value.to_owned()));
         }
     }
     flags
+}
+
+/// The path arguments as given, UTF-8 or not, by name.
+fn path_values(matches: &ArgMatches, spec: &CommandSpec) -> BTreeMap<String, PathBuf> {
+    spec.args
+        .iter()
+        .filter(|positional| positional.path)
+        .filter_map(|positional| {
+            matches
+                .get_one::<PathBuf>(&positional.name)
+                .map(|path| (positional.name.clone(), path.clone()))
+        })
+        .collect()
 }

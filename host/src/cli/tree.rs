@@ -3,7 +3,9 @@
 //! back out of clap's matches. Completions and man pages use the same tree.
 
 use clap::builder::PossibleValuesParser;
-use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command, ValueHint};
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command, ValueHint, value_parser};
 
 use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
 
@@ -216,7 +218,10 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
             )
             .required(positional.required);
         if positional.path {
-            arg = arg.value_hint(ValueHint::AnyPath);
+            // Any path the system takes, UTF-8 or not; shells complete it as one.
+            arg = arg
+                .value_parser(value_parser!(PathBuf))
+                .value_hint(ValueHint::AnyPath);
         }
         if !positional.allowed_values.is_empty() {
             arg = arg.value_parser(PossibleValuesParser::new(positional.allowed_values.clone()));

@@ -30,10 +30,9 @@ pub fn built_in() -> BuiltIn {
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let Some(folder) = request.args.text("dir").map(PathBuf::from) else {
+    let Some(folder) = request.path("dir") else {
         return Err(CliError::usage("no folder given"));
     };
-    let folder = folder.as_path();
     let failed = |error: std::io::Error| {
         CliError::failure(format!(
             "could not write man pages to `{}`: {error}",

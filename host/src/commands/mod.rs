@@ -12,6 +12,8 @@ pub mod man;
 pub mod plugin;
 pub mod version;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use baseten_plugin_api::protocol::{CommandSpec, GroupSpec};
@@ -29,8 +31,17 @@ pub struct Request<'a> {
     pub registry: &'a Registry,
     /// The command's flag and argument values, as a plugin receives them.
     pub args: Args<'a>,
+    /// The path arguments as given: a path need not be UTF-8, which `args` holds only.
+    pub paths: BTreeMap<String, PathBuf>,
     /// `--profile`, if given.
     pub profile: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// The value of the path argument `name`, if given.
+    pub fn path(&self, name: &str) -> Option<&Path> {
+        self.paths.get(name).map(PathBuf::as_path)
+    }
 }
 
 /// The body of a built-in command.

@@ -161,6 +161,12 @@ fn check_command(command: &CommandSpec) -> Result<(), String> {
                 arg.name
             ));
         }
+        if arg.path && !arg.allowed_values.is_empty() {
+            return Err(format!(
+                "argument `{}` is a path and cannot have a closed set of values",
+                arg.name
+            ));
+        }
     }
     // An optional argument before a required one could never be left out.
     if let Some(pair) = command
@@ -325,6 +331,10 @@ mod tests {
             (
                 list().arg(ArgSpec::new("Name", "n")),
                 "invalid argument name",
+            ),
+            (
+                list().arg(name().path().allowed_values(["a"])),
+                "cannot have a closed set",
             ),
             (
                 list()

@@ -52,7 +52,7 @@ pub fn built_in() -> BuiltIn {
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let Some(source) = request.args.text("path").map(PathBuf::from) else {
+    let Some(source) = request.path("path") else {
         return Err(CliError::usage("no plugin library given"));
     };
     let force = request.args.switch("force");
@@ -60,7 +60,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* loading `{}` to check it is a compatible plugin",
         source.display()
     ));
-    let (source, manifest) = check_library(&source)?;
+    let (source, manifest) = check_library(source)?;
     let source = source.as_path();
     let folder = user_folder(request.context).ok_or_else(|| {
         CliError::failure("cannot tell where the user plugin folder is: HOME is not set")

@@ -2,9 +2,11 @@
 //! commands the built-ins need (`completion SHELL`, `plugin info NAME`, the hidden `man`) work
 //! for a plugin's commands too, with the same help, checks, completions and man pages.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use baseten_e2e::{Sandbox, fixture_library, plugin_folder};
+use baseten_e2e::{Sandbox, baseten_bin, fixture_library, plugin_folder, run_command};
 use tempfile::TempDir;
 
 /// A sandbox that finds the `arguments` fixture plugin, and the folder holding it.
@@ -136,4 +138,36 @@ fn hidden_plugin_commands_run_but_are_not_shown() {
     assert!(Path::new(&pages).join("baseten-fixture-echo.1").is_file());
     assert!(!Path::new(&pages).join("baseten-fixture-secret.1").exists());
     assert!(!Path::new(&pages).join("baseten-man.1").exists());
+}
+
+#[test]
+fn path_arguments_take_any_path_but_reach_plugins_only_as_utf8() {
+    let (sandbox, _folder) = with_arguments_plugin();
+    let run = sandbox.run(&["fixture", "open", "notes/é.txt"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "notes/é.txt\n");
+
+    let not_utf8 = OsStr::from_bytes(b"caf\xe9.so");
+    let run_with = |words: &[&str]| {
+        let mut command = sandbox.command(&baseten_bin());
+        command.args(words).arg(not_utf8);
+        run_command(command, "")
+    };
+    // The built-in takes the path as the system does: the file is looked for, and missing.
+    let run = run_with(&["plugin", "install"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.starts_with("error: cannot install `caf"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no such file"), "{}", run.stderr);
+    // A plugin gets its values as JSON text: refused before it runs, not handed a mangled path.
+    let run = run_with(&["fixture", "open"]);
+    run.assert_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: the `file` argument of `baseten fixture open` must be valid UTF-8\n"
+    );
+    assert!(run.stdout.is_empty());
 }
