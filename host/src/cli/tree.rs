@@ -2,9 +2,9 @@
 //! plugin into one clap [`Command`], the same way for both, and reads the chosen command's path
 //! back out of clap's matches. Completions and man pages use the same tree.
 
-use clap::builder::PossibleValuesParser;
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command, ValueHint, value_parser};
 
 use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
