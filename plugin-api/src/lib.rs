@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod sdk;
 pub mod testing;
 
+pub use protocol::ArgSpec;
 pub use protocol::{
     CommandOutput, CommandSpec, ErrorKind, FlagSpec, OutputMode, PLUGIN_API_VERSION, PluginError,
     Table, TextView,

@@ -12,8 +12,12 @@ use serde_json::{Map, Value};
 /// The plugin API version this crate implements.
 ///
 /// The host accepts a plugin whose API version has the same major and a minor no greater than its
-/// own: a plugin may rely only on what its host already offers.
-pub const PLUGIN_API_VERSION: &str = "1.0.0";
+/// own: a plugin may rely only on what its host already offers. Each field added after 1.0 says
+/// in its documentation which minor added it.
+///
+/// - 1.1: positional arguments ([`CommandSpec::args`]) and hidden commands
+///   ([`CommandSpec::hidden`]).
+pub const PLUGIN_API_VERSION: &str = "1.1.0";
 
 /// What a plugin says about itself: identity, and the commands it adds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +75,43 @@ pub struct CommandSpec {
     /// What the command prints.
     #[serde(default)]
     pub output: OutputSpec,
+
+    // Plugin API 1.1: positional arguments and hidden commands. Left out of the JSON when unused,
+    // so a manifest that does not use them reads the same to a 1.0 host.
+    /// The command's positional arguments, in order (plugin API 1.1). Their values arrive in
+    /// [`Invocation::flags`] under their names, as flag values do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<ArgSpec>,
+    /// Whether the command is left out of `--help`, completions and man pages; it still runs
+    /// when typed (plugin API 1.1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+}
+
+/// One positional argument of a command (plugin API 1.1), e.g. the `SHELL` of
+/// `baseten completion SHELL`. It takes one value, a JSON string in [`Invocation::flags`] under
+/// [`ArgSpec::name`], absent when not given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArgSpec {
+    /// The argument's name: lowercase words joined by `-`, distinct from the command's flags.
+    /// Also its key in [`Invocation::flags`].
+    pub name: String,
+    /// Help text.
+    pub help: String,
+    /// The placeholder shown for the value; the name in capitals when not given.
+    #[serde(default)]
+    pub value_name: Option<String>,
+    /// Whether the argument must be given.
+    #[serde(default)]
+    pub required: bool,
+    /// The only values the argument accepts, when the set is closed.
+    #[serde(default)]
+    pub allowed_values: Vec<String>,
+    /// Whether the value names a file or folder, which shells then complete as paths. A path
+    /// has no closed set of values, and reaches a plugin only when it is UTF-8 (else the host
+    /// refuses the command line).
+    #[serde(default)]
+    pub path: bool,
 }
 
 /// One example in a command's help.
@@ -570,6 +611,15 @@ mod tests {
         let plain =
             serde_json::to_string(&PluginError::new(ErrorKind::Failure, "m")).expect("encodes");
         assert!(!plain.contains("http"), "{plain}");
+    }
+
+    #[test]
+    fn commands_without_arguments_are_written_as_before() {
+        let spec: CommandSpec =
+            serde_json::from_str(r#"{"path":["x","list"],"about":"List"}"#).expect("parses");
+        assert!(spec.args.is_empty() && !spec.hidden);
+        let json = serde_json::to_string(&spec).expect("encodes");
+        assert!(!json.contains("args") && !json.contains("hidden"), "{json}");
     }
 
     #[test]

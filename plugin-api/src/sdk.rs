@@ -14,6 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::abi::HostServices;
+use crate::protocol::ArgSpec;
 use crate::protocol::{
     CommandOutput, CommandResult, CommandSpec, ErrorKind, Example, FlagKind, FlagSpec, GroupSpec,
     HttpFailure, HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest, PLUGIN_API_VERSION,
@@ -130,6 +131,8 @@ impl CommandSpec {
             conflicts: Vec::new(),
             one_required: Vec::new(),
             output: crate::protocol::OutputSpec::default(),
+            args: Vec::new(),
+            hidden: false,
         }
     }
 
@@ -190,6 +193,67 @@ impl CommandSpec {
     /// Pairs the spec with its body.
     pub fn run(self, run: RunFn) -> Command {
         Command { spec: self, run }
+    }
+}
+
+/// Plugin API 1.1: positional arguments and hidden commands.
+impl CommandSpec {
+    /// Adds a positional argument, after those already added. Its value is read like a flag's,
+    /// with [`Args::text`] and the argument's name.
+    #[must_use]
+    pub fn arg(mut self, arg: ArgSpec) -> Self {
+        self.args.push(arg);
+        self
+    }
+
+    /// Leaves the command out of `--help`, completions and man pages; it still runs when typed.
+    #[must_use]
+    pub fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+}
+
+/// Plugin API 1.1: positional arguments.
+impl ArgSpec {
+    /// An optional positional argument called `name`.
+    pub fn new(name: &str, help: impl Into<String>) -> Self {
+        Self {
+            name: name.to_owned(),
+            help: help.into(),
+            value_name: None,
+            required: false,
+            allowed_values: Vec::new(),
+            path: false,
+        }
+    }
+
+    /// The value names a file or folder: shells complete it as a path.
+    #[must_use]
+    pub fn path(mut self) -> Self {
+        self.path = true;
+        self
+    }
+
+    /// The placeholder shown for the value.
+    #[must_use]
+    pub fn value_name(mut self, name: impl Into<String>) -> Self {
+        self.value_name = Some(name.into());
+        self
+    }
+
+    /// The argument must be given.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The argument accepts only these values.
+    #[must_use]
+    pub fn allowed_values<const N: usize>(mut self, values: [&str; N]) -> Self {
+        self.allowed_values = values.iter().map(|value| (*value).to_owned()).collect();
+        self
     }
 }
 
@@ -269,7 +333,7 @@ impl<'a> Args<'a> {
         Self { invocation }
     }
 
-    /// The value of a single-value flag, if given.
+    /// The value of a single-value flag or of a positional argument, if given.
     pub fn text(&self, long: &str) -> Option<&'a str> {
         self.invocation.flags.get(long).and_then(Value::as_str)
     }
@@ -764,6 +828,24 @@ mod tests {
         let manifest: Manifest =
             serde_json::from_str(&manifest_entry(tiny_plugin)).expect("a manifest");
         assert_eq!(manifest.plugin_api_version, PLUGIN_API_VERSION);
+    }
+
+    #[test]
+    fn positional_arguments_and_hidden_commands_reach_the_manifest_and_the_args() {
+        let spec = CommandSpec::new(["tiny", "get"], "Get")
+            .arg(
+                ArgSpec::new("name", "Which")
+                    .value_name("NAME")
+                    .required()
+                    .path(),
+            )
+            .hidden();
+        assert_eq!(spec.args.len(), 1);
+        assert!(spec.hidden && spec.args[0].required && spec.args[0].path);
+        let invocation: Invocation =
+            serde_json::from_str(r#"{"command":["tiny","get"],"flags":{"name":"x"}}"#)
+                .expect("parses");
+        assert_eq!(Args::new(&invocation).text("name"), Some("x"));
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! it, turning the matches into an [`Invocation`], lending it the host's services and reading
 //! its result back.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use clap::ArgMatches;
 use serde_json::{Map, Value};
 
-use baseten_plugin_api::ErrorKind;
 use baseten_plugin_api::protocol::{CommandResultRef, CommandSpec, FlagKind, Invocation};
+use baseten_plugin_api::{Args, ErrorKind};
 
-use crate::commands;
+use crate::commands::{self, BuiltIn};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::log::Logger;
@@ -18,26 +21,27 @@ use crate::plugins::{PluginRecord, PluginServices, Registry};
 use super::settings::Settings;
 use super::show::{show, show_as_received};
 
-/// Runs the built-in at `path`.
+/// Runs the built-in `built_in`: its values arrive as a plugin's do.
 pub fn built_in(
     context: &Context,
     logger: &Logger,
     registry: &Registry,
-    path: &[String],
+    built_in: &BuiltIn,
     leaf: &ArgMatches,
 ) -> Result<(), CliError> {
-    let spec = commands::output_spec(path);
-    let settings = Settings::read(leaf, path, &spec)?;
+    let spec = &built_in.spec;
+    let settings = Settings::read(leaf, &spec.path, &spec.output)?;
+    let invocation = invocation(context, spec, &settings, leaf);
     let request = commands::Request {
         context,
         logger,
         registry,
-        path,
-        matches: leaf,
+        args: Args::new(&invocation),
+        paths: path_values(leaf, spec),
         profile: settings.profile.as_deref(),
     };
-    let output = commands::run(&request)?;
-    show(context, &(&output).into(), &settings, &spec)
+    let output = (built_in.run)(&request)?;
+    show(context, &(&output).into(), &settings, &spec.output)
 }
 
 /// Runs the plugin command `spec` of the plugin `record`.
@@ -49,6 +53,16 @@ pub fn plugin_command(
     leaf: &ArgMatches,
 ) -> Result<(), CliError> {
     let settings = Settings::read(leaf, &spec.path, &spec.output)?;
+    // A path reaches a plugin as JSON text, which only UTF-8 can be.
+    if let Some((name, _)) = path_values(leaf, spec)
+        .into_iter()
+        .find(|(_, path)| path.to_str().is_none())
+    {
+        return Err(CliError::usage(format!(
+            "the `{name}` argument of `baseten {}` must be valid UTF-8",
+            spec.path.join(" ")
+        )));
+    }
     let loaded = record.load().map_err(|why| {
         CliError::new(
             ErrorKind::Plugin,
@@ -61,13 +75,7 @@ pub fn plugin_command(
         record.name(),
         record.path.display()
     ));
-    let invocation = Invocation {
-        command: spec.path.clone(),
-        flags: flag_values(leaf, spec),
-        output: settings.mode,
-        interactive: context.can_prompt(),
-    };
-    let invocation = serde_json::to_string(&invocation)
+    let invocation = serde_json::to_string(&invocation(context, spec, &settings, leaf))
         .map_err(|error| CliError::failure(format!("could not encode the invocation: {error}")))?;
     let services = PluginServices::new(context, settings.profile.as_deref(), logger);
     let result = loaded.invoke_json(&services, &invocation);
@@ -92,7 +100,22 @@ pub fn plugin_command(
     }
 }
 
-/// The flag values a plugin receives, by long name.
+/// What the command at `spec` is asked to do: the same for a built-in and a plugin.
+fn invocation(
+    context: &Context,
+    spec: &CommandSpec,
+    settings: &Settings,
+    leaf: &ArgMatches,
+) -> Invocation {
+    Invocation {
+        command: spec.path.clone(),
+        flags: flag_values(leaf, spec),
+        output: settings.mode,
+        interactive: context.can_prompt(),
+    }
+}
+
+/// The flag and positional argument values a command receives, by name.
 fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
     let mut flags = Map::new();
     for flag in &spec.flags {
@@ -109,5 +132,32 @@ fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
             flags.insert(flag.long.clone(), value);
         }
     }
+    for positional in &spec.args {
+        let value = if positional.path {
+            matches
+                .get_one::<PathBuf>(&positional.name)
+                .and_then(|path| path.to_str())
+        } else {
+            matches
+                .get_one::<String>(&positional.name)
+                .map(String::as_str)
+        };
+        if let Some(value) = value {
+            flags.insert(positional.name.clone(), Value::String(value.to_owned()));
+        }
+    }
     flags
+}
+
+/// The path arguments as given, UTF-8 or not, by name.
+fn path_values(matches: &ArgMatches, spec: &CommandSpec) -> BTreeMap<String, PathBuf> {
+    spec.args
+        .iter()
+        .filter(|positional| positional.path)
+        .filter_map(|positional| {
+            matches
+                .get_one::<PathBuf>(&positional.name)
+                .map(|path| (positional.name.clone(), path.clone()))
+        })
+        .collect()
 }

@@ -51,8 +51,8 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     if path.is_empty() {
         return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
     }
-    if commands::is_built_in(&path) {
-        return dispatch::built_in(context, &logger, &registry, &path, leaf);
+    if let Some(built_in) = commands::find(&path) {
+        return dispatch::built_in(context, &logger, &registry, built_in, leaf);
     }
     match registry.command(&path) {
         Some((record, spec)) => dispatch::plugin_command(context, &logger, record, spec, leaf),

@@ -1,9 +1,11 @@
-//! Stage two of a run: the command tree. Turns the built-ins and every plugin's [`CommandSpec`]
-//! into one clap [`Command`], and reads the chosen command's path back out of clap's matches.
-//! Completions and man pages use the same tree.
+//! Stage two of a run: the command tree. Turns the [`CommandSpec`]s of the built-ins and of every
+//! plugin into one clap [`Command`], the same way for both, and reads the chosen command's path
+//! back out of clap's matches. Completions and man pages use the same tree.
+
+use std::path::PathBuf;
 
 use clap::builder::PossibleValuesParser;
-use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command};
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Command, ValueHint, value_parser};
 
 use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
 
@@ -15,6 +17,16 @@ const GLOBAL_HEADING: &str = "Global Options";
 
 /// The whole command tree.
 pub fn build(registry: &Registry) -> Command {
+    build_tree(registry, true)
+}
+
+/// The tree as users see it, for completions: hidden commands (`man`, a plugin's) left out, as
+/// they are of `--help`, with any group left empty by that.
+pub fn visible(registry: &Registry) -> Command {
+    build_tree(registry, false)
+}
+
+fn build_tree(registry: &Registry, with_hidden: bool) -> Command {
     let mut root = Command::new("baseten")
         .version(crate::VERSION)
         .about("Command-line tool for the Baseten platform")
@@ -22,14 +34,24 @@ pub fn build(registry: &Registry) -> Command {
         .arg_required_else_help(true)
         .propagate_version(false)
         .max_term_width(100)
-        .args(global_args())
-        .subcommands(commands::commands());
+        .args(global_args());
     let mut tree = Node::default();
+    // The built-ins first: they come first in `--help`, and their group descriptions win.
+    let built_ins = commands::built_ins();
+    for built_in in &built_ins.commands {
+        tree.insert(&built_in.spec);
+    }
+    for group in &built_ins.groups {
+        tree.describe(&group.path, &group.about);
+    }
     for group in registry.groups() {
         tree.describe(&group.path, &group.about);
     }
     for (_, spec) in registry.commands() {
         tree.insert(spec);
+    }
+    if !with_hidden {
+        tree.remove_hidden();
     }
     for child in tree.children {
         root = root.subcommand(child.into_command());
@@ -81,7 +103,7 @@ fn global_args() -> Vec<Arg> {
             .global(true),
     ]
 }
-/// A group or leaf of the plugin command tree, before it becomes clap commands.
+/// A group or leaf of the command tree, before it becomes clap commands.
 #[derive(Default)]
 struct Node {
     word: String,
@@ -121,6 +143,17 @@ impl Node {
         node.spec = Some(spec.clone());
     }
 
+    /// Drops hidden leaves, then groups with nothing left under them.
+    fn remove_hidden(&mut self) {
+        for child in &mut self.children {
+            child.remove_hidden();
+        }
+        self.children.retain(|child| match &child.spec {
+            Some(spec) => !spec.hidden,
+            None => !child.children.is_empty(),
+        });
+    }
+
     fn into_command(self) -> Command {
         if let Some(spec) = self.spec {
             return leaf_command(&self.word, &spec);
@@ -140,7 +173,9 @@ impl Node {
 }
 
 fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
-    let mut command = Command::new(word.to_owned()).about(spec.about.clone());
+    let mut command = Command::new(word.to_owned())
+        .about(spec.about.clone())
+        .hide(spec.hidden);
     if let Some(long_about) = &spec.long_about {
         command = command.long_about(long_about.clone());
     }
@@ -170,6 +205,28 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
             }
         }
         command = command.arg(arg.required(flag.required));
+    }
+    for positional in &spec.args {
+        let mut arg = Arg::new(positional.name.clone())
+            .help(positional.help.clone())
+            .action(ArgAction::Set)
+            .value_name(
+                positional
+                    .value_name
+                    .clone()
+                    .unwrap_or_else(|| positional.name.to_ascii_uppercase()),
+            )
+            .required(positional.required);
+        if positional.path {
+            // Any path the system takes, UTF-8 or not; shells complete it as one.
+            arg = arg
+                .value_parser(value_parser!(PathBuf))
+                .value_hint(ValueHint::AnyPath);
+        }
+        if !positional.allowed_values.is_empty() {
+            arg = arg.value_parser(PossibleValuesParser::new(positional.allowed_values.clone()));
+        }
+        command = command.arg(arg);
     }
     for (index, group) in spec.one_required.iter().enumerate() {
         command = command.group(
@@ -205,4 +262,52 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
         command = command.after_help(after_help.trim_end().to_owned());
     }
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::ArgSpec;
+
+    use super::*;
+
+    fn names(node: &Node) -> Vec<&str> {
+        node.children
+            .iter()
+            .map(|child| child.word.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn hidden_commands_and_the_groups_they_empty_are_removed() {
+        let mut tree = Node::default();
+        tree.insert(&CommandSpec::new(["man"], "Man pages").hidden());
+        tree.insert(&CommandSpec::new(["x", "list"], "List"));
+        tree.insert(&CommandSpec::new(["x", "secret"], "Secret").hidden());
+        tree.insert(&CommandSpec::new(["y", "secret"], "Secret").hidden());
+        tree.remove_hidden();
+        assert_eq!(names(&tree), ["x"]);
+        assert_eq!(names(&tree.children[0]), ["list"]);
+    }
+
+    #[test]
+    fn positional_arguments_become_clap_positionals_in_order() {
+        let spec = CommandSpec::new(["x", "get"], "Get")
+            .arg(ArgSpec::new("name", "Which").required())
+            .arg(ArgSpec::new("style", "How").allowed_values(["a", "b"]));
+        let command = leaf_command("get", &spec).no_binary_name(true);
+        let matches = command
+            .clone()
+            .try_get_matches_from(["n", "b"])
+            .expect("parses");
+        assert_eq!(
+            matches.get_one::<String>("name").map(String::as_str),
+            Some("n")
+        );
+        assert_eq!(
+            matches.get_one::<String>("style").map(String::as_str),
+            Some("b")
+        );
+        assert!(command.clone().try_get_matches_from(["n", "c"]).is_err());
+        assert!(command.try_get_matches_from(Vec::<&str>::new()).is_err());
+    }
 }

@@ -4,31 +4,33 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use clap::{Arg, Command, value_parser};
+use clap::Command;
 use clap_mangen::Man;
 use serde_json::json;
 
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec};
 
 use crate::cli;
-use crate::commands::Request;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
-pub fn command() -> Command {
-    Command::new("man")
-        .about("Write a man page per command into a folder")
-        .hide(true)
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(["man"], "Write a man page per command into a folder")
+        .hidden()
         .arg(
-            Arg::new("dir")
-                .value_name("DIR")
-                .help("The folder to write `baseten*.1` into; created if missing")
-                .value_parser(value_parser!(PathBuf))
-                .required(true),
+            ArgSpec::new(
+                "dir",
+                "The folder to write `baseten*.1` into; created if missing",
+            )
+            .value_name("DIR")
+            .path()
+            .required(),
         )
+        .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let Some(folder) = request.matches.get_one::<PathBuf>("dir") else {
+    let Some(folder) = request.path("dir") else {
         return Err(CliError::usage("no folder given"));
     };
     let failed = |error: std::io::Error| {

@@ -1,15 +1,19 @@
 //! `baseten version`: the host's version, the plugin API it speaks, and the plugins it uses.
 
-use clap::Command;
 use serde_json::json;
 
-use baseten_plugin_api::{CommandOutput, PLUGIN_API_VERSION};
+use baseten_plugin_api::{CommandOutput, CommandSpec, PLUGIN_API_VERSION};
 
 use crate::VERSION;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::plugins::Registry;
 
-pub fn command() -> Command {
-    Command::new("version").about("Show the version of baseten, its plugin API and its plugins")
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["version"],
+        "Show the version of baseten, its plugin API and its plugins",
+    )
+    .built_in(|request: &Request<'_>| Ok(run(request.registry)))
 }
 
 pub fn run(registry: &Registry) -> CommandOutput {

@@ -24,9 +24,6 @@ use crate::log::Logger;
 pub use discovery::{Skipped, file_name_for, search_folders, user_folder};
 pub use services::PluginServices;
 
-/// Words of the command tree the host keeps for its own commands.
-pub const BUILT_IN_COMMANDS: [&str; 6] = ["auth", "plugin", "completion", "version", "man", "help"];
-
 /// One plugin file found on disk.
 #[derive(Debug)]
 pub struct PluginRecord {
@@ -247,7 +244,7 @@ impl Registry {
             }
             let clash = manifest.commands.iter().find_map(|spec| {
                 let first = spec.path.first().map_or("", String::as_str);
-                if BUILT_IN_COMMANDS.contains(&first) {
+                if crate::commands::is_reserved_word(first) {
                     return Some(format!("the built-in `{first}` command"));
                 }
                 claimed

@@ -1,5 +1,6 @@
 //! Whether a manifest is one this host can use: a compatible plugin API version, and commands
-//! and flags that fit the command line without clashing with the host's own.
+//! and flags that fit the command line without clashing with the host's own. The built-ins are
+//! held to the same checks of their commands ([`check_commands`]).
 
 use std::collections::HashSet;
 
@@ -14,29 +15,50 @@ pub const GLOBAL_SHORT_FLAGS: [char; 4] = ['o', 'q', 'v', 'h'];
 
 /// `Ok` when usable; else why not, naming the plugin and what to do.
 pub fn check(manifest: &Manifest) -> Result<(), String> {
-    check_api_version(manifest)?;
+    let version = check_api_version(manifest)?;
     if manifest.commands.is_empty() {
         return Err(format!("plugin `{}` declares no commands", manifest.name));
     }
+    check_commands(&manifest.commands)?;
     for command in &manifest.commands {
-        check_command(command)
-            .map_err(|why| format!("command `{}`: {why}", command.path.join(" ")))?;
-    }
-    check_tree(manifest)
-}
-
-/// The commands form one tree beside the host's own: no built-in command taken over, no path
-/// declared twice, no command under another command.
-fn check_tree(manifest: &Manifest) -> Result<(), String> {
-    for (index, command) in manifest.commands.iter().enumerate() {
         let named = command.path.join(" ");
+        check_features(command, &version).map_err(|why| format!("command `{named}`: {why}"))?;
         if crate::commands::is_built_in(&command.path) {
             return Err(format!(
                 "command `{named}` takes over the built-in command `{}`",
                 command.path[0]
             ));
         }
-        for other in &manifest.commands[index + 1..] {
+    }
+    Ok(())
+}
+
+/// The checks every command passes, built-in or plugin: names, flags, arguments and flag groups
+/// that fit the command line, and one tree.
+pub fn check_commands(commands: &[CommandSpec]) -> Result<(), String> {
+    for command in commands {
+        check_command(command)
+            .map_err(|why| format!("command `{}`: {why}", command.path.join(" ")))?;
+    }
+    check_tree(commands)
+}
+
+/// A 1.0 plugin cannot know what later minors added: a manifest that claims 1.0 and uses it was
+/// not written by the SDK it names, and this host would not read it as its author meant.
+fn check_features(command: &CommandSpec, version: &Version) -> Result<(), String> {
+    if version.minor < 1 && (!command.args.is_empty() || command.hidden) {
+        return Err(format!(
+            "positional arguments and hidden commands need plugin API 1.1, the plugin claims {version}"
+        ));
+    }
+    Ok(())
+}
+
+/// The commands form one tree: no path declared twice, no command under another command.
+fn check_tree(commands: &[CommandSpec]) -> Result<(), String> {
+    for (index, command) in commands.iter().enumerate() {
+        let named = command.path.join(" ");
+        for other in &commands[index + 1..] {
             let shorter = command.path.len().min(other.path.len());
             if command.path[..shorter] == other.path[..shorter] {
                 return Err(if command.path.len() == other.path.len() {
@@ -54,7 +76,8 @@ fn check_tree(manifest: &Manifest) -> Result<(), String> {
 }
 
 /// Same major, and a minor no newer than the host's: the plugin may use only what the host has.
-fn check_api_version(manifest: &Manifest) -> Result<(), String> {
+/// The plugin's version when it is one of those.
+fn check_api_version(manifest: &Manifest) -> Result<Version, String> {
     let host = Version::parse(PLUGIN_API_VERSION).map_err(|error| error.to_string())?;
     let plugin = Version::parse(&manifest.plugin_api_version).map_err(|_| {
         format!(
@@ -75,7 +98,7 @@ fn check_api_version(manifest: &Manifest) -> Result<(), String> {
             manifest.name
         ));
     }
-    Ok(())
+    Ok(plugin)
 }
 
 fn check_command(command: &CommandSpec) -> Result<(), String> {
@@ -127,6 +150,35 @@ fn check_command(command: &CommandSpec) -> Result<(), String> {
             ));
         }
     }
+    let mut names = HashSet::new();
+    for arg in &command.args {
+        if !is_word(&arg.name) {
+            return Err(format!("invalid argument name `{}`", arg.name));
+        }
+        if longs.contains(arg.name.as_str()) || !names.insert(arg.name.as_str()) {
+            return Err(format!(
+                "argument `{}` is declared twice or named like a flag",
+                arg.name
+            ));
+        }
+        if arg.path && !arg.allowed_values.is_empty() {
+            return Err(format!(
+                "argument `{}` is a path and cannot have a closed set of values",
+                arg.name
+            ));
+        }
+    }
+    // An optional argument before a required one could never be left out.
+    if let Some(pair) = command
+        .args
+        .windows(2)
+        .find(|pair| !pair[0].required && pair[1].required)
+    {
+        return Err(format!(
+            "optional argument `{}` comes before required argument `{}`",
+            pair[0].name, pair[1].name
+        ));
+    }
     for group in command.conflicts.iter().chain(&command.one_required) {
         if group.is_empty() {
             return Err("a flag group is empty".to_owned());
@@ -155,7 +207,7 @@ fn is_word(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use baseten_plugin_api::FlagSpec;
+    use baseten_plugin_api::{ArgSpec, FlagSpec};
 
     use super::*;
 
@@ -187,7 +239,7 @@ mod tests {
             why.contains("2.0.0") && why.contains(PLUGIN_API_VERSION),
             "{why}"
         );
-        let why = check(&manifest("1.1.0", list())).expect_err("refused");
+        let why = check(&manifest("1.2.0", list())).expect_err("refused");
         assert!(why.contains("upgrade baseten"), "{why}");
         assert!(check(&manifest("one", list())).is_err());
     }
@@ -261,5 +313,47 @@ mod tests {
     fn command_words_are_lowercase() {
         assert!(check(&manifest("1.0.0", CommandSpec::new(["X"], "x"))).is_err());
         assert!(check(&manifest("1.0.0", CommandSpec::new(["a b"], "x"))).is_err());
+    }
+
+    #[test]
+    fn arguments_have_names_of_their_own_and_required_ones_come_first() {
+        let name = || ArgSpec::new("name", "The name");
+        let ok = list()
+            .flag(FlagSpec::switch("all", "a"))
+            .arg(name().required());
+        assert!(check(&manifest(PLUGIN_API_VERSION, ok)).is_ok());
+        for (spec, why) in [
+            (list().arg(name()).arg(name()), "declared twice"),
+            (
+                list().flag(FlagSpec::text("name", "n")).arg(name()),
+                "named like a flag",
+            ),
+            (
+                list().arg(ArgSpec::new("Name", "n")),
+                "invalid argument name",
+            ),
+            (
+                list().arg(name().path().allowed_values(["a"])),
+                "cannot have a closed set",
+            ),
+            (
+                list()
+                    .arg(name())
+                    .arg(ArgSpec::new("other", "o").required()),
+                "comes before required argument",
+            ),
+        ] {
+            let error = check(&manifest(PLUGIN_API_VERSION, spec)).expect_err("refused");
+            assert!(error.contains(why), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_manifest_claiming_1_0_cannot_use_what_1_1_added() {
+        let error =
+            check(&manifest("1.0.0", list().arg(ArgSpec::new("name", "n")))).expect_err("refused");
+        assert!(error.contains("need plugin API 1.1"), "{error}");
+        assert!(check(&manifest("1.0.0", list().hidden())).is_err());
+        assert!(check(&manifest("1.1.0", list().hidden())).is_ok());
     }
 }

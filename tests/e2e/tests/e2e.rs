@@ -3,6 +3,8 @@
 
 #[path = "e2e/auth.rs"]
 mod auth;
+#[path = "e2e/built_ins.rs"]
+mod built_ins;
 #[path = "e2e/completion.rs"]
 mod completion;
 #[path = "e2e/errors.rs"]

@@ -1,17 +1,16 @@
 //! `baseten auth list`: the stored profiles, the current one marked.
 
-use clap::Command;
 use serde_json::json;
 
-use baseten_plugin_api::{CommandOutput, Table};
+use baseten_plugin_api::{CommandOutput, CommandSpec, Table};
 
-use crate::commands::Request;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
 use crate::remote::DEFAULT_REMOTE_URL;
 
-pub fn command() -> Command {
-    Command::new("list").about("List the stored profiles")
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(["auth", "list"], "List the stored profiles").built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {

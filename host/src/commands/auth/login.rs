@@ -4,16 +4,15 @@
 
 use std::io::{BufRead, Read};
 
-use clap::{Arg, ArgAction, Command};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use baseten_plugin_api::protocol::HttpRequest;
 use baseten_plugin_api::sdk::decode;
-use baseten_plugin_api::{CommandOutput, ErrorKind};
+use baseten_plugin_api::{CommandOutput, CommandSpec, ErrorKind, FlagSpec};
 
-use crate::commands::Request;
-use crate::commands::auth::{examples, required_profile};
+use crate::commands::auth::required_profile;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::context::Context;
 use crate::credentials::{Credential, CredentialSource, SecretStorage};
 use crate::env_vars;
@@ -30,54 +29,44 @@ pub const PLAIN_TEXT_WARNING: &str =
 /// The longest line read as a key: a key is tens of characters, anything longer is a mistake.
 const MAX_KEY_LINE: u64 = 4096;
 
-pub fn command() -> Command {
-    Command::new("login")
-        .about("Check an API key and store it as a profile")
-        .long_about(
-            "Read an API key from stdin (at a terminal, a prompt that does not echo), check it \
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["auth", "login"],
+        "Check an API key and store it as a profile",
+    )
+    .long_about(
+        "Read an API key from stdin (at a terminal, a prompt that does not echo), check it \
              with the API, and store it as the profile named by --profile, which becomes the \
              current profile unless --no-switch is given. The key is kept in the system keyring \
              when one answers within 3 s; otherwise, or with --insecure-storage, in auth.json in \
              plain text. A key the API rejects stores nothing. Keys are never taken from the \
              command line.",
+    )
+    .flag(FlagSpec::switch("with-api-key", "Read an API key from stdin").required())
+    .flag(
+        FlagSpec::text(
+            "remote-url",
+            format!("The Baseten remote the key belongs to [default: {DEFAULT_REMOTE_URL}]"),
         )
-        .arg(
-            Arg::new("with-api-key")
-                .long("with-api-key")
-                .help("Read an API key from stdin")
-                .action(ArgAction::SetTrue)
-                .required(true),
-        )
-        .arg(
-            Arg::new("remote-url")
-                .long("remote-url")
-                .value_name("URL")
-                .help(format!(
-                    "The Baseten remote the key belongs to [default: {DEFAULT_REMOTE_URL}]"
-                )),
-        )
-        .arg(
-            Arg::new("no-switch")
-                .long("no-switch")
-                .help("Keep the current profile; do not switch to this one")
-                .action(ArgAction::SetTrue),
-        )
-        .arg(
-            Arg::new("insecure-storage")
-                .long("insecure-storage")
-                .help("Store the key in auth.json in plain text, not in the system keyring")
-                .action(ArgAction::SetTrue),
-        )
-        .after_help(examples(&[
-            (
-                "Log in at a terminal (the key is asked for, without echo)",
-                "baseten auth login --with-api-key --profile work",
-            ),
-            (
-                "Log in from a file or a secret manager, keeping the current profile",
-                "baseten auth login --with-api-key --profile ci --no-switch < key.txt",
-            ),
-        ]))
+        .value_name("URL"),
+    )
+    .flag(FlagSpec::switch(
+        "no-switch",
+        "Keep the current profile; do not switch to this one",
+    ))
+    .flag(FlagSpec::switch(
+        "insecure-storage",
+        "Store the key in auth.json in plain text, not in the system keyring",
+    ))
+    .example(
+        "Log in at a terminal (the key is asked for, without echo)",
+        "baseten auth login --with-api-key --profile work",
+    )
+    .example(
+        "Log in from a file or a secret manager, keeping the current profile",
+        "baseten auth login --with-api-key --profile ci --no-switch < key.txt",
+    )
+    .built_in(run)
 }
 
 /// `GET /v1/users/me`: who the key belongs to.
@@ -125,8 +114,8 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         .with_hint("pick a name such as `work`, and pipe or paste the key when asked"));
     }
     let given_remote = request
-        .matches
-        .get_one::<String>("remote-url")
+        .args
+        .text("remote-url")
         .map(|url| url.trim().to_owned())
         .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
     let mut api_base = remote::api_base_for_remote(&given_remote)?;
@@ -134,8 +123,8 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         api_base = remote::api_base_override(&base)?;
     }
     let remote_url = given_remote.trim_end_matches('/').to_owned();
-    let insecure_storage = request.matches.get_flag("insecure-storage");
-    let no_switch = request.matches.get_flag("no-switch");
+    let insecure_storage = request.args.switch("insecure-storage");
+    let no_switch = request.args.switch("no-switch");
     // A corrupt file is reported before the key is asked for.
     let mut store = ProfileStore::open(context)?;
 

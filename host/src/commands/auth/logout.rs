@@ -1,27 +1,26 @@
 //! `baseten auth logout [--profile NAME]`: removes a profile (default: the current one) and its
 //! secret, from the system keyring or from `auth.json`.
 
-use clap::Command;
 use serde_json::json;
 
-use baseten_plugin_api::{CommandOutput, ErrorKind};
+use baseten_plugin_api::{CommandOutput, CommandSpec, ErrorKind};
 
-use crate::commands::Request;
-use crate::commands::auth::examples;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::credentials::unknown_profile;
 use crate::error::CliError;
 use crate::profiles::ProfileStore;
 
-pub fn command() -> Command {
-    Command::new("logout")
-        .about("Remove a stored profile and its API key (default: the current profile)")
-        .after_help(examples(&[
-            ("Log out of the current profile", "baseten auth logout"),
-            (
-                "Log out of another profile",
-                "baseten auth logout --profile ci",
-            ),
-        ]))
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["auth", "logout"],
+        "Remove a stored profile and its API key (default: the current profile)",
+    )
+    .example("Log out of the current profile", "baseten auth logout")
+    .example(
+        "Log out of another profile",
+        "baseten auth logout --profile ci",
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {

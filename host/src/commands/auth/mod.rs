@@ -8,37 +8,16 @@ pub mod logout;
 pub mod status;
 pub mod switch;
 
-use clap::Command;
-
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::protocol::GroupSpec;
 
 use crate::commands::Request;
 use crate::error::CliError;
 
-pub fn command() -> Command {
-    Command::new("auth")
-        .about("Log in, switch between profiles and see the credential in use")
-        .subcommand_required(true)
-        .arg_required_else_help(true)
-        .subcommand(login::command())
-        .subcommand(logout::command())
-        .subcommand(switch::command())
-        .subcommand(status::command())
-        .subcommand(list::command())
-}
-
-/// Runs `auth <verb>`.
-pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    match request.path.get(1).map(String::as_str) {
-        Some("login") => login::run(request),
-        Some("logout") => logout::run(request),
-        Some("switch") => switch::run(request),
-        Some("status") => status::run(request),
-        Some("list") => list::run(request),
-        _ => Err(CliError::usage(format!(
-            "unknown command `{}`",
-            request.path.join(" ")
-        ))),
+/// The `auth` group.
+pub fn group() -> GroupSpec {
+    GroupSpec {
+        path: vec!["auth".to_owned()],
+        about: "Log in, switch between profiles and see the credential in use".to_owned(),
     }
 }
 
@@ -64,15 +43,6 @@ pub fn mask(api_key: &str) -> String {
         Some((prefix, _)) if !prefix.is_empty() && prefix.len() <= 12 => format!("{prefix}.****"),
         _ => "****".to_owned(),
     }
-}
-
-/// `--help` examples, laid out as the plugin commands lay theirs out.
-fn examples(examples: &[(&str, &str)]) -> String {
-    let mut text = String::from("Examples:\n");
-    for (description, command) in examples {
-        text.push_str(&format!("  # {description}\n  $ {command}\n\n"));
-    }
-    text.trim_end().to_owned()
 }
 
 #[cfg(test)]

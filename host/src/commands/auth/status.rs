@@ -1,33 +1,33 @@
 //! `baseten auth status`: the credential a command would use, where it comes from and where its
 //! secret is kept, the key masked. Sends nothing.
 
-use clap::Command;
 use serde_json::{Value, json};
 
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::{CommandOutput, CommandSpec};
 
-use crate::commands::Request;
-use crate::commands::auth::{examples, mask};
+use crate::commands::auth::mask;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::credentials::{self, CredentialSource, SecretStorage};
 use crate::env_vars;
 use crate::error::CliError;
 
-pub fn command() -> Command {
-    Command::new("status")
-        .about("Show the credential in use, where it comes from and where it is stored")
-        .long_about(
-            "Show which credential a command would use: a stored profile (picked by --profile, \
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["auth", "status"],
+        "Show the credential in use, where it comes from and where it is stored",
+    )
+    .long_about(
+        "Show which credential a command would use: a stored profile (picked by --profile, \
              BASETEN_PROFILE or the current profile) or BASETEN_API_KEY; its remote, its auth \
              type, where the secret is kept (system keyring, auth.json in plain text, or the \
              environment), and the API key masked. Exits 3 when there is no credential.",
-        )
-        .after_help(examples(&[
-            ("See what is in use", "baseten auth status"),
-            (
-                "See a given profile",
-                "baseten auth status --profile ci -o json",
-            ),
-        ]))
+    )
+    .example("See what is in use", "baseten auth status")
+    .example(
+        "See a given profile",
+        "baseten auth status --profile ci -o json",
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {

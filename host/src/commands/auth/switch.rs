@@ -1,23 +1,25 @@
 //! `baseten auth switch --profile NAME`: makes a stored profile the current one.
 
-use clap::Command;
 use serde_json::json;
 
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::{CommandOutput, CommandSpec};
 
-use crate::commands::Request;
-use crate::commands::auth::{examples, required_profile};
+use crate::commands::auth::required_profile;
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::credentials::unknown_profile;
 use crate::error::CliError;
 use crate::profiles::ProfileStore;
 
-pub fn command() -> Command {
-    Command::new("switch")
-        .about("Make a stored profile the current one (give it with --profile)")
-        .after_help(examples(&[(
-            "Use the `work` profile from now on",
-            "baseten auth switch --profile work",
-        )]))
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["auth", "switch"],
+        "Make a stored profile the current one (give it with --profile)",
+    )
+    .example(
+        "Use the `work` profile from now on",
+        "baseten auth switch --profile work",
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {

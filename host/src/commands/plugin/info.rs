@@ -1,33 +1,33 @@
 //! `baseten plugin info NAME`: one plugin's manifest, where it was found, whether it is used, and
 //! each of its commands with its flags.
 
-use clap::{Arg, Command};
 use serde_json::{Value, json};
 
 use baseten_plugin_api::CommandOutput;
-use baseten_plugin_api::protocol::{CommandSpec, FlagKind, FlagSpec, Manifest};
+use baseten_plugin_api::protocol::{ArgSpec, CommandSpec, FlagKind, FlagSpec, Manifest};
 
-use crate::commands::Request;
 use crate::commands::plugin::{no_such_plugin, record_json, records_named, status_fields};
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
-pub fn command() -> Command {
-    Command::new("info")
-        .about("Show a plugin's manifest, path, status and commands with their flags")
-        .arg(
-            Arg::new("name")
-                .value_name("NAME")
-                .help("The plugin's name, as `baseten plugin list` shows it")
-                .required(true),
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["plugin", "info"],
+        "Show a plugin's manifest, path, status and commands with their flags",
+    )
+    .arg(
+        ArgSpec::new(
+            "name",
+            "The plugin's name, as `baseten plugin list` shows it",
         )
+        .value_name("NAME")
+        .required(),
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let name = request
-        .matches
-        .get_one::<String>("name")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let name = request.args.text("name").unwrap_or_default();
     let records = records_named(request, name);
     let Some((record, others)) = records.split_first() else {
         return Err(no_such_plugin(name));
@@ -91,23 +91,61 @@ fn manifest_lines(manifest: &Manifest) -> Vec<String> {
     lines
 }
 
-/// `  baseten org api-key create  Create an API key`, then one indented line per flag.
+/// `  baseten org api-key create  Create an API key` (marked when hidden from `--help`), then one
+/// indented line per positional argument and per flag.
 fn command_help_lines(command: &CommandSpec) -> Vec<String> {
     let mut lines = vec![format!(
-        "  baseten {}  {}",
+        "  baseten {}  {}{}",
         command.path.join(" "),
-        command.about
+        command.about,
+        if command.hidden { " (hidden)" } else { "" }
     )];
-    let usages: Vec<String> = command.flags.iter().map(flag_usage).collect();
-    let width = usages.iter().map(String::len).max().unwrap_or(0);
-    for (flag, usage) in command.flags.iter().zip(&usages) {
+    let described = command
+        .args
+        .iter()
+        .map(|arg| (arg_usage(arg), arg_help(arg)))
+        .chain(
+            command
+                .flags
+                .iter()
+                .map(|flag| (flag_usage(flag), flag_help(flag))),
+        )
+        .collect::<Vec<_>>();
+    let width = described
+        .iter()
+        .map(|(usage, _)| usage.len())
+        .max()
+        .unwrap_or(0);
+    for (usage, help) in &described {
         lines.push(
-            format!("      {usage:<width$}  {}", flag_help(flag))
+            format!("      {usage:<width$}  {help}")
                 .trim_end()
                 .to_owned(),
         );
     }
     lines
+}
+
+/// `<NAME>`, or `[NAME]` when it may be left out.
+fn arg_usage(arg: &ArgSpec) -> String {
+    let value = arg
+        .value_name
+        .clone()
+        .unwrap_or_else(|| arg.name.to_ascii_uppercase());
+    if arg.required {
+        format!("<{value}>")
+    } else {
+        format!("[{value}]")
+    }
+}
+
+/// The help text, then the values allowed.
+fn arg_help(arg: &ArgSpec) -> String {
+    let mut help = arg.help.clone();
+    if !arg.allowed_values.is_empty() {
+        help.push_str(&format!(" [values: {}]", arg.allowed_values.join(", ")));
+    }
+    help
 }
 
 /// `-t, --type <TYPE>`, `--model-id <ID>...` or `--yes`.
@@ -149,6 +187,24 @@ mod tests {
     use baseten_plugin_api::FlagSpec;
 
     use super::*;
+
+    #[test]
+    fn positional_arguments_come_before_the_flags() {
+        let command = CommandSpec::new(["x", "get"], "Get one")
+            .hidden()
+            .arg(ArgSpec::new("name", "Which one").required())
+            .arg(ArgSpec::new("format", "How").allowed_values(["a", "b"]))
+            .flag(FlagSpec::switch("all", "Everything"));
+        assert_eq!(
+            command_help_lines(&command),
+            [
+                "  baseten x get  Get one (hidden)",
+                "      <NAME>    Which one",
+                "      [FORMAT]  How [values: a, b]",
+                "      --all     Everything",
+            ]
+        );
+    }
 
     #[test]
     fn commands_show_their_flags_aligned_with_values() {

@@ -9,54 +9,53 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use clap::{Arg, ArgAction, Command, value_parser};
 use serde_json::json;
 
 use baseten_plugin_api::protocol::Manifest;
-use baseten_plugin_api::{CommandOutput, ErrorKind};
+use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, ErrorKind, FlagSpec};
 
-use crate::commands::Request;
 use crate::commands::plugin::{
     command_lines, file_name, identity, is_valid_name, overlaps, user_folder,
 };
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 use crate::files::{self, Links};
 use crate::plugins::probe::{self, Examined};
-use crate::plugins::{BUILT_IN_COMMANDS, PluginRecord, PluginStatus, search_folders};
+use crate::plugins::{PluginRecord, PluginStatus, search_folders};
 
-pub fn command() -> Command {
-    Command::new("install")
-        .about("Install a plugin library into the user plugin folder")
-        .long_about(
-            "Install a plugin library (a `libbaseten_plugin_NAME.so`, `.dylib` or `.dll` built \
-             with the baseten plugin SDK) into the user plugin folder. The library is loaded \
-             and checked first: it must be a baseten plugin built for a compatible plugin API. \
-             A plugin of the same name in the user folder is replaced.",
-        )
-        .arg(
-            Arg::new("path")
-                .value_name("PATH")
-                .help("The plugin library to install")
-                .value_parser(value_parser!(PathBuf))
-                .required(true),
-        )
-        .arg(
-            Arg::new("force")
-                .long("force")
-                .help("Install even if another plugin already provides one of its commands")
-                .action(ArgAction::SetTrue),
-        )
-        .after_help(
-            "Examples:\n  # Install a plugin you built\n  \
-             $ baseten plugin install target/release/libbaseten_plugin_hello.so",
-        )
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["plugin", "install"],
+        "Install a plugin library into the user plugin folder",
+    )
+    .long_about(
+        "Install a plugin library (a `libbaseten_plugin_NAME.so`, `.dylib` or `.dll` built \
+         with the baseten plugin SDK) into the user plugin folder. The library is loaded \
+         and checked first: it must be a baseten plugin built for a compatible plugin API. \
+         A plugin of the same name in the user folder is replaced.",
+    )
+    .arg(
+        ArgSpec::new("path", "The plugin library to install")
+            .value_name("PATH")
+            .path()
+            .required(),
+    )
+    .flag(FlagSpec::switch(
+        "force",
+        "Install even if another plugin already provides one of its commands",
+    ))
+    .example(
+        "Install a plugin you built",
+        "baseten plugin install target/release/libbaseten_plugin_hello.so",
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let Some(source) = request.matches.get_one::<PathBuf>("path") else {
+    let Some(source) = request.path("path") else {
         return Err(CliError::usage("no plugin library given"));
     };
-    let force = request.matches.get_flag("force");
+    let force = request.args.switch("force");
     request.logger.info(&format!(
         "* loading `{}` to check it is a compatible plugin",
         source.display()
@@ -72,7 +71,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         .commands
         .iter()
         .map(|command| command.path[0].as_str())
-        .find(|word| BUILT_IN_COMMANDS.contains(word))
+        .find(|word| crate::commands::is_reserved_word(word))
     {
         return Err(CliError::new(
             ErrorKind::Plugin,

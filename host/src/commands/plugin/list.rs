@@ -1,25 +1,27 @@
 //! `baseten plugin list`: every plugin file found, in search order, with whether it is used and,
 //! when not, why.
 
-use clap::Command;
 use serde_json::json;
 
-use baseten_plugin_api::{CommandOutput, Table};
+use baseten_plugin_api::{CommandOutput, CommandSpec, Table};
 
-use crate::commands::Request;
 use crate::commands::plugin::{command_lines, record_json};
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::plugins::search_folders;
 
-pub fn command() -> Command {
-    Command::new("list")
-        .about("List the plugins found, with their commands and status")
-        .long_about(
-            "List every plugin found, in search order: BASETEN_PLUGIN_PATH, the user plugin \
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["plugin", "list"],
+        "List the plugins found, with their commands and status",
+    )
+    .long_about(
+        "List every plugin found, in search order: BASETEN_PLUGIN_PATH, the user plugin \
              folder, then the folders bundled with baseten. A plugin that is not used says \
              why: shadowed by an earlier one, incompatible, failed to load, or unsafe \
              permissions. Entries named like a plugin that are not plugin files (folders, \
              dangling symbolic links) and folders that cannot be read are named on stderr.",
-        )
+    )
+    .built_in(|request| Ok(run(request)))
 }
 
 pub fn run(request: &Request<'_>) -> CommandOutput {

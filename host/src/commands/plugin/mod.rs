@@ -8,39 +8,20 @@ pub mod remove;
 
 use std::path::{Path, PathBuf};
 
-use clap::Command;
 use serde_json::{Value, json};
 
-use baseten_plugin_api::CommandOutput;
-use baseten_plugin_api::protocol::Manifest;
+use baseten_plugin_api::protocol::{GroupSpec, Manifest};
 
 use crate::commands::Request;
 use crate::error::CliError;
 use crate::plugins::{PluginRecord, PluginStatus};
 pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 
-pub fn command() -> Command {
-    Command::new("plugin")
-        .about("List, inspect, install and remove plugins")
-        .subcommand_required(true)
-        .arg_required_else_help(true)
-        .subcommand(list::command())
-        .subcommand(info::command())
-        .subcommand(install::command())
-        .subcommand(remove::command())
-}
-
-/// Runs `plugin <verb>`.
-pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    match request.path.get(1).map(String::as_str) {
-        Some("list") => Ok(list::run(request)),
-        Some("info") => info::run(request),
-        Some("install") => install::run(request),
-        Some("remove") => remove::run(request),
-        _ => Err(CliError::usage(format!(
-            "unknown command `{}`",
-            request.path.join(" ")
-        ))),
+/// The `plugin` group.
+pub fn group() -> GroupSpec {
+    GroupSpec {
+        path: vec!["plugin".to_owned()],
+        about: "List, inspect, install and remove plugins".to_owned(),
     }
 }
 

@@ -3,32 +3,32 @@
 
 use std::fs;
 
-use clap::{Arg, Command};
 use serde_json::json;
 
-use baseten_plugin_api::CommandOutput;
+use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec};
 
-use crate::commands::Request;
 use crate::commands::plugin::{identity, no_such_plugin, records_named, user_folder};
+use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
-pub fn command() -> Command {
-    Command::new("remove")
-        .about("Remove a plugin from the user plugin folder")
-        .arg(
-            Arg::new("name")
-                .value_name("NAME")
-                .help("The plugin's name, as `baseten plugin list` shows it")
-                .required(true),
+pub fn built_in() -> BuiltIn {
+    CommandSpec::new(
+        ["plugin", "remove"],
+        "Remove a plugin from the user plugin folder",
+    )
+    .arg(
+        ArgSpec::new(
+            "name",
+            "The plugin's name, as `baseten plugin list` shows it",
         )
+        .value_name("NAME")
+        .required(),
+    )
+    .built_in(run)
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let name = request
-        .matches
-        .get_one::<String>("name")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let name = request.args.text("name").unwrap_or_default();
     let records = records_named(request, name);
     if records.is_empty() {
         return Err(no_such_plugin(name));
