@@ -81,10 +81,7 @@ impl Default for Sandbox {
 impl Sandbox {
     /// An empty sandbox: no credential, no profile.
     pub fn new() -> Self {
-        let home = tempfile::Builder::new()
-            .prefix("baseten-e2e-")
-            .tempdir()
-            .expect("a temp folder");
+        let home = private_temp_folder("baseten-e2e-");
         let mut sandbox = Self {
             home,
             env: Vec::new(),
@@ -313,16 +310,70 @@ pub fn plugin_file_name(name: &str) -> String {
 /// A new folder holding a copy of each `(library, plugin name)` under the plugin's file name,
 /// closed to group and others, for `BASETEN_PLUGIN_PATH`.
 pub fn plugin_folder(plugins: &[(&Path, &str)]) -> TempDir {
-    let folder = tempfile::Builder::new()
-        .prefix("baseten-plugins-")
-        .tempdir()
-        .expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     for (library, name) in plugins {
-        std::fs::copy(library, folder.path().join(plugin_file_name(name)))
-            .expect("copies the plugin library");
+        copy_plugin(library, &folder.path().join(plugin_file_name(name)));
     }
     folder
 }
+
+/// A new temporary folder closed to group and others (0700) whatever the process umask: the host
+/// refuses plugins in a folder others can write, so a test's folders must not depend on it.
+pub fn private_temp_folder(prefix: &str) -> TempDir {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let folder = builder.tempdir().expect("a temp folder");
+    set_mode(folder.path(), 0o700);
+    folder
+}
+
+/// Creates `folder` and its missing parents, each closed to group and others (0700) whatever the
+/// process umask.
+pub fn create_private_folder(folder: &Path) {
+    let missing: Vec<PathBuf> = folder
+        .ancestors()
+        .take_while(|ancestor| !ancestor.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    std::fs::create_dir_all(folder)
+        .unwrap_or_else(|error| panic!("creates `{}`: {error}", folder.display()));
+    for created in missing {
+        set_mode(&created, 0o700);
+    }
+}
+
+/// Copies a plugin library to `to` as a plugin file: readable and executable by all, writable
+/// only by its owner (0755), whatever the process umask or the mode of the build's file.
+pub fn copy_plugin(library: &Path, to: &Path) {
+    std::fs::copy(library, to).unwrap_or_else(|error| {
+        panic!(
+            "copies `{}` to `{}`: {error}",
+            library.display(),
+            to.display()
+        )
+    });
+    set_plugin_mode(to);
+}
+
+/// Gives a plugin file a test wrote the mode a plugin file has (0755), whatever the umask.
+pub fn set_plugin_mode(file: &Path) {
+    set_mode(file, 0o755);
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|error| panic!("sets the mode of `{}`: {error}", path.display()));
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) {}
 
 /// The repository's root folder.
 pub fn repository_root() -> PathBuf {

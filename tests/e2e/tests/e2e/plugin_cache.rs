@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::PathBuf;
 
-use baseten_e2e::{Sandbox, build_dir, emulator};
+use baseten_e2e::{
+    Sandbox, build_dir, copy_plugin, emulator, private_temp_folder, set_plugin_mode,
+};
 
 fn org_api_key_library() -> PathBuf {
     build_dir().join(format!(
@@ -68,9 +70,9 @@ fn a_command_on_a_warm_cache_still_works() {
 
 #[test]
 fn a_changed_plugin_file_refreshes_only_its_entry() {
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let copy = folder.path().join("libbaseten_plugin_copied.so");
-    fs::copy(org_api_key_library(), &copy).expect("copies the plugin");
+    copy_plugin(&org_api_key_library(), &copy);
     let mut sandbox = Sandbox::new();
     sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
     sandbox.run(&["--help", "-v"]).assert_code(0);
@@ -84,6 +86,7 @@ fn a_changed_plugin_file_refreshes_only_its_entry() {
     fs::remove_file(&copy).expect("removes");
     std::thread::sleep(std::time::Duration::from_millis(20));
     fs::write(&copy, bytes).expect("writes");
+    set_plugin_mode(&copy);
     assert_eq!(
         cache_line(&sandbox.run(&["--help", "-v"]).stderr),
         expect(bundled(), 1)

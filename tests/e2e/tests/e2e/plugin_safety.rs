@@ -6,14 +6,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use baseten_e2e::{
-    BackgroundEmulator, Run, Sandbox, emulator, fixture_library, plugin_file_name, plugin_library,
+    BackgroundEmulator, Run, Sandbox, copy_plugin, create_private_folder, emulator,
+    fixture_library, plugin_file_name, plugin_library, private_temp_folder,
 };
 use serde_json::Value;
 
 /// The user plugin folder of a sandbox, created closed to group and others.
 fn user_folder(sandbox: &Sandbox) -> PathBuf {
     let folder = sandbox.home().join(".local/share/baseten/plugins");
-    fs::create_dir_all(&folder).expect("creates the user plugin folder");
+    create_private_folder(&folder);
     folder
 }
 
@@ -47,7 +48,7 @@ fn listed_at(sandbox: &Sandbox, path: &Path) -> Value {
 /// A sandbox with the crashing library in its user plugin folder, as `crash`.
 fn sandbox_with_crashing_library(sandbox: &Sandbox) -> PathBuf {
     let installed = user_folder(sandbox).join(plugin_file_name("crash"));
-    fs::copy(fixture_library("crash_on_load"), &installed).expect("copies the fixture");
+    copy_plugin(&fixture_library("crash_on_load"), &installed);
     installed
 }
 
@@ -214,9 +215,9 @@ fn a_cached_manifest_the_library_contradicts_is_refreshed() {
 
 #[test]
 fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let plugin = folder.path().join(plugin_file_name("copied"));
-    fs::copy(plugin_library("org_team"), &plugin).expect("copies");
+    copy_plugin(&plugin_library("org_team"), &plugin);
     let mut sandbox = Sandbox::new();
     sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
     warm_cache(&sandbox);
@@ -245,11 +246,11 @@ fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
 #[test]
 fn a_symlink_into_a_folder_others_can_write_is_refused_with_that_reason() {
     use std::os::unix::fs::PermissionsExt;
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let open_folder = tempfile::tempdir().expect("a temp folder");
     fs::set_permissions(open_folder.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
     let target = open_folder.path().join("library.so");
-    fs::copy(plugin_library("org_team"), &target).expect("copies");
+    copy_plugin(&plugin_library("org_team"), &target);
     let link = folder.path().join(plugin_file_name("linked"));
     std::os::unix::fs::symlink(&target, &link).expect("links");
     let mut sandbox = Sandbox::new();
@@ -275,7 +276,7 @@ fn a_symlink_into_a_folder_others_can_write_is_refused_with_that_reason() {
 #[cfg(unix)]
 #[test]
 fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let a_folder = folder.path().join(plugin_file_name("folder"));
     fs::create_dir(&a_folder).expect("creates a folder");
     let dangling = folder.path().join(plugin_file_name("gone"));
@@ -345,7 +346,7 @@ fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
 fn install_of_a_bare_name_installs_the_file_in_the_current_folder() {
     let sandbox = Sandbox::new();
     let name = plugin_file_name("copy");
-    fs::copy(plugin_library("org_team"), sandbox.home().join(&name)).expect("copies");
+    copy_plugin(&plugin_library("org_team"), &sandbox.home().join(&name));
     let installed = sandbox
         .home()
         .join(".local/share/baseten/plugins")
