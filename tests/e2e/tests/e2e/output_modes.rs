@@ -130,6 +130,7 @@ fn jq_prints_each_result_on_its_own_line() {
 fn a_bad_jq_expression_is_a_usage_error_and_nothing_is_sent() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
+    let keys_before = emulator.keys();
     let run = sandbox.run(&[
         "org",
         "api-key",
@@ -146,8 +147,7 @@ fn a_bad_jq_expression_is_a_usage_error_and_nothing_is_sent() {
         run.stderr
     );
     assert!(requests(&emulator).is_empty());
-    let keys_before = emulator.keys().len();
-    assert_eq!(keys_before, emulator.keys().len());
+    assert_eq!(emulator.keys(), keys_before, "a key was created");
 }
 
 #[test]
