@@ -403,11 +403,37 @@ fn the_key_never_appears_in_logs_or_errors() {
         "{}",
         run.stderr
     );
+    // Errors, each from a server that echoes the key back: the error line is there, the key is not.
+    let echo = json!({"message": format!("bad key {key}, secret {}", secret_of(key))});
+    emulator.inject_fault(json!({
+        "method": "GET", "path": "/v1/api_keys", "status": 500, "body": echo,
+    }));
+    let failed_list = sandbox.run(&["org", "api-key", "list", "-vv"]);
+    failed_list.assert_code(6);
+    emulator.inject_fault(json!({
+        "method": "GET", "path": "/v1/users/me", "status": 401, "body": echo,
+    }));
+    let failed_login = login(&sandbox, &emulator, "other", key, &["-vv"]);
+    failed_login.assert_code(3);
+    for (run, error) in [
+        (&failed_list, "error: could not list API keys: HTTP 500: "),
+        (&failed_login, "error: the API key was rejected: HTTP 401: "),
+    ] {
+        assert!(
+            run.stderr.lines().any(|line| line.starts_with(error)),
+            "no {error:?} in:\n{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+
     for run in [
         run,
         sandbox.run(&["auth", "status", "-vv"]),
         sandbox.run(&["auth", "list", "-vv", "-o", "json"]),
         sandbox.run(&["org", "api-key", "list", "-vv"]),
+        failed_list,
+        failed_login,
         sandbox.run(&["auth", "logout", "-vv"]),
     ] {
         assert!(
