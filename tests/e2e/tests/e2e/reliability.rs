@@ -188,13 +188,24 @@ fn ctrl_c_during_a_request_exits_130_with_canceled() {
 fn verbose_logs_each_attempt_and_redact_secrets() {
     let emulator = emulator();
     emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503}));
-    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+    // `-vv`: `-v` logs no headers, so only here could the credential show.
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-vv"]);
     run.assert_code(0);
     assert!(
         run.stderr.contains("(attempt 1/3)") && run.stderr.contains("(attempt 2/3)"),
         "{}",
         run.stderr
     );
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|line| line.ends_with("authorization: Api-Key <redacted>"))
+            .count(),
+        2,
+        "each attempt logs its authorization header, redacted:\n{}",
+        run.stderr
+    );
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 2]);
     assert!(
         run.stderr.contains("< 503 Service Unavailable in "),
         "{}",
@@ -205,7 +216,9 @@ fn verbose_logs_each_attempt_and_redact_secrets() {
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains(emulator.api_key()));
+    let secret = emulator.api_key().split_once('.').map(|(_, secret)| secret);
+    let secret = secret.expect("a key `prefix.secret`");
+    assert!(!run.stderr.contains(secret), "{}", run.stderr);
 }
 
 #[test]
