@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, emulator};
 use serde_json::json;
 
-use crate::support::request_lines;
+use crate::support::{assert_live_key, request_lines};
 
 /// Upper bound for anything a test waits for; only reached when the tool hangs.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -80,6 +80,7 @@ fn a_filter_that_recurses_forever_on_create_still_shows_the_key() {
     let shown = run.json();
     let key = shown["api_key"].as_str().expect("the payload is printed");
     assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+    assert_live_key(&emulator, key);
     assert!(!run.stderr.contains(key), "{}", run.stderr);
 }
 
@@ -103,6 +104,7 @@ fn a_filter_that_leaves_nothing_of_a_new_key_still_shows_it() {
             .expect("the payload is printed")
             .to_owned();
         assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert_live_key(&emulator, &key);
         assert!(!run.stderr.contains(&key), "{}", run.stderr);
     }
     // Anything else may filter its output down to nothing.
@@ -605,6 +607,7 @@ fn a_filter_that_succeeds_without_the_new_key_prints_it_unfiltered() {
             serde_json::from_str(&format!("{{{payload}")).expect("the payload is JSON");
         let key = payload["api_key"].as_str().expect("the key is printed");
         assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert_live_key(&emulator, key);
         assert!(!run.stderr.contains(key), "{}", run.stderr);
     }
     // Filters that keep the key whole, in any shape, succeed.
