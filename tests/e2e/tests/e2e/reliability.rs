@@ -14,9 +14,19 @@ fn a_get_survives_two_unavailable_answers() {
     let emulator = emulator();
     emulator
         .inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503, "times": 2}));
-    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json"]);
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json", "-v"]);
     run.assert_code(0);
     assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 3]);
+    // The README's backoff: 250 ms, then 500 ms, each ±50 %.
+    let delays: Vec<u64> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("* retrying in ")?.strip_suffix(" ms"))
+        .map(|delay| delay.parse().expect("a whole number of milliseconds"))
+        .collect();
+    assert_eq!(delays.len(), 2, "{}", run.stderr);
+    assert!((125..=375).contains(&delays[0]), "{delays:?}");
+    assert!((250..=750).contains(&delays[1]), "{delays:?}");
 }
 
 #[test]
