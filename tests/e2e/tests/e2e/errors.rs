@@ -90,7 +90,8 @@ fn server_errors_are_exit_6() {
 
 #[test]
 fn no_server_is_exit_7() {
-    let port = baseten_e2e::closed_port();
+    let closed = baseten_e2e::ClosedPort::new();
+    let port = closed.port();
     let mut sandbox = Sandbox::new();
     sandbox.set(
         "BASETEN_API_KEY",

@@ -148,9 +148,10 @@ fn a_delete_after_a_dropped_connection_is_not_sent_again() {
 
 #[test]
 fn a_refused_connection_is_retried_for_a_create() {
-    // Nothing listens on the port until the second attempt cannot be made either: all three
-    // attempts are refused, and the error says the request never reached a server.
-    let port = baseten_e2e::closed_port();
+    // The socket on the port is bound but never listens: all three attempts are refused, and
+    // the error says the request never reached a server.
+    let closed = baseten_e2e::ClosedPort::new();
+    let port = closed.port();
     let mut sandbox = Sandbox::new();
     sandbox.set(
         "BASETEN_API_KEY",
