@@ -3,10 +3,11 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use baseten_emulator::{BackgroundEmulator, Emulator};
@@ -286,6 +287,96 @@ impl Default for ClosedPort {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A listener on 127.0.0.1 that counts the connections made to it, so that a test can count a
+/// command's attempts where no server logs them (timeouts, connections that cannot be set up).
+/// What it does with each connection is its [`Treatment`]. It stops when dropped.
+pub struct CountingListener {
+    address: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a [`CountingListener`] does with a connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Treatment {
+    /// Holds it open and never answers, until the listener is dropped: every request times out.
+    Silent,
+    /// Closes it at once, before reading anything: a TLS handshake on it cannot complete.
+    Close,
+    /// Relays it, both ways, to this address.
+    Forward(SocketAddr),
+}
+
+impl CountingListener {
+    pub fn start(treatment: Treatment) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+        listener.set_nonblocking(true).expect("non-blocking accept");
+        let address = listener.local_addr().expect("an address");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let connections = Arc::clone(&connections);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream.set_nonblocking(false);
+                    match treatment {
+                        Treatment::Silent => held.push(stream),
+                        Treatment::Close => drop(stream),
+                        Treatment::Forward(target) => forward(stream, target),
+                    }
+                }
+            });
+        }
+        Self {
+            address,
+            connections,
+            stop,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// How many connections were made to it so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CountingListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Relays `client` to `target` both ways until either side closes.
+fn forward(client: TcpStream, target: SocketAddr) {
+    let Ok(upstream) = TcpStream::connect(target) else {
+        return;
+    };
+    let (Ok(mut client_in), Ok(mut upstream_in)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let (mut client_out, mut upstream_out) = (client, upstream);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_in, &mut upstream_out);
+        let _ = upstream_out.shutdown(Shutdown::Write);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut upstream_in, &mut client_out);
+        let _ = client_out.shutdown(Shutdown::Write);
+    });
 }
 
 /// Starts an emulator with default settings.

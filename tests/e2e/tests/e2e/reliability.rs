@@ -4,10 +4,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{Sandbox, baseten_bin, emulator};
+use baseten_e2e::{ClosedPort, CountingListener, Sandbox, Treatment, baseten_bin, emulator};
 use serde_json::json;
 
 use crate::support::request_lines;
+
+/// A key for servers that never check one.
+const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
 
 #[test]
 fn a_get_survives_two_unavailable_answers() {
@@ -78,20 +81,32 @@ fn a_create_is_not_retried_on_a_server_error() {
 
 #[test]
 fn a_hung_server_hits_the_timeout() {
-    let emulator = emulator();
-    emulator.inject_fault(
-        json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 4000, "times": 3}),
-    );
-    let mut sandbox = Sandbox::for_emulator(&emulator);
+    // A server that takes every connection and never answers counts the attempts itself.
+    let listener = CountingListener::start(Treatment::Silent);
+    let url = format!("http://127.0.0.1:{}", listener.port());
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", SOME_KEY);
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", &url);
     sandbox.set("BASETEN_HTTP_TIMEOUT", "0.5");
     let run = sandbox.run(&["org", "api-key", "list"]);
     run.assert_code(7);
     assert!(
-        run.stderr.contains(&format!(
-            "GET {}/v1/api_keys timed out after 0.5 s",
-            emulator.url()
-        )),
+        run.stderr
+            .contains(&format!("GET {url}/v1/api_keys timed out after 0.5 s")),
         "{}",
+        run.stderr
+    );
+    // A GET is retried on a timeout: three attempts in all.
+    assert_eq!(listener.connections(), 3, "{}", run.stderr);
+
+    // A create that timed out may have been carried out: it is never sent again.
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(7);
+    assert!(run.stderr.contains("may exist"), "{}", run.stderr);
+    assert_eq!(
+        listener.connections(),
+        4,
+        "the create was sent again: {}",
         run.stderr
     );
 }
@@ -147,23 +162,29 @@ fn a_delete_after_a_dropped_connection_is_not_sent_again() {
 }
 
 #[test]
-fn a_refused_connection_is_retried_for_a_create() {
-    // The socket on the port is bound but never listens: all three attempts are refused, and
-    // the error says the request never reached a server.
-    let closed = baseten_e2e::ClosedPort::new();
-    let port = closed.port();
+fn a_connection_refused_or_never_set_up_is_retried_for_a_create() {
+    // Refused: the socket on the port is bound but never listens. No server sees a refused
+    // connection, so here the attempts are counted in the `-v` log.
+    let closed = ClosedPort::new();
     let mut sandbox = Sandbox::new();
-    sandbox.set(
-        "BASETEN_API_KEY",
-        "abcdefgh.secretsecretsecretsecretsecretsecret",
-    );
-    sandbox.set(
-        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
-        format!("http://127.0.0.1:{port}"),
-    );
+    sandbox.set("BASETEN_API_KEY", SOME_KEY);
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", closed.url());
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-v"]);
     run.assert_code(7);
     assert_eq!(run.stderr.matches("> POST").count(), 3, "{}", run.stderr);
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+    assert!(!run.stderr.contains("may exist"), "{}", run.stderr);
+
+    // Never set up: each connection is accepted, then closed before the TLS handshake ends, so
+    // the request provably never left. The listener counts the three attempts itself.
+    let listener = CountingListener::start(Treatment::Close);
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        format!("https://127.0.0.1:{}", listener.port()),
+    );
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(7);
+    assert_eq!(listener.connections(), 3, "{}", run.stderr);
     assert!(!run.stderr.contains("may exist"), "{}", run.stderr);
 }
 
