@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use baseten_e2e::{BackgroundEmulator, Sandbox, tls_emulator};
+use baseten_e2e::{BackgroundEmulator, CountingListener, Sandbox, Treatment, tls_emulator};
 use tempfile::TempDir;
 
 use crate::support::request_lines;
@@ -131,6 +131,25 @@ fn an_untrusted_certificate_is_exit_7_with_a_hint_and_is_not_retried() {
 
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
     run.assert_code(7);
+    assert!(request_lines(&emulator).is_empty(), "a request got through");
+
+    // Counted outside the tool: through a relay that counts connections, each command makes
+    // exactly one.
+    let relay = CountingListener::start(Treatment::Forward(emulator.addr()));
+    let mut sandbox = sandbox;
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        format!("https://127.0.0.1:{}", relay.port()),
+    );
+    for (args, attempts) in [
+        (&["org", "api-key", "list"][..], 1),
+        (&["org", "api-key", "create", "--type", "personal"][..], 2),
+    ] {
+        let run = sandbox.run(args);
+        run.assert_code(7);
+        assert!(run.stderr.contains("UnknownIssuer"), "{}", run.stderr);
+        assert_eq!(relay.connections(), attempts, "{args:?}: {}", run.stderr);
+    }
     assert!(request_lines(&emulator).is_empty(), "a request got through");
 }
 
