@@ -215,14 +215,21 @@ fn a_cached_manifest_the_library_contradicts_is_refreshed() {
 
 #[test]
 fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
+    // The load-marker fixture notes each process that loads it: the proof of a read.
     let folder = private_temp_folder("baseten-plugins-");
-    let plugin = folder.path().join(plugin_file_name("copied"));
-    copy_plugin(&plugin_library("org_team"), &plugin);
+    let plugin = folder.path().join(plugin_file_name("load-marker"));
+    copy_plugin(&fixture_library("load_marker"), &plugin);
     let mut sandbox = Sandbox::new();
     sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+    let log = sandbox.home().join("marker-loads.txt");
+    sandbox.set("BASETEN_FIXTURE_LOAD_LOG", &log);
+    let loads = || fs::read_to_string(&log).map_or(0, |log| log.lines().count());
     warm_cache(&sandbox);
+    let warm_loads = loads();
+    assert!(warm_loads >= 1, "the plugin was never read");
     let warm = sandbox.run(&["--help", "-v"]);
     assert!(cache_line(&warm).ends_with(", 0 loaded"), "{}", warm.stderr);
+    assert_eq!(loads(), warm_loads, "a warm cache loaded the plugin");
 
     // Another file (a new inode) with the same bytes, size and modification time.
     let modified = fs::metadata(&plugin)
@@ -240,6 +247,7 @@ fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
     let run = sandbox.run(&["--help", "-v"]);
     run.assert_code(0);
     assert!(cache_line(&run).ends_with(", 1 loaded"), "{}", run.stderr);
+    assert!(loads() > warm_loads, "the replaced file was not read again");
 }
 
 #[cfg(unix)]
