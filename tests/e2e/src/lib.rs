@@ -289,6 +289,12 @@ impl Default for ClosedPort {
     }
 }
 
+/// The port of a [`ClosedPort`] kept for the rest of the test process: it refuses every
+/// connection, and nothing else can take it.
+pub fn closed_port() -> u16 {
+    Box::leak(Box::new(ClosedPort::new())).port()
+}
+
 /// A listener on 127.0.0.1 that counts the connections made to it, so that a test can count a
 /// command's attempts where no server logs them (timeouts, connections that cannot be set up).
 /// What it does with each connection is its [`Treatment`]. It stops when dropped.
