@@ -7,7 +7,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use baseten_emulator::{BackgroundEmulator, Emulator};
@@ -295,28 +295,66 @@ pub fn closed_port() -> u16 {
     Box::leak(Box::new(ClosedPort::new())).port()
 }
 
-/// A listener on 127.0.0.1 that counts the connections made to it, so that a test can count a
-/// command's attempts where no server logs them (timeouts, connections that cannot be set up).
-/// What it does with each connection is its [`Treatment`]. It stops when dropped.
-pub struct CountingListener {
+/// A server of the test's own on 127.0.0.1, where the emulator cannot play the part (a proxy, a
+/// redirect target, an endless body, a server that never answers). It counts the connections made
+/// to it, so that a test can count a command's attempts where no server logs them (timeouts,
+/// connections that cannot be set up), and records the head of each request it reads. It stops
+/// accepting when dropped.
+pub struct LocalServer {
     address: SocketAddr,
     connections: Arc<AtomicUsize>,
+    heads: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
 }
 
-/// What a [`CountingListener`] does with a connection.
-#[derive(Clone, Copy, Debug)]
-pub enum Treatment {
-    /// Holds it open and never answers, until the listener is dropped: every request times out.
-    Silent,
-    /// Closes it at once, before reading anything: a TLS handshake on it cannot complete.
-    Close,
-    /// Relays it, both ways, to this address.
-    Forward(SocketAddr),
-}
+/// What a [`LocalServer`] does with each connection, on a thread of its own.
+type Handler = Arc<dyn Fn(TcpStream) + Send + Sync>;
 
-impl CountingListener {
-    pub fn start(treatment: Treatment) -> Self {
+impl LocalServer {
+    /// Reads the head (request line and headers) of the request on each connection, records it,
+    /// and hands it with the connection to `answer`.
+    pub fn start(answer: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> Self {
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&heads);
+        let handler: Handler = Arc::new(move |mut stream: TcpStream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let head = read_head(&mut stream);
+            recorded
+                .lock()
+                .expect("the heads are never left locked")
+                .push(head.clone());
+            answer(&head, stream);
+        });
+        Self::launch(handler, heads)
+    }
+
+    /// Hands each connection, unread, to `handle`.
+    pub fn start_raw(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
+        Self::launch(Arc::new(handle), Arc::new(Mutex::new(Vec::new())))
+    }
+
+    /// Takes every connection and never answers: every request on it times out.
+    pub fn silent() -> Self {
+        Self::start_raw(|mut stream| {
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
+        })
+    }
+
+    /// Closes every connection at once, unread: a TLS handshake on it cannot complete.
+    pub fn closing() -> Self {
+        Self::start_raw(drop)
+    }
+
+    /// Relays every connection, both ways, to `target`.
+    pub fn relay_to(target: SocketAddr) -> Self {
+        Self::start_raw(move |client| {
+            if let Ok(upstream) = TcpStream::connect(target) {
+                relay(client, upstream);
+            }
+        })
+    }
+
+    fn launch(handler: Handler, heads: Arc<Mutex<Vec<String>>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
         listener.set_nonblocking(true).expect("non-blocking accept");
         let address = listener.local_addr().expect("an address");
@@ -326,27 +364,33 @@ impl CountingListener {
             let connections = Arc::clone(&connections);
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
-                let mut held = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let Ok((stream, _)) = listener.accept() else {
                         std::thread::sleep(Duration::from_millis(5));
                         continue;
                     };
+                    // Counted before the handler runs, so before the client can see anything.
                     connections.fetch_add(1, Ordering::SeqCst);
-                    let _ = stream.set_nonblocking(false);
-                    match treatment {
-                        Treatment::Silent => held.push(stream),
-                        Treatment::Close => drop(stream),
-                        Treatment::Forward(target) => forward(stream, target),
-                    }
+                    let handler = Arc::clone(&handler);
+                    std::thread::spawn(move || {
+                        if stream.set_nonblocking(false).is_ok() {
+                            handler(stream);
+                        }
+                    });
                 }
             });
         }
         Self {
             address,
             connections,
+            heads,
             stop,
         }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
     }
 
     pub fn port(&self) -> u16 {
@@ -357,32 +401,50 @@ impl CountingListener {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// The request heads read so far, oldest first ([`LocalServer::start`] only).
+    pub fn heads(&self) -> Vec<String> {
+        self.heads
+            .lock()
+            .expect("the heads are never left locked")
+            .clone()
+    }
 }
 
-impl Drop for CountingListener {
+impl Drop for LocalServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
 
-/// Relays `client` to `target` both ways until either side closes.
-fn forward(client: TcpStream, target: SocketAddr) {
-    let Ok(upstream) = TcpStream::connect(target) else {
-        return;
-    };
+/// Reads up to the blank line that ends a request head, and not a byte further.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 256 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Copies bytes between `client` and `upstream`, both ways, until both sides have closed.
+pub fn relay(client: TcpStream, upstream: TcpStream) {
+    let _ = client.set_read_timeout(None);
     let (Ok(mut client_in), Ok(mut upstream_in)) = (client.try_clone(), upstream.try_clone())
     else {
         return;
     };
     let (mut client_out, mut upstream_out) = (client, upstream);
-    std::thread::spawn(move || {
+    let forward = std::thread::spawn(move || {
         let _ = std::io::copy(&mut client_in, &mut upstream_out);
         let _ = upstream_out.shutdown(Shutdown::Write);
     });
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut upstream_in, &mut client_out);
-        let _ = client_out.shutdown(Shutdown::Write);
-    });
+    let _ = std::io::copy(&mut upstream_in, &mut client_out);
+    let _ = client_out.shutdown(Shutdown::Write);
+    let _ = forward.join();
 }
 
 /// Starts an emulator with default settings.

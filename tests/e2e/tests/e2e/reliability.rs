@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{ClosedPort, CountingListener, Sandbox, Treatment, baseten_bin, emulator};
+use baseten_e2e::{ClosedPort, LocalServer, Sandbox, baseten_bin, emulator};
 use serde_json::json;
 
 use crate::support::request_lines;
@@ -82,8 +82,8 @@ fn a_create_is_not_retried_on_a_server_error() {
 #[test]
 fn a_hung_server_hits_the_timeout() {
     // A server that takes every connection and never answers counts the attempts itself.
-    let listener = CountingListener::start(Treatment::Silent);
-    let url = format!("http://127.0.0.1:{}", listener.port());
+    let listener = LocalServer::silent();
+    let url = listener.url();
     let mut sandbox = Sandbox::new();
     sandbox.set("BASETEN_API_KEY", SOME_KEY);
     sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", &url);
@@ -177,7 +177,7 @@ fn a_connection_refused_or_never_set_up_is_retried_for_a_create() {
 
     // Never set up: each connection is accepted, then closed before the TLS handshake ends, so
     // the request provably never left. The listener counts the three attempts itself.
-    let listener = CountingListener::start(Treatment::Close);
+    let listener = LocalServer::closing();
     sandbox.set(
         "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
         format!("https://127.0.0.1:{}", listener.port()),

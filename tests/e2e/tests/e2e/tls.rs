@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use baseten_e2e::{BackgroundEmulator, CountingListener, Sandbox, Treatment, tls_emulator};
+use baseten_e2e::{BackgroundEmulator, LocalServer, Sandbox, tls_emulator};
 use tempfile::TempDir;
 
 use crate::support::request_lines;
@@ -135,7 +135,7 @@ fn an_untrusted_certificate_is_exit_7_with_a_hint_and_is_not_retried() {
 
     // Counted outside the tool: through a relay that counts connections, each command makes
     // exactly one.
-    let relay = CountingListener::start(Treatment::Forward(emulator.addr()));
+    let relay = LocalServer::relay_to(emulator.addr());
     let mut sandbox = sandbox;
     sandbox.set(
         "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
