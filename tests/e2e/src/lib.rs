@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -171,6 +171,18 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
             let _ = input.write_all(stdin.as_bytes());
         })
     });
+    let run = finish(child, &format!("{command:?}"));
+    if let Some(input) = input {
+        let _ = input.join();
+    }
+    run
+}
+
+/// Waits for a started command to end, reading whichever of its stdout and stderr are still
+/// piped. One that has not ended within the deadline every run has is killed, and the test fails
+/// naming it as `what`.
+#[track_caller]
+pub fn finish(mut child: Child, what: &str) -> Run {
     let read = |stream: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -201,16 +213,13 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "the command did not finish within {RUN_DEADLINE:?}: {command:?}\nstderr:\n{}",
+                    "the command did not finish within {RUN_DEADLINE:?}: {what}\nstderr:\n{}",
                     stderr.join().unwrap_or_default()
                 );
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
     };
-    if let Some(input) = input {
-        let _ = input.join();
-    }
     Run {
         code: status.code().unwrap_or(-1),
         stdout: stdout.join().unwrap_or_default(),

@@ -522,9 +522,6 @@ fn completion_scripts_leave_out_hidden_commands() {
 #[cfg(target_os = "linux")]
 #[test]
 fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-
     if !baseten_e2e::programs_installed(
         &["dbus-run-session", "gnome-keyring-daemon"],
         "the system keyring path",
@@ -569,19 +566,8 @@ fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
         url = emulator.url(),
     );
     let mut command = sandbox.command(Path::new("dbus-run-session"));
-    command
-        .args(["--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child: std::process::Child = Command::spawn(&mut command).expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("waits").is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let status = child.wait().expect("finishes");
-    assert_eq!(status.code(), Some(0));
+    command.args(["--", "sh", "-c", &script]);
+    baseten_e2e::run_command(command, "").assert_code(0);
     let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
 
     assert_eq!(read("login.code").trim(), "1", "{}", read("login.err"));

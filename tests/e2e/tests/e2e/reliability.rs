@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{ClosedPort, LocalServer, Sandbox, baseten_bin, emulator};
+use baseten_e2e::{ClosedPort, LocalServer, Sandbox, baseten_bin, emulator, finish};
 use serde_json::json;
 
 use crate::support::request_lines;
@@ -210,10 +210,10 @@ fn ctrl_c_during_a_request_exits_130_with_canceled() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let output = child.wait_with_output().expect("finishes");
-    assert_eq!(output.status.code(), Some(130));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "Canceled.\n");
-    assert_eq!(output.stdout, b"");
+    let run = finish(child, "list interrupted while unanswered");
+    run.assert_code(130);
+    assert_eq!(run.stderr, "Canceled.\n");
+    assert_eq!(run.stdout, "");
 }
 
 #[test]
