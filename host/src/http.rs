@@ -927,9 +927,10 @@ mod tests {
                 value,
             )]))
         };
+        // The README's default, written out: 536870912 bytes, 512 MiB.
         assert_eq!(
             response_limit(&Context::for_tests(&[])).ok(),
-            Some(DEFAULT_MAX_RESPONSE_BYTES)
+            Some(536_870_912)
         );
         assert_eq!(limit("1000").ok(), Some(1000));
         for bad in ["0", "-1", "1.5", "1MB"] {
