@@ -844,14 +844,16 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_and_stays_bounded() {
-        for attempt in 1..=3 {
-            let delay = backoff(attempt);
-            let base = BASE_BACKOFF.saturating_mul(1 << (attempt - 1));
-            assert!(
-                delay >= base.mul_f64(0.5) && delay <= base.mul_f64(1.5),
-                "{delay:?}"
-            );
+    fn backoff_is_the_readmes_250_ms_then_500_ms_each_within_half() {
+        // The README's numbers, written out: a change to the code's constants must fail here.
+        for (attempt, low, high) in [(1, 125, 375), (2, 250, 750)] {
+            for _ in 0..100 {
+                let delay = backoff(attempt);
+                assert!(
+                    delay >= Duration::from_millis(low) && delay <= Duration::from_millis(high),
+                    "retry after attempt {attempt}: {delay:?}"
+                );
+            }
         }
     }
 
@@ -916,9 +918,10 @@ mod tests {
                 value,
             )]))
         };
+        // The README's default, written out: 536870912 bytes, 512 MiB.
         assert_eq!(
             response_limit(&Context::for_tests(&[])).ok(),
-            Some(DEFAULT_MAX_RESPONSE_BYTES)
+            Some(536_870_912)
         );
         assert_eq!(limit("1000").ok(), Some(1000));
         for bad in ["0", "-1", "1.5", "1MB"] {

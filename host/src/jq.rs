@@ -439,9 +439,12 @@ mod tests {
 
     #[test]
     fn long_messages_are_shortened_on_a_character_boundary() {
+        // The README's 300 characters, written out.
         assert_eq!(shorten("short"), "short");
-        let long = "é".repeat(MAX_SHOWN_CHARS + 1);
-        assert_eq!(shorten(&long), format!("{}…", "é".repeat(MAX_SHOWN_CHARS)));
+        let longest = "é".repeat(300);
+        assert_eq!(shorten(&longest), longest);
+        let long = "é".repeat(301);
+        assert_eq!(shorten(&long), format!("{longest}…"));
     }
 
     fn run(expression: &str, input: Value) -> Vec<Value> {

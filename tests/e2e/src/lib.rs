@@ -3,9 +3,11 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use baseten_emulator::{BackgroundEmulator, Emulator};
@@ -81,10 +83,7 @@ impl Default for Sandbox {
 impl Sandbox {
     /// An empty sandbox: no credential, no profile.
     pub fn new() -> Self {
-        let home = tempfile::Builder::new()
-            .prefix("baseten-e2e-")
-            .tempdir()
-            .expect("a temp folder");
+        let home = private_temp_folder("baseten-e2e-");
         let mut sandbox = Self {
             home,
             env: Vec::new(),
@@ -172,6 +171,18 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
             let _ = input.write_all(stdin.as_bytes());
         })
     });
+    let run = finish(child, &format!("{command:?}"));
+    if let Some(input) = input {
+        let _ = input.join();
+    }
+    run
+}
+
+/// Waits for a started command to end, reading whichever of its stdout and stderr are still
+/// piped. One that has not ended within the deadline every run has is killed, and the test fails
+/// naming it as `what`.
+#[track_caller]
+pub fn finish(mut child: Child, what: &str) -> Run {
     let read = |stream: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -202,16 +213,13 @@ pub fn run_command(mut command: Command, stdin: &str) -> Run {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "the command did not finish within {RUN_DEADLINE:?}: {command:?}\nstderr:\n{}",
+                    "the command did not finish within {RUN_DEADLINE:?}: {what}\nstderr:\n{}",
                     stderr.join().unwrap_or_default()
                 );
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
     };
-    if let Some(input) = input {
-        let _ = input.join();
-    }
     Run {
         code: status.code().unwrap_or(-1),
         stdout: stdout.join().unwrap_or_default(),
@@ -249,12 +257,203 @@ pub fn programs_installed(programs: &[&str], untested: &str) -> bool {
     false
 }
 
-/// A loopback port nothing listens on: one the system just handed out and took back. Another
-/// process could take it in between, which on a test machine's loopback does not happen in
-/// practice.
+/// A loopback port that refuses every connection: a socket bound to it that never listens. The
+/// port stays taken, so nothing else can start listening on it, until this is dropped.
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        let address = SocketAddr::from(([127, 0, 0, 1], 0));
+        socket.bind(&address.into()).expect("binds a loopback port");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|address| address.as_socket())
+            .expect("a bound address")
+            .port();
+        Self {
+            _socket: socket,
+            port,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The port of a [`ClosedPort`] kept for the rest of the test process: it refuses every
+/// connection, and nothing else can take it.
 pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("an address").port()
+    Box::leak(Box::new(ClosedPort::new())).port()
+}
+
+/// A server of the test's own on 127.0.0.1, where the emulator cannot play the part (a proxy, a
+/// redirect target, an endless body, a server that never answers). It counts the connections made
+/// to it, so that a test can count a command's attempts where no server logs them (timeouts,
+/// connections that cannot be set up), and records the head of each request it reads. It stops
+/// accepting when dropped.
+pub struct LocalServer {
+    address: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    heads: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a [`LocalServer`] does with each connection, on a thread of its own.
+type Handler = Arc<dyn Fn(TcpStream) + Send + Sync>;
+
+impl LocalServer {
+    /// Reads the head (request line and headers) of the request on each connection, records it,
+    /// and hands it with the connection to `answer`.
+    pub fn start(answer: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> Self {
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&heads);
+        let handler: Handler = Arc::new(move |mut stream: TcpStream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let head = read_head(&mut stream);
+            recorded
+                .lock()
+                .expect("the heads are never left locked")
+                .push(head.clone());
+            answer(&head, stream);
+        });
+        Self::launch(handler, heads)
+    }
+
+    /// Hands each connection, unread, to `handle`.
+    pub fn start_raw(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
+        Self::launch(Arc::new(handle), Arc::new(Mutex::new(Vec::new())))
+    }
+
+    /// Takes every connection and never answers: every request on it times out.
+    pub fn silent() -> Self {
+        Self::start_raw(|mut stream| {
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
+        })
+    }
+
+    /// Closes every connection at once, unread: a TLS handshake on it cannot complete.
+    pub fn closing() -> Self {
+        Self::start_raw(drop)
+    }
+
+    /// Relays every connection, both ways, to `target`.
+    pub fn relay_to(target: SocketAddr) -> Self {
+        Self::start_raw(move |client| {
+            if let Ok(upstream) = TcpStream::connect(target) {
+                relay(client, upstream);
+            }
+        })
+    }
+
+    fn launch(handler: Handler, heads: Arc<Mutex<Vec<String>>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+        listener.set_nonblocking(true).expect("non-blocking accept");
+        let address = listener.local_addr().expect("an address");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let connections = Arc::clone(&connections);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    // Counted before the handler runs, so before the client can see anything.
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let handler = Arc::clone(&handler);
+                    std::thread::spawn(move || {
+                        if stream.set_nonblocking(false).is_ok() {
+                            handler(stream);
+                        }
+                    });
+                }
+            });
+        }
+        Self {
+            address,
+            connections,
+            heads,
+            stop,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// How many connections were made to it so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// The request heads read so far, oldest first ([`LocalServer::start`] only).
+    pub fn heads(&self) -> Vec<String> {
+        self.heads
+            .lock()
+            .expect("the heads are never left locked")
+            .clone()
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Reads up to the blank line that ends a request head, and not a byte further.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 256 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Copies bytes between `client` and `upstream`, both ways, until both sides have closed.
+pub fn relay(client: TcpStream, upstream: TcpStream) {
+    let _ = client.set_read_timeout(None);
+    let (Ok(mut client_in), Ok(mut upstream_in)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let (mut client_out, mut upstream_out) = (client, upstream);
+    let forward = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_in, &mut upstream_out);
+        let _ = upstream_out.shutdown(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut upstream_in, &mut client_out);
+    let _ = client_out.shutdown(Shutdown::Write);
+    let _ = forward.join();
 }
 
 /// Starts an emulator with default settings.
@@ -313,16 +512,70 @@ pub fn plugin_file_name(name: &str) -> String {
 /// A new folder holding a copy of each `(library, plugin name)` under the plugin's file name,
 /// closed to group and others, for `BASETEN_PLUGIN_PATH`.
 pub fn plugin_folder(plugins: &[(&Path, &str)]) -> TempDir {
-    let folder = tempfile::Builder::new()
-        .prefix("baseten-plugins-")
-        .tempdir()
-        .expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     for (library, name) in plugins {
-        std::fs::copy(library, folder.path().join(plugin_file_name(name)))
-            .expect("copies the plugin library");
+        copy_plugin(library, &folder.path().join(plugin_file_name(name)));
     }
     folder
 }
+
+/// A new temporary folder closed to group and others (0700) whatever the process umask: the host
+/// refuses plugins in a folder others can write, so a test's folders must not depend on it.
+pub fn private_temp_folder(prefix: &str) -> TempDir {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let folder = builder.tempdir().expect("a temp folder");
+    set_mode(folder.path(), 0o700);
+    folder
+}
+
+/// Creates `folder` and its missing parents, each closed to group and others (0700) whatever the
+/// process umask.
+pub fn create_private_folder(folder: &Path) {
+    let missing: Vec<PathBuf> = folder
+        .ancestors()
+        .take_while(|ancestor| !ancestor.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    std::fs::create_dir_all(folder)
+        .unwrap_or_else(|error| panic!("creates `{}`: {error}", folder.display()));
+    for created in missing {
+        set_mode(&created, 0o700);
+    }
+}
+
+/// Copies a plugin library to `to` as a plugin file: readable and executable by all, writable
+/// only by its owner (0755), whatever the process umask or the mode of the build's file.
+pub fn copy_plugin(library: &Path, to: &Path) {
+    std::fs::copy(library, to).unwrap_or_else(|error| {
+        panic!(
+            "copies `{}` to `{}`: {error}",
+            library.display(),
+            to.display()
+        )
+    });
+    set_plugin_mode(to);
+}
+
+/// Gives a plugin file a test wrote the mode a plugin file has (0755), whatever the umask.
+pub fn set_plugin_mode(file: &Path) {
+    set_mode(file, 0o755);
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|error| panic!("sets the mode of `{}`: {error}", path.display()));
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) {}
 
 /// The repository's root folder.
 pub fn repository_root() -> PathBuf {

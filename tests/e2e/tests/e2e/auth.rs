@@ -6,13 +6,11 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-// The keyring tests run where the Secret Service is: on Linux.
-#[cfg(target_os = "linux")]
-use std::process::Command;
-#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{BackgroundEmulator, Emulator, Run, Sandbox, baseten_bin, emulator, run_command};
+use baseten_e2e::{
+    BackgroundEmulator, Emulator, Run, Sandbox, baseten_bin, emulator, finish, run_command,
+};
 use serde_json::{Value, json};
 
 use crate::support::{prefix_of, request_lines};
@@ -408,11 +406,37 @@ fn the_key_never_appears_in_logs_or_errors() {
         "{}",
         run.stderr
     );
+    // Errors, each from a server that echoes the key back: the error line is there, the key is not.
+    let echo = json!({"message": format!("bad key {key}, secret {}", secret_of(key))});
+    emulator.inject_fault(json!({
+        "method": "GET", "path": "/v1/api_keys", "status": 500, "body": echo,
+    }));
+    let failed_list = sandbox.run(&["org", "api-key", "list", "-vv"]);
+    failed_list.assert_code(6);
+    emulator.inject_fault(json!({
+        "method": "GET", "path": "/v1/users/me", "status": 401, "body": echo,
+    }));
+    let failed_login = login(&sandbox, &emulator, "other", key, &["-vv"]);
+    failed_login.assert_code(3);
+    for (run, error) in [
+        (&failed_list, "error: could not list API keys: HTTP 500: "),
+        (&failed_login, "error: the API key was rejected: HTTP 401: "),
+    ] {
+        assert!(
+            run.stderr.lines().any(|line| line.starts_with(error)),
+            "no {error:?} in:\n{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+
     for run in [
         run,
         sandbox.run(&["auth", "status", "-vv"]),
         sandbox.run(&["auth", "list", "-vv", "-o", "json"]),
         sandbox.run(&["org", "api-key", "list", "-vv"]),
+        failed_list,
+        failed_login,
         sandbox.run(&["auth", "logout", "-vv"]),
     ] {
         assert!(
@@ -861,12 +885,7 @@ fn twenty_concurrent_logins_leave_a_valid_file_with_all_twenty() {
             .expect("writes the key");
     }
     for child in children {
-        let output = child.wait_with_output().expect("finishes");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        finish(child, "auth login").assert_code(0);
     }
     let document = auth_json(&sandbox);
     let mut stored: Vec<&String> = document["profiles"]
@@ -974,30 +993,6 @@ fn a_keyring_that_never_answers_is_given_up_on_after_3_seconds() {
     );
 }
 
-/// Runs `command` for at most a minute.
-#[cfg(target_os = "linux")]
-fn run_with_deadline(mut command: Command) -> Run {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("waits").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("finishes");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// With a real Secret Service (a private D-Bus session and `gnome-keyring-daemon`, as `.ci/run`
 /// installs them), the key goes to the keyring and never into `auth.json`; `logout` removes it.
 /// Where they are not installed, this says so and checks nothing (under CI it fails): the
@@ -1042,7 +1037,7 @@ fn with_a_secret_service_the_key_stays_out_of_auth_json() {
     );
     let mut command = sandbox.command(Path::new("dbus-run-session"));
     command.args(["--", "sh", "-c", &script]);
-    let run = run_with_deadline(command);
+    let run = run_command(command, "");
     assert_eq!(run.code, 0, "{run:?}");
     let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
     let step = |name: &str| {

@@ -90,7 +90,8 @@ fn server_errors_are_exit_6() {
 
 #[test]
 fn no_server_is_exit_7() {
-    let port = baseten_e2e::closed_port();
+    let closed = baseten_e2e::ClosedPort::new();
+    let port = closed.port();
     let mut sandbox = Sandbox::new();
     sandbox.set(
         "BASETEN_API_KEY",
@@ -110,6 +111,11 @@ fn no_server_is_exit_7() {
         run.stderr
     );
     assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+    // A GET is retried on a refused connection: three attempts, as `-v` counts them (no server
+    // sees a refused connection).
+    let run = sandbox.run(&["org", "api-key", "list", "-v"]);
+    run.assert_code(7);
+    assert_eq!(run.stderr.matches("> GET").count(), 3, "{}", run.stderr);
 }
 
 #[test]

@@ -1,98 +1,21 @@
 //! The HTTP client's edges: answers that leave a change in doubt, proxies, redirects, requests
 //! that cannot be built, environment values that cannot be read, oversized bodies and
-//! `Retry-After`. Some tests use a tiny server of their own on 127.0.0.1 that records what it
-//! was sent, where the emulator cannot play the part (a proxy, a redirect target, an endless body).
+//! `Retry-After`. Some tests use a [`LocalServer`] that records what it was sent, where the
+//! emulator cannot play the part (a proxy, a redirect target, an endless body).
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use baseten_e2e::{Sandbox, emulator, tls_emulator};
+use baseten_e2e::{LocalServer, Sandbox, emulator, relay, tls_emulator};
 use serde_json::json;
 
 use crate::support::{prefix_of, request_lines};
 
 /// A key the local servers never check.
 const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
-
-/// A server on 127.0.0.1 that records the head (request line and headers) of every request it
-/// gets and hands the connection to `answer`. It stops accepting when dropped.
-pub(crate) struct LocalServer {
-    address: SocketAddr,
-    heads: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl LocalServer {
-    fn start(answer: impl Fn(&str, TcpStream) + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.set_nonblocking(true).expect("non-blocking accept");
-        let address = listener.local_addr().expect("an address");
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let answer = Arc::new(answer);
-        {
-            let heads = Arc::clone(&heads);
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            let heads = Arc::clone(&heads);
-                            let answer = Arc::clone(&answer);
-                            std::thread::spawn(move || {
-                                let mut stream = stream;
-                                stream.set_nonblocking(false).expect("blocking stream");
-                                stream
-                                    .set_read_timeout(Some(Duration::from_secs(10)))
-                                    .expect("a read timeout");
-                                let head = read_head(&mut stream);
-                                heads.lock().expect("the lock").push(head.clone());
-                                answer(&head, stream);
-                            });
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            });
-        }
-        Self {
-            address,
-            heads,
-            stop,
-        }
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// The heads received so far, oldest first.
-    pub(crate) fn heads(&self) -> Vec<String> {
-        self.heads.lock().expect("the lock").clone()
-    }
-}
-
-impl Drop for LocalServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Reads up to the blank line that ends a request head, and not a byte further.
-fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 256 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
 
 fn answer_with(response: &'static str) -> impl Fn(&str, TcpStream) + Send + Sync + 'static {
     move |_, mut stream| {
@@ -113,19 +36,7 @@ pub(crate) fn connect_proxy() -> LocalServer {
             return;
         };
         let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-        let _ = client.set_read_timeout(None);
-        let (mut client_in, mut upstream_out) = (
-            client.try_clone().expect("a second handle"),
-            upstream.try_clone().expect("a second handle"),
-        );
-        let forward = std::thread::spawn(move || {
-            let _ = std::io::copy(&mut client_in, &mut upstream_out);
-            let _ = upstream_out.shutdown(Shutdown::Write);
-        });
-        let (mut upstream_in, mut client_out) = (upstream, client);
-        let _ = std::io::copy(&mut upstream_in, &mut client_out);
-        let _ = client_out.shutdown(Shutdown::Write);
-        let _ = forward.join();
+        relay(client, upstream);
     })
 }
 

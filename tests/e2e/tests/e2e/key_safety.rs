@@ -4,13 +4,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, emulator};
+use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, emulator, finish};
 use serde_json::json;
 
-use crate::support::request_lines;
+use crate::support::{assert_live_key, request_lines};
 
 /// Upper bound for anything a test waits for; only reached when the tool hangs.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -20,30 +20,6 @@ fn newest_prefix(emulator: &BackgroundEmulator) -> String {
     let keys = emulator.keys();
     let newest = keys.last().expect("a key was created");
     newest["prefix"].as_str().expect("a prefix").to_owned()
-}
-
-/// Waits for `child` to exit within [`PATIENCE`]; kills it (and fails) otherwise.
-fn wait_bounded(mut child: Child, what: &str) -> Output {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        match child.try_wait().expect("the child can be waited for") {
-            Some(_) => return child.wait_with_output().expect("output is collected"),
-            None if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what}: still running after {PATIENCE:?}");
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-fn run_of(output: &Output) -> Run {
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 /// A `--jq` failure is one `error: jq error: …` line with exit 1: no abort, no runtime message.
@@ -80,6 +56,7 @@ fn a_filter_that_recurses_forever_on_create_still_shows_the_key() {
     let shown = run.json();
     let key = shown["api_key"].as_str().expect("the payload is printed");
     assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+    assert_live_key(&emulator, key);
     assert!(!run.stderr.contains(key), "{}", run.stderr);
 }
 
@@ -103,6 +80,7 @@ fn a_filter_that_leaves_nothing_of_a_new_key_still_shows_it() {
             .expect("the payload is printed")
             .to_owned();
         assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert_live_key(&emulator, &key);
         assert!(!run.stderr.contains(&key), "{}", run.stderr);
     }
     // Anything else may filter its output down to nothing.
@@ -171,10 +149,7 @@ fn an_endless_filter_stops_when_its_reader_goes_away() {
     stdout.read_exact(&mut first).expect("a first result");
     assert_eq!(&first, b"1");
     drop(stdout);
-    let run = run_of(&wait_bounded(
-        child,
-        "`--jq 'repeat(1)'` after its reader left",
-    ));
+    let run = finish(child, "`--jq 'repeat(1)'` after its reader left");
     // Like any command piped into `head`: a quiet end.
     run.assert_code(0);
     assert_eq!(run.stderr, "");
@@ -204,7 +179,7 @@ fn create_into(emulator: &BackgroundEmulator, extra: &[&str], stdout: Stdio) -> 
         .concat(),
         stdout,
     );
-    run_of(&wait_bounded(child, "create"))
+    finish(child, "create")
 }
 
 /// The failure says the key was created, names its prefix and how to delete it, and does not
@@ -252,7 +227,7 @@ fn a_new_key_written_to_a_closed_stdout_is_reported() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts");
-        let run = run_of(&wait_bounded(child, "create >&-"));
+        let run = finish(child, "create >&-");
         assert_reports_unseen_key(&run, &emulator);
     }
 }
@@ -286,13 +261,13 @@ fn a_new_key_written_to_a_broken_pipe_is_reported() {
         );
         // `| head -c0`: the reader is gone before anything is written.
         drop(child.stdout.take());
-        let run = run_of(&wait_bounded(child, "create | head -c0"));
+        let run = finish(child, "create | head -c0");
         assert_reports_unseen_key(&run, &emulator);
     }
     // A listing can be fetched again: a broken pipe stays a quiet end.
     let mut child = start(&sandbox, &["org", "api-key", "list"], Stdio::piped());
     drop(child.stdout.take());
-    let run = run_of(&wait_bounded(child, "list | head -c0"));
+    let run = finish(child, "list | head -c0");
     run.assert_code(0);
     assert_eq!(run.stderr, "");
 }
@@ -313,7 +288,7 @@ fn a_notice_that_cannot_be_written_after_the_key_was_shown_is_no_failure() {
         .stderr(Stdio::from(full))
         .spawn()
         .expect("starts");
-    let run = run_of(&wait_bounded(child, "create 2>/dev/full"));
+    let run = finish(child, "create 2>/dev/full");
     run.assert_code(0);
     let prefix = newest_prefix(&emulator);
     assert!(
@@ -361,7 +336,7 @@ fn signal_during_a_slow_filter(signal: &str) -> Run {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let run = run_of(&wait_bounded(child, "create signalled during --jq"));
+    let run = finish(child, "create signalled during --jq");
     let prefix = newest_prefix(&emulator);
     let shown = run.json();
     let key = shown["api_key"].as_str().expect("the new key is printed");
@@ -421,11 +396,12 @@ fn ctrl_c_while_a_create_is_unanswered_says_it_may_have_been_done() {
         .status()
         .expect("kill runs");
     assert!(status.success());
+    // Ended first, within the deadline: then the rest of stderr is there to read.
+    let run = finish(child, "create interrupted while unanswered");
     let mut rest = String::new();
     stderr
         .read_to_string(&mut rest)
         .expect("stderr is readable");
-    let run = run_of(&wait_bounded(child, "create interrupted while unanswered"));
     run.assert_code(130);
     assert!(
         rest.ends_with(
@@ -571,7 +547,7 @@ fn any_output_to_a_closed_stdout_is_a_failure() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starts");
-        let run = run_of(&wait_bounded(child, "list >&-"));
+        let run = finish(child, "list >&-");
         run.assert_code(1);
         assert_eq!(
             run.stderr, "error: could not write output: stdout is closed\n",
@@ -605,6 +581,7 @@ fn a_filter_that_succeeds_without_the_new_key_prints_it_unfiltered() {
             serde_json::from_str(&format!("{{{payload}")).expect("the payload is JSON");
         let key = payload["api_key"].as_str().expect("the key is printed");
         assert!(key.starts_with(&format!("{prefix}.")), "{key}");
+        assert_live_key(&emulator, key);
         assert!(!run.stderr.contains(key), "{}", run.stderr);
     }
     // Filters that keep the key whole, in any shape, succeed.
@@ -644,10 +621,7 @@ fn endless_output_holding_a_new_key_prints_it_unfiltered() {
     let mut first = [0_u8; 60];
     stdout.read_exact(&mut first).expect("60 bytes");
     drop(stdout);
-    let run = run_of(&wait_bounded(
-        child,
-        "create --jq '.api_key, repeat(1)' | head -c 60",
-    ));
+    let run = finish(child, "create --jq '.api_key, repeat(1)' | head -c 60");
     assert_clean_jq_failure(&run);
     assert!(
         run.stderr

@@ -3,7 +3,7 @@
 use baseten_e2e::{Sandbox, emulator};
 use serde_json::{Value, json};
 
-use crate::support::requests;
+use crate::support::{assert_live_key, prefix_of, requests};
 
 #[test]
 fn json_keeps_the_api_payload_with_two_space_indent() {
@@ -130,6 +130,7 @@ fn jq_prints_each_result_on_its_own_line() {
 fn a_bad_jq_expression_is_a_usage_error_and_nothing_is_sent() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
+    let keys_before = emulator.keys();
     let run = sandbox.run(&[
         "org",
         "api-key",
@@ -146,8 +147,7 @@ fn a_bad_jq_expression_is_a_usage_error_and_nothing_is_sent() {
         run.stderr
     );
     assert!(requests(&emulator).is_empty());
-    let keys_before = emulator.keys().len();
-    assert_eq!(keys_before, emulator.keys().len());
+    assert_eq!(emulator.keys(), keys_before, "a key was created");
 }
 
 #[test]
@@ -204,11 +204,10 @@ fn a_jq_runtime_error_on_create_still_shows_the_new_key() {
         .last()
         .expect("the key was created");
     let prefix = created["prefix"].as_str().expect("a prefix");
-    assert!(
-        run.stdout.contains(prefix),
-        "the key is lost: {}",
-        run.stdout
-    );
+    // The unfiltered payload, with the whole key: a masked one would be as lost.
+    let key = run.json()["api_key"].as_str().expect("a key").to_owned();
+    assert_eq!(prefix_of(&key), prefix, "{}", run.stdout);
+    assert_live_key(&emulator, &key);
     assert!(run.stderr.contains("jq error"), "{}", run.stderr);
 }
 

@@ -6,14 +6,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use baseten_e2e::{
-    BackgroundEmulator, Run, Sandbox, emulator, fixture_library, plugin_file_name, plugin_library,
+    BackgroundEmulator, Run, Sandbox, copy_plugin, create_private_folder, emulator,
+    fixture_library, plugin_file_name, plugin_library, private_temp_folder,
 };
 use serde_json::Value;
 
 /// The user plugin folder of a sandbox, created closed to group and others.
 fn user_folder(sandbox: &Sandbox) -> PathBuf {
     let folder = sandbox.home().join(".local/share/baseten/plugins");
-    fs::create_dir_all(&folder).expect("creates the user plugin folder");
+    create_private_folder(&folder);
     folder
 }
 
@@ -47,7 +48,7 @@ fn listed_at(sandbox: &Sandbox, path: &Path) -> Value {
 /// A sandbox with the crashing library in its user plugin folder, as `crash`.
 fn sandbox_with_crashing_library(sandbox: &Sandbox) -> PathBuf {
     let installed = user_folder(sandbox).join(plugin_file_name("crash"));
-    fs::copy(fixture_library("crash_on_load"), &installed).expect("copies the fixture");
+    copy_plugin(&fixture_library("crash_on_load"), &installed);
     installed
 }
 
@@ -214,14 +215,21 @@ fn a_cached_manifest_the_library_contradicts_is_refreshed() {
 
 #[test]
 fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
-    let folder = tempfile::tempdir().expect("a temp folder");
-    let plugin = folder.path().join(plugin_file_name("copied"));
-    fs::copy(plugin_library("org_team"), &plugin).expect("copies");
+    // The load-marker fixture notes each process that loads it: the proof of a read.
+    let folder = private_temp_folder("baseten-plugins-");
+    let plugin = folder.path().join(plugin_file_name("load-marker"));
+    copy_plugin(&fixture_library("load_marker"), &plugin);
     let mut sandbox = Sandbox::new();
     sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+    let log = sandbox.home().join("marker-loads.txt");
+    sandbox.set("BASETEN_FIXTURE_LOAD_LOG", &log);
+    let loads = || fs::read_to_string(&log).map_or(0, |log| log.lines().count());
     warm_cache(&sandbox);
+    let warm_loads = loads();
+    assert!(warm_loads >= 1, "the plugin was never read");
     let warm = sandbox.run(&["--help", "-v"]);
     assert!(cache_line(&warm).ends_with(", 0 loaded"), "{}", warm.stderr);
+    assert_eq!(loads(), warm_loads, "a warm cache loaded the plugin");
 
     // Another file (a new inode) with the same bytes, size and modification time.
     let modified = fs::metadata(&plugin)
@@ -239,17 +247,18 @@ fn a_file_replaced_with_the_same_size_and_time_is_read_again() {
     let run = sandbox.run(&["--help", "-v"]);
     run.assert_code(0);
     assert!(cache_line(&run).ends_with(", 1 loaded"), "{}", run.stderr);
+    assert!(loads() > warm_loads, "the replaced file was not read again");
 }
 
 #[cfg(unix)]
 #[test]
 fn a_symlink_into_a_folder_others_can_write_is_refused_with_that_reason() {
     use std::os::unix::fs::PermissionsExt;
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let open_folder = tempfile::tempdir().expect("a temp folder");
     fs::set_permissions(open_folder.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
     let target = open_folder.path().join("library.so");
-    fs::copy(plugin_library("org_team"), &target).expect("copies");
+    copy_plugin(&plugin_library("org_team"), &target);
     let link = folder.path().join(plugin_file_name("linked"));
     std::os::unix::fs::symlink(&target, &link).expect("links");
     let mut sandbox = Sandbox::new();
@@ -275,7 +284,7 @@ fn a_symlink_into_a_folder_others_can_write_is_refused_with_that_reason() {
 #[cfg(unix)]
 #[test]
 fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
-    let folder = tempfile::tempdir().expect("a temp folder");
+    let folder = private_temp_folder("baseten-plugins-");
     let a_folder = folder.path().join(plugin_file_name("folder"));
     fs::create_dir(&a_folder).expect("creates a folder");
     let dangling = folder.path().join(plugin_file_name("gone"));
@@ -345,7 +354,7 @@ fn every_entry_named_like_a_plugin_that_is_skipped_is_named_with_its_reason() {
 fn install_of_a_bare_name_installs_the_file_in_the_current_folder() {
     let sandbox = Sandbox::new();
     let name = plugin_file_name("copy");
-    fs::copy(plugin_library("org_team"), sandbox.home().join(&name)).expect("copies");
+    copy_plugin(&plugin_library("org_team"), &sandbox.home().join(&name));
     let installed = sandbox
         .home()
         .join(".local/share/baseten/plugins")
@@ -513,9 +522,6 @@ fn completion_scripts_leave_out_hidden_commands() {
 #[cfg(target_os = "linux")]
 #[test]
 fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-
     if !baseten_e2e::programs_installed(
         &["dbus-run-session", "gnome-keyring-daemon"],
         "the system keyring path",
@@ -560,19 +566,8 @@ fn login_touches_no_keyring_when_auth_json_cannot_be_written() {
         url = emulator.url(),
     );
     let mut command = sandbox.command(Path::new("dbus-run-session"));
-    command
-        .args(["--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child: std::process::Child = Command::spawn(&mut command).expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("waits").is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let status = child.wait().expect("finishes");
-    assert_eq!(status.code(), Some(0));
+    command.args(["--", "sh", "-c", &script]);
+    baseten_e2e::run_command(command, "").assert_code(0);
     let read = |name: &str| fs::read_to_string(home.join(name)).unwrap_or_default();
 
     assert_eq!(read("login.code").trim(), "1", "{}", read("login.err"));

@@ -4,19 +4,32 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baseten_e2e::{Sandbox, baseten_bin, emulator};
+use baseten_e2e::{ClosedPort, LocalServer, Sandbox, baseten_bin, emulator, finish};
 use serde_json::json;
 
 use crate::support::request_lines;
+
+/// A key for servers that never check one.
+const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
 
 #[test]
 fn a_get_survives_two_unavailable_answers() {
     let emulator = emulator();
     emulator
         .inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503, "times": 2}));
-    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json"]);
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-o", "json", "-v"]);
     run.assert_code(0);
     assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 3]);
+    // The README's backoff: 250 ms, then 500 ms, each ±50 %.
+    let delays: Vec<u64> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("* retrying in ")?.strip_suffix(" ms"))
+        .map(|delay| delay.parse().expect("a whole number of milliseconds"))
+        .collect();
+    assert_eq!(delays.len(), 2, "{}", run.stderr);
+    assert!((125..=375).contains(&delays[0]), "{delays:?}");
+    assert!((250..=750).contains(&delays[1]), "{delays:?}");
 }
 
 #[test]
@@ -68,20 +81,32 @@ fn a_create_is_not_retried_on_a_server_error() {
 
 #[test]
 fn a_hung_server_hits_the_timeout() {
-    let emulator = emulator();
-    emulator.inject_fault(
-        json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 4000, "times": 3}),
-    );
-    let mut sandbox = Sandbox::for_emulator(&emulator);
+    // A server that takes every connection and never answers counts the attempts itself.
+    let listener = LocalServer::silent();
+    let url = listener.url();
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", SOME_KEY);
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", &url);
     sandbox.set("BASETEN_HTTP_TIMEOUT", "0.5");
     let run = sandbox.run(&["org", "api-key", "list"]);
     run.assert_code(7);
     assert!(
-        run.stderr.contains(&format!(
-            "GET {}/v1/api_keys timed out after 0.5 s",
-            emulator.url()
-        )),
+        run.stderr
+            .contains(&format!("GET {url}/v1/api_keys timed out after 0.5 s")),
         "{}",
+        run.stderr
+    );
+    // A GET is retried on a timeout: three attempts in all.
+    assert_eq!(listener.connections(), 3, "{}", run.stderr);
+
+    // A create that timed out may have been carried out: it is never sent again.
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(7);
+    assert!(run.stderr.contains("may exist"), "{}", run.stderr);
+    assert_eq!(
+        listener.connections(),
+        4,
+        "the create was sent again: {}",
         run.stderr
     );
 }
@@ -137,22 +162,29 @@ fn a_delete_after_a_dropped_connection_is_not_sent_again() {
 }
 
 #[test]
-fn a_refused_connection_is_retried_for_a_create() {
-    // Nothing listens on the port until the second attempt cannot be made either: all three
-    // attempts are refused, and the error says the request never reached a server.
-    let port = baseten_e2e::closed_port();
+fn a_connection_refused_or_never_set_up_is_retried_for_a_create() {
+    // Refused: the socket on the port is bound but never listens. No server sees a refused
+    // connection, so here the attempts are counted in the `-v` log.
+    let closed = ClosedPort::new();
     let mut sandbox = Sandbox::new();
-    sandbox.set(
-        "BASETEN_API_KEY",
-        "abcdefgh.secretsecretsecretsecretsecretsecret",
-    );
-    sandbox.set(
-        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
-        format!("http://127.0.0.1:{port}"),
-    );
+    sandbox.set("BASETEN_API_KEY", SOME_KEY);
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", closed.url());
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal", "-v"]);
     run.assert_code(7);
     assert_eq!(run.stderr.matches("> POST").count(), 3, "{}", run.stderr);
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+    assert!(!run.stderr.contains("may exist"), "{}", run.stderr);
+
+    // Never set up: each connection is accepted, then closed before the TLS handshake ends, so
+    // the request provably never left. The listener counts the three attempts itself.
+    let listener = LocalServer::closing();
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        format!("https://127.0.0.1:{}", listener.port()),
+    );
+    let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
+    run.assert_code(7);
+    assert_eq!(listener.connections(), 3, "{}", run.stderr);
     assert!(!run.stderr.contains("may exist"), "{}", run.stderr);
 }
 
@@ -178,23 +210,34 @@ fn ctrl_c_during_a_request_exits_130_with_canceled() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let output = child.wait_with_output().expect("finishes");
-    assert_eq!(output.status.code(), Some(130));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "Canceled.\n");
-    assert_eq!(output.stdout, b"");
+    let run = finish(child, "list interrupted while unanswered");
+    run.assert_code(130);
+    assert_eq!(run.stderr, "Canceled.\n");
+    assert_eq!(run.stdout, "");
 }
 
 #[test]
 fn verbose_logs_each_attempt_and_redact_secrets() {
     let emulator = emulator();
     emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "status": 503}));
-    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-v"]);
+    // `-vv`: `-v` logs no headers, so only here could the credential show.
+    let run = Sandbox::for_emulator(&emulator).run(&["org", "api-key", "list", "-vv"]);
     run.assert_code(0);
     assert!(
         run.stderr.contains("(attempt 1/3)") && run.stderr.contains("(attempt 2/3)"),
         "{}",
         run.stderr
     );
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|line| line.ends_with("authorization: Api-Key <redacted>"))
+            .count(),
+        2,
+        "each attempt logs its authorization header, redacted:\n{}",
+        run.stderr
+    );
+    assert_eq!(request_lines(&emulator), ["GET /v1/api_keys"; 2]);
     assert!(
         run.stderr.contains("< 503 Service Unavailable in "),
         "{}",
@@ -205,7 +248,9 @@ fn verbose_logs_each_attempt_and_redact_secrets() {
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains(emulator.api_key()));
+    let secret = emulator.api_key().split_once('.').map(|(_, secret)| secret);
+    let secret = secret.expect("a key `prefix.secret`");
+    assert!(!run.stderr.contains(secret), "{}", run.stderr);
 }
 
 #[test]

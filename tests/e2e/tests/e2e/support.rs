@@ -1,6 +1,6 @@
 //! Small helpers shared by the test modules.
 
-use baseten_e2e::BackgroundEmulator;
+use baseten_e2e::{BackgroundEmulator, Sandbox};
 use serde_json::Value;
 
 /// The requests the emulator saw, oldest first.
@@ -32,4 +32,31 @@ pub fn request_lines(emulator: &BackgroundEmulator) -> Vec<String> {
 /// The prefix of a key `prefix.secret`.
 pub fn prefix_of(key: &str) -> &str {
     key.split('.').next().unwrap_or(key)
+}
+
+/// Asserts that `key` is a whole, working key of `emulator`: a login with it succeeds. The
+/// emulator keeps only a hash of each secret, so this is how a test tells the key a command
+/// printed from a masked (`abcd1234.****`), cut or made-up one with the right prefix.
+#[track_caller]
+pub fn assert_live_key(emulator: &BackgroundEmulator, key: &str) {
+    let url = emulator.url();
+    let run = Sandbox::new().run_with_stdin(
+        &[
+            "auth",
+            "login",
+            "--with-api-key",
+            "--profile",
+            "check",
+            "--remote-url",
+            &url,
+        ],
+        &format!("{key}\n"),
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "`{}.…` is not a key the emulator accepts: {}",
+        prefix_of(key),
+        run.stderr
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use baseten_e2e::{BackgroundEmulator, Sandbox, tls_emulator};
+use baseten_e2e::{BackgroundEmulator, LocalServer, Sandbox, tls_emulator};
 use tempfile::TempDir;
 
 use crate::support::request_lines;
@@ -60,20 +60,39 @@ fn with_the_ca_bundle_list_and_create_work_over_https() {
 #[test]
 fn a_bundle_of_several_certificates_trusts_each() {
     let (emulator, mut sandbox, folder) = https_setup();
-    // Another start's CA first: the bundle is searched, not just its first certificate.
-    let other = tls_emulator(&folder.path().join("other-ca.pem"));
-    let bundle = folder.path().join("bundle.pem");
-    std::fs::write(
-        &bundle,
-        format!(
-            "{}{}",
-            other.ca_certificate_pem().expect("a CA"),
-            emulator.ca_certificate_pem().expect("a CA")
-        ),
-    )
-    .expect("the bundle is written");
+    // Two other starts' CAs around the one that signed the server's certificate: the bundle is
+    // searched whole, whether the right CA comes first, in the middle or last.
+    let others = [
+        tls_emulator(&folder.path().join("other-ca-1.pem")),
+        tls_emulator(&folder.path().join("other-ca-2.pem")),
+    ];
+    let pem =
+        |emulator: &BackgroundEmulator| emulator.ca_certificate_pem().expect("a CA").to_owned();
+    let (right, first_other, second_other) = (pem(&emulator), pem(&others[0]), pem(&others[1]));
+    assert!(right != first_other && right != second_other && first_other != second_other);
+    for (position, certificates) in [
+        ("first", [&right, &first_other, &second_other]),
+        ("in the middle", [&first_other, &right, &second_other]),
+        ("last", [&first_other, &second_other, &right]),
+    ] {
+        let bundle = folder.path().join("bundle.pem");
+        std::fs::write(&bundle, certificates.map(String::as_str).concat())
+            .expect("the bundle is written");
+        trust(&mut sandbox, &bundle);
+        emulator.reset();
+        let run = sandbox.run(&["org", "api-key", "list"]);
+        assert_eq!(run.code, 0, "with the right CA {position}: {}", run.stderr);
+        assert_eq!(
+            request_lines(&emulator),
+            ["GET /v1/api_keys"],
+            "with the right CA {position}"
+        );
+    }
+    // And a bundle of the other CAs alone is not enough: the right one is what made it work.
+    let bundle = folder.path().join("others.pem");
+    std::fs::write(&bundle, format!("{first_other}{second_other}")).expect("the bundle is written");
     trust(&mut sandbox, &bundle);
-    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    sandbox.run(&["org", "api-key", "list"]).assert_code(7);
 }
 
 #[test]
@@ -112,6 +131,25 @@ fn an_untrusted_certificate_is_exit_7_with_a_hint_and_is_not_retried() {
 
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
     run.assert_code(7);
+    assert!(request_lines(&emulator).is_empty(), "a request got through");
+
+    // Counted outside the tool: through a relay that counts connections, each command makes
+    // exactly one.
+    let relay = LocalServer::relay_to(emulator.addr());
+    let mut sandbox = sandbox;
+    sandbox.set(
+        "BASETEN_MANAGEMENT_API_URL_OVERRIDE",
+        format!("https://127.0.0.1:{}", relay.port()),
+    );
+    for (args, attempts) in [
+        (&["org", "api-key", "list"][..], 1),
+        (&["org", "api-key", "create", "--type", "personal"][..], 2),
+    ] {
+        let run = sandbox.run(args);
+        run.assert_code(7);
+        assert!(run.stderr.contains("UnknownIssuer"), "{}", run.stderr);
+        assert_eq!(relay.connections(), attempts, "{args:?}: {}", run.stderr);
+    }
     assert!(request_lines(&emulator).is_empty(), "a request got through");
 }
 
