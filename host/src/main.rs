@@ -20,6 +20,7 @@ mod profiles;
 mod remote;
 mod secrets;
 mod system_keyring;
+mod terminal;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -36,7 +37,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = context::process_args();
     // A key typed as an argument (where a name or a prefix belongs) is never echoed back, not
     // even in part: it is scrubbed like the credential in use.
     for arg in &args {
@@ -47,28 +48,39 @@ fn main() -> ExitCode {
     match guarded(|| internal::run(&args)) {
         Ok(Some(code)) => return code,
         Ok(None) => {}
-        Err(error) => return report(&error, false),
+        Err(error) => return report_early(&error),
     }
     interrupt::install();
-    // Looked at once, before anything is written.
-    output::stdout_closed();
+    // Looks at stdout before anything is written.
     let mut context = Context::from_process();
     let color = context.color_stderr();
     match guarded(|| cli::run(&mut context, args)).and_then(|result| result) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report(&error, color),
+        Err(error) => {
+            report(&error, color, &mut **context.terminal().stderr());
+            ExitCode::from(error.exit_code())
+        }
     }
 }
 
-/// Prints `error` (scrubbed, one line and maybe a hint) and gives its exit code.
-fn report(error: &CliError, color: bool) -> ExitCode {
-    let mut stderr = std::io::stderr().lock();
-    if error.kind == ErrorKind::Interrupted {
-        let _ = std::io::Write::write_all(&mut stderr, b"Canceled.\n");
-    } else {
-        let _ = output::write_error(error, color, &mut stderr);
-    }
+/// Prints `error` (scrubbed, one line and maybe a hint) on `stderr`; before the run has a
+/// terminal, on the process's own.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "an error of a hidden command, before the run has a terminal"
+)]
+fn report_early(error: &CliError) -> ExitCode {
+    report(error, false, &mut std::io::stderr().lock());
     ExitCode::from(error.exit_code())
+}
+
+/// Prints `error` (scrubbed, one line and maybe a hint) on `stderr`.
+fn report(error: &CliError, color: bool, stderr: &mut dyn std::io::Write) {
+    if error.kind == ErrorKind::Interrupted {
+        let _ = stderr.write_all(b"Canceled.\n");
+    } else {
+        let _ = output::write_error(error, color, stderr);
+    }
 }
 
 thread_local! {

@@ -29,5 +29,7 @@ mod reliability;
 mod secrets;
 #[path = "e2e/support.rs"]
 mod support;
+#[path = "e2e/terminal.rs"]
+mod terminal;
 #[path = "e2e/tls.rs"]
 mod tls;
