@@ -171,3 +171,6 @@ mod tests {
         assert_eq!(guarded(|| 7).expect("no panic"), 7);
     }
 }
+
+#[cfg(test)]
+mod snapshots;

@@ -4,7 +4,7 @@
 //! (termios on Unix, `rpassword` elsewhere). [`Context`](crate::context::Context) owns it, and
 //! nothing else in the host touches the process's stdio or the terminal's settings: `clippy.toml`
 //! disallows those functions everywhere but here. [`Terminal::from_process`] is the real one;
-//! tests build one over in-memory streams ([`Terminal::memory`]) and read back what a command
+//! tests build one over in-memory streams (`Terminal::memory`) and read back what a command
 //! wrote, so a whole run can be checked without a process. The signal handler in
 //! [`interrupt`](crate::interrupt) is the one exception: it must write with raw descriptors from
 //! a signal context, where no lock may be taken.
@@ -134,6 +134,12 @@ impl Terminal {
     /// (`--jq` results stream that way); in memory, such work stays in this process.
     pub fn stdout_is_inheritable(&self) -> bool {
         self.process
+    }
+
+    /// How wide help is wrapped, when the terminal says so rather than clap asking the process:
+    /// in memory, 100 columns, what help gets without a terminal.
+    pub fn help_width(&self) -> Option<usize> {
+        (!self.process).then_some(100)
     }
 
     /// Stdout, locked until the guard is dropped.

@@ -42,7 +42,11 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     let logger = Logger::new(context.verbosity, context.terminal().shared_stderr());
     let registry = Registry::discover(context);
     registry.log_problems(&logger);
-    let matches = match tree::build(&registry).try_get_matches_from(args) {
+    let mut tree = tree::build(&registry);
+    if let Some(width) = context.terminal().help_width() {
+        tree = tree.term_width(width);
+    }
+    let matches = match tree.try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(error) => return clap_error::handle(context, &error),
     };

@@ -108,3 +108,42 @@ fn jq_env_holds_the_environment_the_tool_was_started_with() {
     let run = sandbox.run(&["org", "api-key", "list", "--jq", "$ENV.BASETEN_E2E_UNSET"]);
     assert_eq!(run.stdout, "null\n");
 }
+
+/// The in-process snapshot tests (`host/src/snapshots.rs`) stand for the binary: runs whose
+/// output has nothing that changes from run to run read the same from the real process.
+#[test]
+fn snapshots_read_as_the_binary_prints() {
+    let emulator = emulator();
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    sandbox.unset("BASETEN_API_KEY");
+    let cases: &[(&str, &[&str])] = &[
+        ("help", &["--help"]),
+        (
+            "help-org-api-key-create",
+            &["org", "api-key", "create", "--help"],
+        ),
+        ("help-auth-login", &["auth", "login", "--help"]),
+        ("error-2-missing-flag", &["org", "api-key", "create"]),
+        ("error-2-group-without-subcommand", &["org"]),
+        ("error-3-not-logged-in", &["org", "api-key", "list"]),
+    ];
+    let folder = baseten_e2e::repository_root().join("host/src/snapshots");
+    for (name, args) in cases {
+        let snapshot = fs::read_to_string(folder.join(format!("{name}.snap")))
+            .unwrap_or_else(|error| panic!("the snapshot {name} is missing: {error}"));
+        // After insta's header (`---`, its fields, `---`).
+        let (_, body) = snapshot
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .unwrap_or_else(|| panic!("{name} has no insta header"));
+        let run = sandbox.run(args);
+        let printed = format!(
+            "$ baseten {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(printed.trim_end(), body.trim_end(), "{name}");
+    }
+}
