@@ -63,14 +63,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints `error` (scrubbed, one line and maybe a hint) on `stderr`; before the run has a
-/// terminal, on the process's own.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "an error of a hidden command, before the run has a terminal"
-)]
+/// Prints the error of a hidden command (a panic) on the process's stderr.
 fn report_early(error: &CliError) -> ExitCode {
-    report(error, false, &mut std::io::stderr().lock());
+    report(
+        error,
+        false,
+        &mut **terminal::Terminal::from_process().stderr(),
+    );
     ExitCode::from(error.exit_code())
 }
 
