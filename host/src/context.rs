@@ -1,20 +1,23 @@
-//! What every command shares: the terminal facts, colour, verbosity and the environment.
+//! What every command shares: the terminal, colour, verbosity, the environment and the
+//! executable's path. Commands ask the context, never the process: a test builds one over an
+//! in-memory terminal and a fixed environment and runs whole commands without a process.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use crate::env_vars;
 use crate::error::CliError;
+use crate::terminal::Terminal;
 
 /// Read once at start-up and passed down; commands ask it instead of the process.
-#[derive(Clone)]
 pub struct Context {
-    pub stdin_is_terminal: bool,
-    pub stdout_is_terminal: bool,
-    pub stderr_is_terminal: bool,
+    terminal: Terminal,
     /// `-v` count: 1 logs requests, 2 adds headers and bodies.
     pub verbosity: u8,
     environment: Vec<(OsString, OsString)>,
+    /// The `baseten` executable child processes run (manifest probes, `--jq`): the running one
+    /// unless a test names the built binary.
+    executable: Option<PathBuf>,
 }
 
 /// The environment holds `BASETEN_API_KEY`: `Debug` names the variables, never their values.
@@ -22,9 +25,7 @@ impl std::fmt::Debug for Context {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Context")
-            .field("stdin_is_terminal", &self.stdin_is_terminal)
-            .field("stdout_is_terminal", &self.stdout_is_terminal)
-            .field("stderr_is_terminal", &self.stderr_is_terminal)
+            .field("terminal", &self.terminal)
             .field("verbosity", &self.verbosity)
             .field(
                 "environment",
@@ -34,19 +35,68 @@ impl std::fmt::Debug for Context {
                     .map(|(name, _)| name.to_string_lossy())
                     .collect::<Vec<_>>(),
             )
+            .field("executable", &self.executable)
             .finish()
     }
 }
 
+/// The process's arguments, for `main`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place the process's arguments are read"
+)]
+pub fn process_args() -> Vec<OsString> {
+    std::env::args_os().collect()
+}
+
 impl Context {
-    /// The real process's context.
+    /// The real process's context: its terminal and its environment.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place the process's environment is read"
+    )]
     pub fn from_process() -> Self {
+        Self::new(
+            Terminal::from_process(),
+            std::env::vars_os().collect(),
+            None,
+        )
+    }
+
+    /// A context over `terminal` whose environment is exactly `environment` (raw values
+    /// allowed); child processes run `executable`, or the running executable when `None`.
+    pub fn new(
+        terminal: Terminal,
+        environment: Vec<(OsString, OsString)>,
+        executable: Option<PathBuf>,
+    ) -> Self {
         Self {
-            stdin_is_terminal: std::io::stdin().is_terminal(),
-            stdout_is_terminal: std::io::stdout().is_terminal(),
-            stderr_is_terminal: std::io::stderr().is_terminal(),
+            terminal,
             verbosity: 0,
-            environment: std::env::vars_os().collect(),
+            environment,
+            executable,
+        }
+    }
+
+    /// The run's terminal: its streams, prompts and Ctrl-C hand-over.
+    pub fn terminal(&self) -> &Terminal {
+        &self.terminal
+    }
+
+    /// Every variable, as the process got them (for jq's `$ENV` and child processes).
+    pub fn vars(&self) -> &[(OsString, OsString)] {
+        &self.environment
+    }
+
+    /// The `baseten` executable, for child processes of the host.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place the running executable's path is asked for"
+    )]
+    pub fn current_exe(&self) -> std::io::Result<PathBuf> {
+        match &self.executable {
+            Some(executable) => Ok(executable.clone()),
+            None => std::env::current_exe(),
         }
     }
 
@@ -85,17 +135,17 @@ impl Context {
 
     /// Whether the user can be asked a question: stdin and stderr are both terminals.
     pub fn can_prompt(&self) -> bool {
-        self.stdin_is_terminal && self.stderr_is_terminal
+        self.terminal.can_prompt()
     }
 
     /// Whether to style what goes to stdout.
     pub fn color_stdout(&self) -> bool {
-        self.color(self.stdout_is_terminal)
+        self.color(self.terminal.stdout_is_terminal())
     }
 
     /// Whether to style what goes to stderr.
     pub fn color_stderr(&self) -> bool {
-        self.color(self.stderr_is_terminal)
+        self.color(self.terminal.stderr_is_terminal())
     }
 
     fn color(&self, is_terminal: bool) -> bool {
@@ -109,27 +159,21 @@ impl Context {
         is_terminal
     }
 
-    /// A context whose environment is exactly `environment`, raw values allowed.
+    /// A context over an in-memory terminal with nothing on stdin, whose environment is
+    /// exactly `environment`, raw values allowed.
     #[cfg(all(test, unix))]
     pub fn for_tests_os(environment: Vec<(OsString, OsString)>) -> Self {
-        Self {
-            environment,
-            ..Self::for_tests(&[])
-        }
+        Self::new(Terminal::memory(b"").0, environment, None)
     }
 
     #[cfg(test)]
     pub fn for_tests(environment: &[(&str, &str)]) -> Self {
-        Self {
-            stdin_is_terminal: false,
-            stdout_is_terminal: false,
-            stderr_is_terminal: false,
-            verbosity: 0,
-            environment: environment
+        Self::for_tests_os(
+            environment
                 .iter()
                 .map(|(key, value)| (OsString::from(key), OsString::from(value)))
                 .collect(),
-        }
+        )
     }
 }
 

@@ -9,6 +9,13 @@
 //! Output that can never be fetched again (a new key) is published here before it is shown, and
 //! withdrawn once it was fully written: Ctrl-C in between (a slow `--jq`, a stalled pipe) prints
 //! it on stdout before `Canceled.`, so the key is not lost. A `--jq` child process is stopped too.
+//!
+//! This is the one writer that goes around the run's [`Terminal`](crate::terminal::Terminal):
+//! the handler runs in a signal context, where only async-signal-safe calls are allowed, so it
+//! cannot take the terminal's locks (the interrupted code may hold them) and writes to
+//! descriptors 1 and 2 with `write(2)`. Its state is process-wide for the same reason. Commands
+//! publish output through [`Terminal::publish_unseen`](crate::terminal::Terminal::publish_unseen),
+//! which leaves this state alone for a terminal over memory.
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 

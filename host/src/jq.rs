@@ -10,6 +10,8 @@
 //! Known differences from jq come from jaq itself, e.g. `del(.k)` may move the
 //! last key of an object into the deleted key's place.
 
+use std::ffi::OsString;
+
 use jaq_core::load::{Arena, File, Loader, lex, parse};
 use jaq_core::{Ctx, Vars, compile, data, load};
 use jaq_json::{Num, Val};
@@ -164,7 +166,7 @@ impl JqFilter {
             outputs.push(value);
             Ok(())
         };
-        match self.run_streaming(json_text, &mut collect) {
+        match self.run_streaming(json_text, &[], &mut collect) {
             Ok(()) => Ok(outputs),
             Err(RunError::Jq(error)) => Err(error),
             Err(RunError::Output(error)) => Err(JqError::Runtime(error.to_string())),
@@ -177,14 +179,15 @@ impl JqFilter {
     /// have been emitted by then. An error from `emit` stops the filter. Text that is not
     /// exactly one JSON value is a [`JqError::Runtime`] (`invalid JSON input: ...`). `halt`
     /// stops the filter cleanly; `halt(n)` with a non-zero `n` is a runtime error, and
-    /// `halt_error` fails with its input as the message.
+    /// `halt_error` fails with its input as the message. `$ENV` holds `environment`.
     pub fn run_streaming(
         &self,
         json_text: &str,
+        environment: &[(OsString, OsString)],
         emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
         let input = parse_input(json_text)?;
-        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object()]));
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object(environment)]));
         for output in self.filter.id.run((ctx, input)) {
             match output {
                 Ok(val) => {
@@ -222,9 +225,9 @@ fn parse_input(json_text: &str) -> Result<Val, RunError> {
     })
 }
 
-/// The process environment as a jaq object, the value of `$ENV`.
-fn env_object() -> Val {
-    let vars = std::env::vars_os().map(|(name, value)| {
+/// The environment as a jaq object, the value of `$ENV`.
+fn env_object(environment: &[(OsString, OsString)]) -> Val {
+    let vars = environment.iter().map(|(name, value)| {
         let name = name.to_string_lossy().into_owned();
         let value = value.to_string_lossy().into_owned();
         (Val::from(name), Val::from(value))
@@ -673,6 +676,20 @@ mod tests {
     fn env_variable() {
         let out = run("$ENV | type", json!(null));
         assert_eq!(out, vec![json!("object")]);
+    }
+
+    #[test]
+    fn env_holds_the_given_environment_only() {
+        let filter = JqFilter::compile("$ENV").expect("compiles");
+        let environment = [(OsString::from("BASETEN_X"), OsString::from("1"))];
+        let mut outputs = Vec::new();
+        filter
+            .run_streaming("null", &environment, &mut |value| {
+                outputs.push(value);
+                Ok(())
+            })
+            .expect("runs");
+        assert_eq!(outputs, vec![json!({"BASETEN_X": "1"})]);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use baseten_plugin_api::OutputMode;
 use serde_json::Value;
 
+use crate::context::Context;
+use crate::internal::ProcessIo;
 use crate::jq::{JqError, JqFilter, RunError};
 use crate::output::write_jq_result;
 
@@ -66,18 +68,22 @@ pub enum Outcome {
 /// process's stdout (flush anything buffered for stdout first), or, with `capture`, collected
 /// up to that many bytes and returned (beyond, the filter is stopped). What the filter printed
 /// on stderr is passed on to `stderr`.
+/// The child is `context`'s executable, started with its environment (the filter's `$ENV`).
 pub fn run(
+    context: &Context,
     filter: &JqFilter,
     payload: &str,
     mode: OutputMode,
     capture: Option<usize>,
     stderr: &mut dyn Write,
 ) -> Outcome {
-    let exe = match std::env::current_exe() {
+    let exe = match context.current_exe() {
         Ok(exe) => exe,
         Err(error) => return Outcome::Failed(format!("could not start the filter: {error}")),
     };
     let child = Command::new(exe)
+        .env_clear()
+        .envs(context.vars().iter().map(|(name, value)| (name, value)))
         .arg(COMMAND)
         .arg(filter.expression())
         .arg(mode_name(mode))
@@ -189,7 +195,13 @@ fn mode_name(mode: OutputMode) -> &'static str {
 }
 
 /// The child's side: `args` are `EXPR MODE`; the payload is on stdin.
-pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
+pub fn child_main(args: &[std::ffi::OsString], process: ProcessIo) -> ExitCode {
+    let ProcessIo {
+        stdin,
+        stdout,
+        stderr,
+        environment,
+    } = process;
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag of this process. If the host dies
     // (Ctrl-C), the filter dies with it instead of running on.
@@ -200,7 +212,7 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
         args.first().and_then(|arg| arg.to_str()),
         args.get(1).and_then(|arg| arg.to_str()),
     ) else {
-        return fail(code::NOT_STARTED, "usage: __jq EXPR json|jsonl");
+        return fail(&stderr, code::NOT_STARTED, "usage: __jq EXPR json|jsonl");
     };
     let mode = if mode == "jsonl" {
         OutputMode::Jsonl
@@ -208,19 +220,23 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
         OutputMode::Json
     };
     let mut payload = String::new();
-    if let Err(error) = io::stdin().lock().read_to_string(&mut payload) {
+    if let Err(error) = stdin.lock().read_to_string(&mut payload) {
         return fail(
+            &stderr,
             code::NOT_STARTED,
             &format!("could not read the payload: {error}"),
         );
     }
-    let payload = std::sync::Arc::new(payload);
+    let shared = std::sync::Arc::new((payload, environment, stdout));
     let spawn = |stack: usize| {
-        let (expression, payload) = (expression.to_owned(), std::sync::Arc::clone(&payload));
+        let (expression, shared) = (expression.to_owned(), std::sync::Arc::clone(&shared));
         std::thread::Builder::new()
             .name("jq".to_owned())
             .stack_size(stack)
-            .spawn(move || filter_to_stdout(&expression, &payload, mode))
+            .spawn(move || {
+                let (payload, environment, stdout) = &*shared;
+                filter_to_stdout(&expression, payload, environment, mode, stdout)
+            })
     };
     let worker = spawn(FILTER_STACK_BYTES).or_else(|_| spawn(FALLBACK_STACK_BYTES));
     let result = match worker {
@@ -236,20 +252,25 @@ pub fn child_main(args: &[std::ffi::OsString]) -> ExitCode {
     match result {
         Ok(0) => ExitCode::from(code::NOTHING_PRINTED),
         Ok(_) => ExitCode::SUCCESS,
-        Err(RunError::Jq(error)) => fail(code::FILTER_FAILED, &error.to_string()),
+        Err(RunError::Jq(error)) => fail(&stderr, code::FILTER_FAILED, &error.to_string()),
         Err(RunError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(code::STDOUT_CLOSED)
         }
-        Err(RunError::Output(error)) => fail(code::STDOUT_FAILED, &error.to_string()),
+        Err(RunError::Output(error)) => fail(&stderr, code::STDOUT_FAILED, &error.to_string()),
     }
 }
 
 /// Compiles and runs the filter, each result written to stdout as it comes (on a terminal, each
 /// one shown at once; into a pipe or file, in large writes). Returns how many results there were.
-fn filter_to_stdout(expression: &str, payload: &str, mode: OutputMode) -> Result<u64, RunError> {
+fn filter_to_stdout(
+    expression: &str,
+    payload: &str,
+    environment: &[(std::ffi::OsString, std::ffi::OsString)],
+    mode: OutputMode,
+    stdout: &io::Stdout,
+) -> Result<u64, RunError> {
     use std::io::IsTerminal;
     let filter = JqFilter::compile(expression).map_err(RunError::Jq)?;
-    let stdout = io::stdout();
     let on_terminal = stdout.is_terminal();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut results: u64 = 0;
@@ -261,13 +282,13 @@ fn filter_to_stdout(expression: &str, payload: &str, mode: OutputMode) -> Result
         }
         Ok(())
     };
-    filter.run_streaming(payload, &mut emit)?;
+    filter.run_streaming(payload, environment, &mut emit)?;
     stdout.flush().map_err(RunError::Output)?;
     Ok(results)
 }
 
-fn fail(exit: u8, reason: &str) -> ExitCode {
-    let mut stderr = io::stderr().lock();
+fn fail(stderr: &io::Stderr, exit: u8, reason: &str) -> ExitCode {
+    let mut stderr = stderr.lock();
     let _ = stderr.write_all(MARKER);
     let _ = writeln!(stderr, "{reason}");
     ExitCode::from(exit)

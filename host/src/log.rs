@@ -7,14 +7,17 @@ use serde_json::Value;
 pub use crate::secrets::REDACTED;
 use crate::secrets::is_secret_field;
 
-/// Writes log lines to stderr when `-v` asked for them.
+use crate::terminal::SharedWriter;
+
+/// Writes log lines to the run's stderr when `-v` asked for them.
 pub struct Logger {
     verbosity: u8,
+    stderr: SharedWriter,
 }
 
 impl Logger {
-    pub fn new(verbosity: u8) -> Self {
-        Self { verbosity }
+    pub fn new(verbosity: u8, stderr: SharedWriter) -> Self {
+        Self { verbosity, stderr }
     }
 
     /// From now on, `secret` is replaced wherever it would be printed.
@@ -42,7 +45,10 @@ impl Logger {
             return;
         }
         let line = self.scrub(message);
-        let mut stderr = std::io::stderr().lock();
+        let mut stderr = self
+            .stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // A log line that cannot be written is not worth failing the command for.
         let _ = writeln!(stderr, "{line}");
     }
@@ -138,7 +144,10 @@ mod tests {
 
     #[test]
     fn registered_secrets_are_scrubbed_from_any_line() {
-        let logger = Logger::new(2);
+        let logger = Logger::new(
+            2,
+            std::sync::Arc::new(std::sync::Mutex::new(Box::new(std::io::sink()))),
+        );
         logger.add_secret("abcd1234.s3cret");
         assert_eq!(
             logger.scrub("Authorization: Api-Key abcd1234.s3cret"),

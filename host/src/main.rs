@@ -22,6 +22,7 @@ mod remote;
 mod sanitize;
 mod secrets;
 mod system_keyring;
+mod terminal;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -38,7 +39,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = context::process_args();
     // A key typed as an argument (where a name or a prefix belongs) is never echoed back, not
     // even in part: it is scrubbed like the credential in use.
     for arg in &args {
@@ -49,28 +50,38 @@ fn main() -> ExitCode {
     match guarded(|| internal::run(&args)) {
         Ok(Some(code)) => return code,
         Ok(None) => {}
-        Err(error) => return report(&error, false),
+        Err(error) => return report_early(&error),
     }
     interrupt::install();
-    // Looked at once, before anything is written.
-    output::stdout_closed();
+    // Looks at stdout before anything is written.
     let mut context = Context::from_process();
     let color = context.color_stderr();
     match guarded(|| cli::run(&mut context, args)).and_then(|result| result) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report(&error, color),
+        Err(error) => {
+            report(&error, color, &mut **context.terminal().stderr());
+            ExitCode::from(error.exit_code())
+        }
     }
 }
 
-/// Prints `error` (scrubbed, one line and maybe a hint) and gives its exit code.
-fn report(error: &CliError, color: bool) -> ExitCode {
-    let mut stderr = std::io::stderr().lock();
-    if error.kind == ErrorKind::Interrupted {
-        let _ = std::io::Write::write_all(&mut stderr, b"Canceled.\n");
-    } else {
-        let _ = output::write_error(error, color, &mut stderr);
-    }
+/// Prints the error of a hidden command (a panic) on the process's stderr.
+fn report_early(error: &CliError) -> ExitCode {
+    report(
+        error,
+        false,
+        &mut **terminal::Terminal::from_process().stderr(),
+    );
     ExitCode::from(error.exit_code())
+}
+
+/// Prints `error` (scrubbed, one line and maybe a hint) on `stderr`.
+fn report(error: &CliError, color: bool, stderr: &mut dyn std::io::Write) {
+    if error.kind == ErrorKind::Interrupted {
+        let _ = stderr.write_all(b"Canceled.\n");
+    } else {
+        let _ = output::write_error(error, color, stderr);
+    }
 }
 
 thread_local! {
@@ -161,3 +172,6 @@ mod tests {
         assert_eq!(guarded(|| 7).expect("no panic"), 7);
     }
 }
+
+#[cfg(test)]
+mod snapshots;

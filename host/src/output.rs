@@ -1,6 +1,7 @@
 //! Everything a user sees passes through here: command results in each output mode, `--jq`
 //! results, tables, errors and log lines. Writers are parameters, so tests render into buffers.
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table as ComfyTable, presets};
@@ -10,6 +11,7 @@ use serde_json::value::RawValue;
 use baseten_plugin_api::protocol::CommandOutputRef;
 use baseten_plugin_api::{OutputMode, Table, TextView};
 
+use crate::context::Context;
 use crate::error::CliError;
 use crate::jq::{JqFilter, RunError};
 use crate::jq_process;
@@ -19,9 +21,12 @@ use crate::sanitize;
 pub struct Rendering<'a> {
     pub mode: OutputMode,
     pub jq: Option<&'a JqFilter>,
-    /// Run `--jq` in a child process writing to the real stdout (see [`crate::jq_process`]);
-    /// otherwise in this process into the given writer (tests).
-    pub isolated: bool,
+    /// Run `--jq` in a child process of this context's executable, writing to the real stdout
+    /// (see [`crate::jq_process`]); otherwise in this process into the given writer (tests, and
+    /// runs over an in-memory terminal).
+    pub isolated: Option<&'a Context>,
+    /// The variables `$ENV` holds when `--jq` runs in this process.
+    pub environment: &'a [(OsString, OsString)],
     /// One record per line under `jsonl`.
     pub streamed: bool,
     /// The payload can never be fetched again (a new secret): if `--jq` fails on it, print the
@@ -98,11 +103,11 @@ fn run_jq(
     stderr: &mut dyn Write,
 ) -> Result<Result<(), String>, RenderError> {
     let payload = output.payload.get();
-    if rendering.isolated {
+    if let Some(context) = rendering.isolated {
         // The child writes to the same stdout: nothing of ours may sit in a buffer before it.
         stdout.flush()?;
         let capture = rendering.unrepeatable.then_some(MAX_CAPTURED_BYTES);
-        return match jq_process::run(filter, payload, rendering.mode, capture, stderr) {
+        return match jq_process::run(context, filter, payload, rendering.mode, capture, stderr) {
             jq_process::Outcome::Done => Ok(Ok(())),
             jq_process::Outcome::Captured(results) => check_and_write(&results, payload, stdout),
             jq_process::Outcome::TooLarge => Ok(Err(format!(
@@ -130,7 +135,7 @@ fn run_jq(
             write_jq_result(&value, mode, stdout)
         }
     };
-    match filter.run_streaming(payload, &mut emit) {
+    match filter.run_streaming(payload, rendering.environment, &mut emit) {
         Ok(()) if !printed && unrepeatable => Ok(Err("the filter printed nothing".to_owned())),
         Ok(()) if unrepeatable => check_and_write(&kept, payload, stdout),
         Ok(()) => Ok(Ok(())),
@@ -174,7 +179,8 @@ pub fn prerender(output: &CommandOutputRef<'_>, rendering: &Rendering<'_>) -> Ve
             rendering.mode
         },
         jq: None,
-        isolated: false,
+        isolated: None,
+        environment: &[],
         streamed: rendering.streamed,
         unrepeatable: rendering.unrepeatable,
         bold: false,
@@ -182,42 +188,6 @@ pub fn prerender(output: &CommandOutputRef<'_>, rendering: &Rendering<'_>) -> Ve
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let _ = render(output, &plain, &mut stdout, &mut stderr);
     stdout
-}
-
-/// Whether stdout was closed when the process started (`>&-`). The Rust runtime then opens
-/// `/dev/null` read-write in its place, which a shell redirection never does, so output would
-/// vanish without an error: this tells that case apart.
-pub fn stdout_closed() -> bool {
-    static CLOSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CLOSED.get_or_init(stdout_is_runtime_dev_null)
-}
-
-#[cfg(unix)]
-fn stdout_is_runtime_dev_null() -> bool {
-    use std::os::fd::FromRawFd;
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let Ok(null) = std::fs::metadata("/dev/null") else {
-        return false;
-    };
-    // SAFETY: descriptor 1 is open (the runtime sees to it); the file is never dropped, so it
-    // is never closed.
-    let stdout =
-        std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(libc::STDOUT_FILENO) });
-    let Ok(opened) = stdout.metadata() else {
-        return false;
-    };
-    // SAFETY: F_GETFL only reads the flags of descriptor 1.
-    let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
-    opened.file_type().is_char_device()
-        && null.file_type().is_char_device()
-        && opened.rdev() == null.rdev()
-        && flags >= 0
-        && (flags & libc::O_ACCMODE) == libc::O_RDWR
-}
-
-#[cfg(not(unix))]
-fn stdout_is_runtime_dev_null() -> bool {
-    false
 }
 
 /// Why rendering stopped.
@@ -457,7 +427,8 @@ mod tests {
         Rendering {
             mode,
             jq: None,
-            isolated: false,
+            isolated: None,
+            environment: &[],
             streamed: false,
             unrepeatable: false,
             bold: false,

@@ -4,18 +4,19 @@
 
 use std::io::Write;
 
+use crate::context::Context;
 use crate::error::CliError;
 
 /// Help and version asked for go to stdout with exit 0. A command missing its subcommand
 /// (`baseten`, `baseten org`) is a usage error: the help goes to stderr, where it cannot be
 /// mistaken for data, then one error line, exit 2. Anything else becomes one error line and a
 /// hint.
-pub fn handle(error: &clap::Error) -> Result<(), CliError> {
+pub fn handle(context: &Context, error: &clap::Error) -> Result<(), CliError> {
     use clap::error::ErrorKind as ClapKind;
     match error.kind() {
         ClapKind::DisplayHelp | ClapKind::DisplayVersion => {
             let text = error.render().to_string();
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = context.terminal().stdout();
             // Plugins describe their commands: no control character of theirs reaches the
             // terminal.
             for line in text.lines() {
@@ -26,7 +27,7 @@ pub fn handle(error: &clap::Error) -> Result<(), CliError> {
         }
         ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let text = error.render().to_string();
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = context.terminal().stderr();
             // Plugins describe their commands: their words are scrubbed line by line.
             for line in text.lines() {
                 let _ = writeln!(stderr, "{}", crate::secrets::scrub(line).trim_end());

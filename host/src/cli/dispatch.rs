@@ -93,7 +93,7 @@ pub fn plugin_command(
         CommandResultRef::Ok(output) => show(context, &output, &settings, &spec.output),
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
-                show_as_received(&text);
+                show_as_received(context, &text);
             }
             Err(services.setup_error().unwrap_or(error).into())
         }

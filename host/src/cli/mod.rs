@@ -30,7 +30,7 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     if let [_, flag] = args.as_slice()
         && (flag == "--version" || flag == "-V")
     {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = context.terminal().stdout();
         return match writeln!(stdout, "baseten {}", crate::VERSION) {
             Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::failure(
                 format!("could not write output: {error}"),
@@ -39,12 +39,16 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
         };
     }
     context.verbosity = settings::count_verbose_flags(&args);
-    let logger = Logger::new(context.verbosity);
+    let logger = Logger::new(context.verbosity, context.terminal().shared_stderr());
     let registry = Registry::discover(context);
     registry.log_problems(&logger);
-    let matches = match tree::build(&registry).try_get_matches_from(args) {
+    let mut tree = tree::build(&registry);
+    if let Some(width) = context.terminal().help_width() {
+        tree = tree.term_width(width);
+    }
+    let matches = match tree.try_get_matches_from(args) {
         Ok(matches) => matches,
-        Err(error) => return clap_error::handle(&error),
+        Err(error) => return clap_error::handle(context, &error),
     };
 
     let (path, leaf) = tree::command_path(&matches);

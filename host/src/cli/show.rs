@@ -1,4 +1,4 @@
-//! The last stage of a run: a command's output, rendered to the real stdout and stderr.
+//! The last stage of a run: a command's output, rendered to the terminal's stdout and stderr.
 //!
 //! Output that cannot be shown again (a new key) is also handed to the Ctrl-C handler until it
 //! was fully written, and a failure to write it is an error that says what was lost (the
@@ -26,7 +26,12 @@ pub fn show(
     let rendering = Rendering {
         mode: settings.mode,
         jq: settings.jq.as_ref(),
-        isolated: true,
+        // Over the process's own stdout, `--jq` runs in a child process writing straight to it.
+        isolated: context
+            .terminal()
+            .stdout_is_inheritable()
+            .then_some(context),
+        environment: context.vars(),
         streamed: spec.streamed,
         unrepeatable: !spec.allow_none,
         bold: context.color_stdout(),
@@ -34,10 +39,12 @@ pub fn show(
     if rendering.unrepeatable {
         // A new key, or a piece of it a filter cuts out, is never echoed on stderr.
         crate::secrets::register_keys_in(output.payload.get());
-        crate::interrupt::publish(output::prerender(output, &rendering));
+        context
+            .terminal()
+            .publish_unseen(output::prerender(output, &rendering));
     }
-    if output::stdout_closed() {
-        crate::interrupt::withdraw();
+    if context.terminal().stdout_closed() {
+        context.terminal().withdraw_unseen();
         let closed = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed");
         // Unlike a reader leaving halfway (`| head`), nothing could ever be read: a failure,
         // unless there was nothing to print.
@@ -50,12 +57,10 @@ pub fn show(
         }
         return output_failed(output, closed);
     }
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
-    let stderr = std::io::stderr();
-    let mut stderr = stderr.lock();
-    let result = output::render(output, &rendering, &mut stdout, &mut stderr);
-    crate::interrupt::withdraw();
+    let mut stdout = context.terminal().stdout();
+    let mut stderr = context.terminal().stderr();
+    let result = output::render(output, &rendering, &mut **stdout, &mut **stderr);
+    context.terminal().withdraw_unseen();
     match result {
         Ok(()) => Ok(()),
         Err(RenderError::Io(error)) => output_failed(output, error),
@@ -66,10 +71,10 @@ pub fn show(
 /// A failed command's answer that may hold something unrepeatable (a key the server may have
 /// created): shown as received, whatever else goes wrong, but with no control character that
 /// could drive a terminal.
-pub fn show_as_received(text: &str) {
+pub fn show_as_received(context: &Context, text: &str) {
     crate::secrets::register_keys_in(text);
     let text = crate::sanitize::printable_lines(text);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = context.terminal().stdout();
     let newline = if text.ends_with('\n') { "" } else { "\n" };
     let _ = write!(stdout, "{text}{newline}");
     let _ = stdout.flush();

@@ -16,7 +16,8 @@ pub fn search_folders(context: &Context) -> Vec<PathBuf> {
         folders.extend(std::env::split_paths(&extra).filter(|path| !path.as_os_str().is_empty()));
     }
     folders.extend(user_folder(context));
-    if let Some(exe_dir) = std::env::current_exe()
+    if let Some(exe_dir) = context
+        .current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
     {

@@ -147,7 +147,7 @@ impl Registry {
                 .iter()
                 .map(|(index, _)| records[*index].path.clone())
                 .collect();
-            let answers = probe::read_manifests(&paths);
+            let answers = probe::read_manifests(context.current_exe(), &paths);
             for ((index, stamp), answer) in unknown.into_iter().zip(answers) {
                 let path = records[index].path.clone();
                 if !answer.interrupted {

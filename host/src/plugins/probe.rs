@@ -43,7 +43,7 @@ pub struct ProbeAnswer {
 
 /// The child's side: `baseten __read-manifest PATH`. Always answers on stdout and exits 0, unless
 /// the library takes the process down, which is what the parent watches for.
-pub fn serve(args: &[OsString]) -> ExitCode {
+pub fn serve(args: &[OsString], stdout: &mut dyn Write) -> ExitCode {
     let [path] = args else {
         return ExitCode::from(2);
     };
@@ -51,7 +51,6 @@ pub fn serve(args: &[OsString]) -> ExitCode {
     let Ok(json) = serde_json::to_vec(&answer) else {
         return ExitCode::from(1);
     };
-    let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&json).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
@@ -99,8 +98,8 @@ fn examine_here(path: &Path) -> ProbeAnswer {
 
 /// Reads the manifests of `paths`, one child each, all at once: a cold start with several new
 /// plugins costs about one load, not one per plugin. Answers come back in the order of `paths`.
-pub fn read_manifests(paths: &[PathBuf]) -> Vec<ProbeAnswer> {
-    let executable = std::env::current_exe();
+/// The children run `executable`, the `baseten` binary.
+pub fn read_manifests(executable: std::io::Result<PathBuf>, paths: &[PathBuf]) -> Vec<ProbeAnswer> {
     let started: Vec<Result<Running, String>> = paths
         .iter()
         .map(|path| match &executable {
@@ -119,8 +118,8 @@ pub fn read_manifests(paths: &[PathBuf]) -> Vec<ProbeAnswer> {
 }
 
 /// Reads one library's manifest in a child process.
-pub fn read_one(path: &Path) -> ProbeAnswer {
-    read_manifests(&[path.to_path_buf()])
+pub fn read_one(executable: std::io::Result<PathBuf>, path: &Path) -> ProbeAnswer {
+    read_manifests(executable, &[path.to_path_buf()])
         .pop()
         .unwrap_or_else(|| failed("could not be checked".to_owned()))
 }

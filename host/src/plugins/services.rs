@@ -2,7 +2,6 @@
 //! to the user. Credentials and the HTTP client are set up on the first request only.
 
 use std::cell::OnceCell;
-use std::io::{BufRead, Write};
 
 use baseten_plugin_api::abi::HostFunctions;
 use baseten_plugin_api::protocol::{HttpOutcome, HttpRequest};
@@ -99,17 +98,6 @@ impl HostFunctions for PluginServices<'_> {
         }
         // The prompt quotes a server (a key's name): scrubbed like any line on stderr.
         let prompt = crate::secrets::scrub(prompt);
-        let mut stderr = std::io::stderr().lock();
-        if write!(stderr, "{prompt} ")
-            .and_then(|()| stderr.flush())
-            .is_err()
-        {
-            return false;
-        }
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        self.context.terminal().confirm(&prompt).unwrap_or(false)
     }
 }

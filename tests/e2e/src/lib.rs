@@ -1,6 +1,13 @@
 //! Helpers for the end-to-end tests: run the built `baseten` binary, with the plugins built beside
 //! it, against a `baseten-emulator` on 127.0.0.1, in a clean environment of its own.
 
+// The workspace's `clippy.toml` keeps the host's stdio and environment behind its `Terminal`;
+// this crate is a test harness of its own that starts processes, with no such seam to keep.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test harness reads its own environment and writes notes on its own stderr"
+)]
+
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

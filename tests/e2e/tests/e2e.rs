@@ -1,6 +1,13 @@
 //! End-to-end tests: the built `baseten` binary and its plugins against `baseten-emulator` on
 //! 127.0.0.1, checked as a user sees them (stdout, stderr, exit code) and as the server saw them.
 
+// The rule that only the host's terminal and context touch stdio and the environment is the
+// host's: these tests are programs of their own that read their environment to start others.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test program reads its own environment to set up the processes it starts"
+)]
+
 #[path = "e2e/auth.rs"]
 mod auth;
 #[path = "e2e/built_ins.rs"]
@@ -39,6 +46,8 @@ mod sanitize;
 mod secrets;
 #[path = "e2e/support.rs"]
 mod support;
+#[path = "e2e/terminal.rs"]
+mod terminal;
 #[path = "e2e/tls.rs"]
 mod tls;
 #[path = "e2e/workspace.rs"]

@@ -2,8 +2,6 @@
 //! with the API, and stores it as a profile: the secret in the system keyring when one answers,
 //! else inline in `auth.json` with a warning. A key the API rejects stores nothing.
 
-use std::io::{BufRead, Read};
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -288,22 +286,19 @@ fn in_context(what: &str, error: CliError) -> CliError {
 fn read_api_key(context: &Context) -> Result<String, CliError> {
     let read_error =
         |error: std::io::Error| CliError::failure(format!("could not read the API key: {error}"));
-    let line = if context.stdin_is_terminal {
-        hidden_input::prompt(&crate::secrets::scrub("Paste your API key: ")).map_err(|error| {
-            if error.kind() == std::io::ErrorKind::Interrupted {
-                CliError::new(ErrorKind::Interrupted, "interrupted")
-            } else {
-                read_error(error)
-            }
-        })?
+    let terminal = context.terminal();
+    let line = if terminal.stdin_is_terminal() {
+        terminal
+            .read_secret(&crate::secrets::scrub("Paste your API key: "), MAX_KEY_LINE)
+            .map_err(|error| {
+                if error.kind() == std::io::ErrorKind::Interrupted {
+                    CliError::new(ErrorKind::Interrupted, "interrupted")
+                } else {
+                    read_error(error)
+                }
+            })?
     } else {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_KEY_LINE)
-            .read_line(&mut line)
-            .map_err(read_error)?;
-        line
+        terminal.read_line(MAX_KEY_LINE).map_err(read_error)?
     };
     let key = line.trim();
     if key.is_empty() {
@@ -318,88 +313,4 @@ fn read_api_key(context: &Context) -> Result<String, CliError> {
         .with_hint("give the key alone, on the first line"));
     }
     Ok(key.to_owned())
-}
-
-/// A line typed at the terminal without echo. Ctrl-C still cancels, and the terminal is put back
-/// as it was even then.
-#[cfg(unix)]
-mod hidden_input {
-    use std::io::{self, BufRead, Read, Write};
-    use std::os::fd::AsRawFd;
-    use std::sync::OnceLock;
-
-    use super::MAX_KEY_LINE;
-
-    /// The terminal's settings before the prompt, for the interrupt handler to put back.
-    static SAVED: OnceLock<(libc::c_int, libc::termios)> = OnceLock::new();
-
-    extern "C" fn on_interrupt(_signal: libc::c_int) {
-        const MESSAGE: &[u8] = b"\nCanceled.\n";
-        // SAFETY: tcsetattr(3), write(2) and _exit(2) are async-signal-safe; `SAVED` is set
-        // before this handler is installed and never changes after.
-        unsafe {
-            if let Some((fd, settings)) = SAVED.get() {
-                libc::tcsetattr(*fd, libc::TCSANOW, settings);
-            }
-            libc::write(libc::STDERR_FILENO, MESSAGE.as_ptr().cast(), MESSAGE.len());
-            libc::_exit(130);
-        }
-    }
-
-    pub fn prompt(prompt: &str) -> io::Result<String> {
-        let stdin = io::stdin();
-        let fd = stdin.as_raw_fd();
-        {
-            let mut stderr = io::stderr().lock();
-            stderr.write_all(prompt.as_bytes())?;
-            stderr.flush()?;
-        }
-        let mut original = std::mem::MaybeUninit::<libc::termios>::uninit();
-        // SAFETY: `fd` is this process's stdin; tcgetattr fills `original` when it returns 0.
-        let original = if unsafe { libc::tcgetattr(fd, original.as_mut_ptr()) } == 0 {
-            // SAFETY: tcgetattr returned 0, so it initialised the value.
-            Some(unsafe { original.assume_init() })
-        } else {
-            None
-        };
-        let mut previous_handler = None;
-        if let Some(original) = original {
-            let _ = SAVED.set((fd, original));
-            let handler: extern "C" fn(libc::c_int) = on_interrupt;
-            let mut hidden = original;
-            // No echo, but the Enter still moves to the next line.
-            hidden.c_lflag &= !libc::ECHO;
-            hidden.c_lflag |= libc::ECHONL;
-            // SAFETY: the handler calls only async-signal-safe functions; `hidden` is a valid
-            // copy of the terminal's own settings.
-            unsafe {
-                previous_handler = Some(libc::signal(libc::SIGINT, handler as libc::sighandler_t));
-                libc::tcsetattr(fd, libc::TCSANOW, &hidden);
-            }
-        }
-        let mut line = String::new();
-        let result = stdin.lock().take(MAX_KEY_LINE).read_line(&mut line);
-        if let Some(original) = original {
-            // SAFETY: puts back the settings read above and the handler that was in place.
-            unsafe {
-                libc::tcsetattr(fd, libc::TCSANOW, &original);
-                if let Some(previous) = previous_handler {
-                    libc::signal(libc::SIGINT, previous);
-                }
-            }
-        }
-        result.map(|_| line)
-    }
-}
-
-#[cfg(not(unix))]
-mod hidden_input {
-    use std::io::{self, Write};
-
-    pub fn prompt(prompt: &str) -> io::Result<String> {
-        let mut stderr = io::stderr().lock();
-        stderr.write_all(prompt.as_bytes())?;
-        stderr.flush()?;
-        rpassword::read_password()
-    }
 }

@@ -18,6 +18,7 @@ use crate::commands::plugin::{
     command_lines, file_name, identity, is_valid_name, overlaps, user_folder,
 };
 use crate::commands::{BuiltIn, Declare, Request};
+use crate::context::Context;
 use crate::error::CliError;
 use crate::files::{self, Links};
 use crate::plugins::probe::{self, Examined};
@@ -60,7 +61,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* loading `{}` to check it is a compatible plugin",
         source.display()
     ));
-    let (source, manifest) = check_library(source)?;
+    let (source, manifest) = check_library(request.context, source)?;
     let source = source.as_path();
     let folder = user_folder(request.context).ok_or_else(|| {
         CliError::failure("cannot tell where the user plugin folder is: HOME is not set")
@@ -165,7 +166,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
 /// `plugin install` down) and reads and checks its manifest, as discovery would. `source` is
 /// what the user typed, and is used for messages; the file checked is the one it names from the
 /// current folder, never one the dynamic loader would search for.
-fn check_library(source: &Path) -> Result<(PathBuf, Manifest), CliError> {
+fn check_library(context: &Context, source: &Path) -> Result<(PathBuf, Manifest), CliError> {
     let refuse = |kind, why: String| {
         CliError::new(
             kind,
@@ -186,7 +187,7 @@ fn check_library(source: &Path) -> Result<(PathBuf, Manifest), CliError> {
             format!("cannot resolve the path: {error}"),
         )
     })?;
-    let answer = probe::read_one(&absolute);
+    let answer = probe::read_one(context.current_exe(), &absolute);
     let with_hint = |error: CliError, hint: Option<String>| match hint {
         Some(hint) => error.with_hint(hint),
         None => error,
@@ -385,8 +386,11 @@ mod tests {
 
     #[test]
     fn a_missing_library_is_refused_before_anything_is_copied() {
-        let error =
-            check_library(Path::new("/nonexistent/libbaseten_plugin_x.so")).expect_err("refused");
+        let error = check_library(
+            &Context::for_tests(&[]),
+            Path::new("/nonexistent/libbaseten_plugin_x.so"),
+        )
+        .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Failure);
         assert!(error.message.contains("no such file"), "{}", error.message);
     }
@@ -394,7 +398,7 @@ mod tests {
     #[test]
     fn a_folder_is_a_usage_error() {
         let folder = tempfile::tempdir().expect("a temp folder");
-        let error = check_library(folder.path()).expect_err("refused");
+        let error = check_library(&Context::for_tests(&[]), folder.path()).expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(
             error.message.contains("it is a folder"),
