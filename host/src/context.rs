@@ -161,7 +161,7 @@ impl Context {
 
     /// A context over an in-memory terminal with nothing on stdin, whose environment is
     /// exactly `environment`, raw values allowed.
-    #[cfg(all(test, unix))]
+    #[cfg(test)]
     pub fn for_tests_os(environment: Vec<(OsString, OsString)>) -> Self {
         Self::new(Terminal::memory(b"").0, environment, None)
     }

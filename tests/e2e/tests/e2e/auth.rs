@@ -6,6 +6,8 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+// Only the keyring tests, which run on Linux, wait on anything.
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{

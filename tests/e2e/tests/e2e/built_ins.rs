@@ -2,11 +2,15 @@
 //! commands the built-ins need (`completion SHELL`, `plugin info NAME`, the hidden `man`) work
 //! for a plugin's commands too, with the same help, checks, completions and man pages.
 
+#[cfg(unix)]
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use baseten_e2e::{Sandbox, baseten_bin, fixture_library, plugin_folder, run_command};
+use baseten_e2e::{Sandbox, fixture_library, plugin_folder};
+#[cfg(unix)]
+use baseten_e2e::{baseten_bin, run_command};
 use tempfile::TempDir;
 
 /// A sandbox that finds the `arguments` fixture plugin, and the folder holding it.
@@ -140,6 +144,8 @@ fn hidden_plugin_commands_run_but_are_not_shown() {
     assert!(!Path::new(&pages).join("baseten-man.1").exists());
 }
 
+// A file name that is not UTF-8 can be made on Unix only.
+#[cfg(unix)]
 #[test]
 fn path_arguments_take_any_path_but_reach_plugins_only_as_utf8() {
     let (sandbox, _folder) = with_arguments_plugin();

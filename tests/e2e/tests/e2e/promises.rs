@@ -468,6 +468,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// The names in `folder` (none if it does not exist), sorted.
+#[cfg(target_os = "linux")]
 fn names_in(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(folder)
         .map(|entries| {
@@ -884,6 +885,7 @@ impl Drop for RecordingBus {
 }
 
 /// `auth login` of `profile` against `emulator`, the key on stdin.
+#[cfg(unix)]
 fn login(sandbox: &Sandbox, emulator: &BackgroundEmulator, profile: &str, extra: &[&str]) -> Run {
     let mut args = login_args(emulator, profile);
     args.extend(extra.iter().map(|arg| (*arg).to_owned()));
