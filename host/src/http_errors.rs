@@ -1,5 +1,6 @@
 //! The one mapping from a non-2xx answer of the API to the error a user sees: its kind (so the
-//! exit code), its message and its hint.
+//! exit code, from [`ErrorKind::for_status`], the table the SDK also fills in for older hosts),
+//! its message and its hint.
 //!
 //! Plugins pass such answers on unclassified (`PluginError::http`) and the host completes them
 //! here, as it does for its own requests (`auth login`, a `Retry-After` too long to wait): a
@@ -10,17 +11,6 @@ use serde_json::Value;
 
 use crate::error::CliError;
 use crate::sanitize;
-
-/// The kind of failure a status stands for (the README's exit-code table).
-pub fn kind(status: u16) -> ErrorKind {
-    match status {
-        401 | 403 => ErrorKind::Auth,
-        404 => ErrorKind::NotFound,
-        400..=499 => ErrorKind::Client,
-        500..=599 => ErrorKind::Server,
-        _ => ErrorKind::Failure,
-    }
-}
 
 /// What the user can do about a status, when there is something to say.
 pub fn hint(status: u16) -> Option<&'static str> {
@@ -45,7 +35,7 @@ pub fn describe(status: u16, body: &str) -> String {
 
 /// The error for a non-2xx answer to one of the host's own requests.
 pub fn classify(status: u16, body: &str) -> CliError {
-    let error = CliError::new(kind(status), describe(status, body));
+    let error = CliError::new(ErrorKind::for_status(status), describe(status, body));
     match hint(status) {
         Some(hint) => error.with_hint(hint),
         None => error,
@@ -63,7 +53,7 @@ pub fn complete(mut error: PluginError) -> PluginError {
         return error;
     };
     let status = http.status;
-    error.kind = kind(status);
+    error.kind = ErrorKind::for_status(status);
     if error.hint.is_none() {
         error.hint = hint(status).map(str::to_owned);
     }
