@@ -66,3 +66,30 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::{CommandOutput, CommandSpec, PluginDefinition};
+
+    /// The SDK's `check_examples` keeps its own list of the host's global flags (a plugin's
+    /// tests have no host to ask): every global flag, in each of its forms, must pass there.
+    #[test]
+    fn the_sdks_example_check_knows_every_global_flag() {
+        let mut spec = CommandSpec::new(["x", "get"], "Get");
+        for arg in super::tree::global_args() {
+            let value = match arg.get_possible_values().first() {
+                Some(value) => format!(" {}", value.get_name()),
+                None if arg.get_action().takes_values() => " .".to_owned(),
+                None => String::new(),
+            };
+            let long = arg.get_long().map(|long| format!("--{long}"));
+            let short = arg.get_short().map(|short| format!("-{short}"));
+            for form in long.into_iter().chain(short) {
+                spec = spec.example("A global flag", format!("baseten x get {form}{value}"));
+            }
+        }
+        let plugin = PluginDefinition::new("x", "0.1.0", "X")
+            .command(spec.run(|_, _| Ok(CommandOutput::lines(serde_json::json!({}), Vec::new()))));
+        baseten_plugin_api::testing::check_examples(&plugin);
+    }
+}
