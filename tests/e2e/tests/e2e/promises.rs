@@ -1271,44 +1271,6 @@ fn decision_anything_but_yes_at_the_delete_prompt_cancels() {
     assert!(!key_exists(&emulator, &prefix));
 }
 
-/// A `--jq` filter failing on `create`'s output still prints the whole unfiltered payload
-/// (the key with its secret) on stdout, before the error.
-#[test]
-fn decision_a_failing_filter_on_create_prints_the_unfiltered_payload() {
-    let emulator = emulator();
-    let run = Sandbox::for_emulator(&emulator).run(&[
-        "org",
-        "api-key",
-        "create",
-        "--type",
-        "personal",
-        "--jq",
-        ".api_key | error(\"boom\")",
-    ]);
-    run.assert_code(1);
-    let payload: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|error| panic!("stdout is not the payload ({error}):\n{}", run.stdout));
-    let key = payload["api_key"]
-        .as_str()
-        .expect("the payload holds the key");
-    let created = emulator
-        .keys()
-        .into_iter()
-        .last()
-        .expect("a key was created");
-    assert_eq!(Some(prefix_of(key)), created["prefix"].as_str());
-    assert!(
-        key.split_once('.')
-            .is_some_and(|(_, secret)| secret.len() >= 16),
-        "{key}"
-    );
-    assert!(
-        error_line(&run).starts_with("error: jq error: "),
-        "{}",
-        run.stderr
-    );
-}
-
 /// `delete --prefix` takes at most 8 letters or digits: `.`, `..`, 9 characters or a whole key
 /// exit 2 before any request, the error giving the length and not the value.
 #[test]
