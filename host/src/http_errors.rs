@@ -207,6 +207,25 @@ mod tests {
         assert_eq!(message, "HTTP 400: line one line [31m two");
     }
 
+    /// The server's words are cut before the error line is scrubbed: a key the cut goes through
+    /// is still recognised (the cut ends in `…`), so no piece of its secret reaches stderr.
+    #[test]
+    fn a_key_in_a_body_is_never_printed_even_where_the_words_are_cut() {
+        let secret = "S3cretS3cretS3cretS3cretS3cretS3cret";
+        for padding in 180..200 {
+            let body = format!(
+                r#"{{"message":"{} abcd1234.{secret}"}}"#,
+                "x".repeat(padding)
+            );
+            let mut stderr = Vec::new();
+            crate::output::write_error(&classify(500, &body), false, &mut stderr).expect("writes");
+            let printed = String::from_utf8(stderr).expect("utf8");
+            // Any run of 4 characters of the secret after the prefix would be a piece of it.
+            assert!(!printed.contains("abcd1234.S3cr"), "{padding}: {printed}");
+            assert!(!printed.contains("S3cretS3"), "{padding}: {printed}");
+        }
+    }
+
     fn passing_on(message: &str, status: u16, body: &str) -> PluginError {
         let mut error = PluginError::new(ErrorKind::Failure, message);
         error.http = Some(Box::new(HttpFailure {
