@@ -71,6 +71,47 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
 mod tests {
     use baseten_plugin_api::{CommandOutput, CommandSpec, PluginDefinition};
 
+    use crate::plugins::validate::{GLOBAL_LONG_FLAGS, GLOBAL_SHORT_FLAGS};
+
+    /// The names plugins may not give their flags are the tree's global options and clap's own
+    /// `--help`/`-h` and `--version`: the list `validate` keeps must be exactly those.
+    #[test]
+    fn plugins_are_kept_off_exactly_the_global_flags() {
+        let (mut long, mut short): (Vec<String>, Vec<char>) = (Vec::new(), Vec::new());
+        for arg in super::tree::global_args() {
+            long.extend(arg.get_long().map(str::to_owned));
+            short.extend(arg.get_short());
+        }
+        long.extend(["help".to_owned(), "version".to_owned()]);
+        short.push('h');
+        assert_eq!(long, GLOBAL_LONG_FLAGS);
+        assert_eq!(short, GLOBAL_SHORT_FLAGS);
+    }
+
+    /// The plugin guide lists the global options a plugin's flags may not reuse; it must list
+    /// exactly those the host keeps.
+    #[test]
+    fn the_plugin_guide_lists_the_global_flags() {
+        let guide = include_str!("../../../docs/writing-a-plugin.md").replace('\n', " ");
+        let start = guide
+            .find("may not reuse the global options (")
+            .expect("the guide names the global options");
+        let rest = &guide[start..];
+        let mut listed: Vec<&str> = rest[..rest.find(')').expect("a closed list")]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        listed.sort_unstable();
+        let mut kept: Vec<String> = GLOBAL_LONG_FLAGS
+            .iter()
+            .map(|long| format!("--{long}"))
+            .chain(GLOBAL_SHORT_FLAGS.iter().map(|short| format!("-{short}")))
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(listed, kept);
+    }
+
     /// The SDK's `check_examples` keeps its own list of the host's global flags (a plugin's
     /// tests have no host to ask): every global flag, in each of its forms, must pass there.
     #[test]
