@@ -1,5 +1,6 @@
 //! The one mapping from a non-2xx answer of the API to the error a user sees: its kind (so the
-//! exit code), its message and its hint.
+//! exit code, from [`ErrorKind::for_status`], the table the SDK also fills in for older hosts),
+//! its message and its hint.
 //!
 //! Plugins pass such answers on unclassified (`PluginError::http`) and the host completes them
 //! here, as it does for its own requests (`auth login`, a `Retry-After` too long to wait): a
@@ -10,17 +11,6 @@ use serde_json::Value;
 
 use crate::error::CliError;
 use crate::sanitize;
-
-/// The kind of failure a status stands for (the README's exit-code table).
-pub fn kind(status: u16) -> ErrorKind {
-    match status {
-        401 | 403 => ErrorKind::Auth,
-        404 => ErrorKind::NotFound,
-        400..=499 => ErrorKind::Client,
-        500..=599 => ErrorKind::Server,
-        _ => ErrorKind::Failure,
-    }
-}
 
 /// What the user can do about a status, when there is something to say.
 pub fn hint(status: u16) -> Option<&'static str> {
@@ -45,7 +35,7 @@ pub fn describe(status: u16, body: &str) -> String {
 
 /// The error for a non-2xx answer to one of the host's own requests.
 pub fn classify(status: u16, body: &str) -> CliError {
-    let error = CliError::new(kind(status), describe(status, body));
+    let error = CliError::new(ErrorKind::for_status(status), describe(status, body));
     match hint(status) {
         Some(hint) => error.with_hint(hint),
         None => error,
@@ -63,7 +53,7 @@ pub fn complete(mut error: PluginError) -> PluginError {
         return error;
     };
     let status = http.status;
-    error.kind = kind(status);
+    error.kind = ErrorKind::for_status(status);
     if error.hint.is_none() {
         error.hint = hint(status).map(str::to_owned);
     }
@@ -215,6 +205,25 @@ mod tests {
         assert_eq!(message, format!("HTTP 500: {}…", "x".repeat(200)));
         let message = classify(400, "line one\r\n\tline\u{1b}[31m two").message;
         assert_eq!(message, "HTTP 400: line one line [31m two");
+    }
+
+    /// The server's words are cut before the error line is scrubbed: a key the cut goes through
+    /// is still recognised (the cut ends in `…`), so no piece of its secret reaches stderr.
+    #[test]
+    fn a_key_in_a_body_is_never_printed_even_where_the_words_are_cut() {
+        let secret = "S3cretS3cretS3cretS3cretS3cretS3cret";
+        for padding in 180..200 {
+            let body = format!(
+                r#"{{"message":"{} abcd1234.{secret}"}}"#,
+                "x".repeat(padding)
+            );
+            let mut stderr = Vec::new();
+            crate::output::write_error(&classify(500, &body), false, &mut stderr).expect("writes");
+            let printed = String::from_utf8(stderr).expect("utf8");
+            // Any run of 4 characters of the secret after the prefix would be a piece of it.
+            assert!(!printed.contains("abcd1234.S3cr"), "{padding}: {printed}");
+            assert!(!printed.contains("S3cretS3"), "{padding}: {printed}");
+        }
     }
 
     fn passing_on(message: &str, status: u16, body: &str) -> PluginError {

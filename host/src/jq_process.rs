@@ -15,9 +15,9 @@ use baseten_plugin_api::OutputMode;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::internal::ProcessIo;
 use crate::jq::{JqError, JqFilter, RunError};
 use crate::output::write_jq_result;
+use crate::terminal::ProcessIo;
 
 /// The hidden command's name.
 pub const COMMAND: &str = "__jq";
@@ -200,6 +200,7 @@ pub fn child_main(args: &[std::ffi::OsString], process: ProcessIo) -> ExitCode {
         stdin,
         stdout,
         stderr,
+        stdout_is_terminal,
         environment,
     } = process;
     #[cfg(target_os = "linux")]
@@ -235,7 +236,13 @@ pub fn child_main(args: &[std::ffi::OsString], process: ProcessIo) -> ExitCode {
             .stack_size(stack)
             .spawn(move || {
                 let (payload, environment, stdout) = &*shared;
-                filter_to_stdout(&expression, payload, environment, mode, stdout)
+                filter_to_stdout(
+                    &expression,
+                    payload,
+                    environment,
+                    mode,
+                    (stdout, stdout_is_terminal),
+                )
             })
     };
     let worker = spawn(FILTER_STACK_BYTES).or_else(|_| spawn(FALLBACK_STACK_BYTES));
@@ -267,11 +274,9 @@ fn filter_to_stdout(
     payload: &str,
     environment: &[(std::ffi::OsString, std::ffi::OsString)],
     mode: OutputMode,
-    stdout: &io::Stdout,
+    (stdout, on_terminal): (&io::Stdout, bool),
 ) -> Result<u64, RunError> {
-    use std::io::IsTerminal;
     let filter = JqFilter::compile(expression).map_err(RunError::Jq)?;
-    let on_terminal = stdout.is_terminal();
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut results: u64 = 0;
     let mut emit = |value: Value| {

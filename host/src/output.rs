@@ -16,6 +16,7 @@ use crate::error::CliError;
 use crate::jq::{JqFilter, RunError};
 use crate::jq_process;
 use crate::sanitize;
+use crate::terminal::Terminal;
 
 /// How to print one command's result.
 pub struct Rendering<'a> {
@@ -34,6 +35,9 @@ pub struct Rendering<'a> {
     pub unrepeatable: bool,
     /// Bold table headers.
     pub bold: bool,
+    /// The terminal whose Ctrl-C hand-over of unrepeatable output is withdrawn the moment the
+    /// output is on stdout (`None`: nothing was handed over).
+    pub terminal: Option<&'a Terminal>,
 }
 
 /// Prints `output` to `stdout` and its messages to `stderr`. Once stdout holds the whole
@@ -49,7 +53,7 @@ pub fn render(
         if let Err(reason) = run_jq(filter, output, rendering, stdout, stderr)? {
             if rendering.unrepeatable {
                 write_raw(output.payload, OutputMode::Json, stdout)?;
-                crate::interrupt::withdraw();
+                withdraw_unseen(rendering);
             }
             let _ = write_notices(&output.notices, stderr);
             // Scrubbed before it is cut, so that the cut never leaves part of a secret.
@@ -81,9 +85,16 @@ pub fn render(
         }
     }
     stdout.flush()?;
-    crate::interrupt::withdraw();
+    withdraw_unseen(rendering);
     let _ = write_notices(&output.notices, stderr);
     Ok(())
+}
+
+/// The output is on stdout: Ctrl-C no longer needs to print it.
+fn withdraw_unseen(rendering: &Rendering<'_>) {
+    if let Some(terminal) = rendering.terminal {
+        terminal.withdraw_unseen();
+    }
 }
 
 /// Most `--jq` output kept back to check that it holds a new key (see [`run_jq`]).
@@ -183,6 +194,7 @@ pub fn prerender(output: &CommandOutputRef<'_>, rendering: &Rendering<'_>) -> Ve
         environment: &[],
         streamed: rendering.streamed,
         unrepeatable: rendering.unrepeatable,
+        terminal: None,
         bold: false,
     };
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
@@ -432,6 +444,7 @@ mod tests {
             streamed: false,
             unrepeatable: false,
             bold: false,
+            terminal: None,
         }
     }
 

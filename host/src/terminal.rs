@@ -225,6 +225,39 @@ impl Terminal {
     }
 }
 
+/// A hidden command's own streams and environment. A hidden command is the whole of its
+/// process, spoken to over pipes by the host that started it, not by a user: it has no
+/// [`Terminal`] or [`Context`](crate::context::Context), and takes the process's stdio as it is.
+pub struct ProcessIo {
+    pub stdin: io::Stdin,
+    pub stdout: io::Stdout,
+    pub stderr: io::Stderr,
+    /// Whether stdout is a terminal (results are then flushed one by one).
+    pub stdout_is_terminal: bool,
+    /// The variables it was started with (the user's, passed on by the host).
+    pub environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+}
+
+impl ProcessIo {
+    /// The process's stdio and environment, for the hidden commands only: everything else goes
+    /// through the run's [`Context`](crate::context::Context).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "hidden commands are child processes that own their stdio (see ProcessIo)"
+    )]
+    pub fn take() -> Self {
+        use std::io::IsTerminal;
+        let stdout = io::stdout();
+        Self {
+            stdin: io::stdin(),
+            stdout_is_terminal: stdout.is_terminal(),
+            stdout,
+            stderr: io::stderr(),
+            environment: std::env::vars_os().collect(),
+        }
+    }
+}
+
 /// What a terminal over memory was given to write.
 #[cfg(test)]
 #[derive(Clone, Default)]

@@ -527,6 +527,21 @@ pub enum ErrorKind {
     Failure,
 }
 
+impl ErrorKind {
+    /// The kind a non-2xx HTTP status stands for: the exit-code table's one mapping, which the
+    /// host classifies answers by and the SDK fills in for a host that predates
+    /// [`PluginError::http`].
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            401 | 403 => Self::Auth,
+            404 => Self::NotFound,
+            400..=499 => Self::Client,
+            500..=599 => Self::Server,
+            _ => Self::Failure,
+        }
+    }
+}
+
 /// Severity of a log line sent through [`crate::sdk::HostApi::log`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]

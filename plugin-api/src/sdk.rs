@@ -514,14 +514,7 @@ pub fn error_for_status(status: u16, body: &str) -> PluginError {
 /// `kind` and `message` set here are only what a host older than that field shows: the status
 /// class of the exit-code table, and `HTTP {status}`.
 fn passed_on(method: &str, path: &str, status: u16, body: String) -> PluginError {
-    let kind = match status {
-        401 | 403 => ErrorKind::Auth,
-        404 => ErrorKind::NotFound,
-        400..=499 => ErrorKind::Client,
-        500..=599 => ErrorKind::Server,
-        _ => ErrorKind::Failure,
-    };
-    let mut error = PluginError::new(kind, format!("HTTP {status}"));
+    let mut error = PluginError::new(ErrorKind::for_status(status), format!("HTTP {status}"));
     error.http = Some(Box::new(HttpFailure {
         method: method.to_owned(),
         path: path.to_owned(),

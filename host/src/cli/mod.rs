@@ -66,3 +66,62 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use baseten_plugin_api::{CommandOutput, CommandSpec, PluginDefinition};
+
+    use crate::plugins::validate::{GLOBAL_LONG_FLAGS, GLOBAL_SHORT_FLAGS};
+
+    /// The names plugins may not give their flags are the tree's global options and clap's own
+    /// `--help`/`-h` and `--version`: the list `validate` keeps must be exactly those.
+    #[test]
+    fn plugins_are_kept_off_exactly_the_global_flags() {
+        let (mut long, mut short): (Vec<String>, Vec<char>) = (Vec::new(), Vec::new());
+        for arg in super::tree::global_args() {
+            long.extend(arg.get_long().map(str::to_owned));
+            short.extend(arg.get_short());
+        }
+        long.extend(["help".to_owned(), "version".to_owned()]);
+        short.push('h');
+        assert_eq!(long, GLOBAL_LONG_FLAGS);
+        assert_eq!(short, GLOBAL_SHORT_FLAGS);
+    }
+
+    /// The plugin guide lists the global options a plugin's flags may not reuse; it must list
+    /// exactly those the host keeps.
+    #[test]
+    fn the_plugin_guide_lists_the_global_flags() {
+        let mut listed = crate::commands::guide_list("may not reuse the global options (");
+        listed.sort_unstable();
+        let mut kept: Vec<String> = GLOBAL_LONG_FLAGS
+            .iter()
+            .map(|long| format!("--{long}"))
+            .chain(GLOBAL_SHORT_FLAGS.iter().map(|short| format!("-{short}")))
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(listed, kept);
+    }
+
+    /// The SDK's `check_examples` keeps its own list of the host's global flags (a plugin's
+    /// tests have no host to ask): every global flag, in each of its forms, must pass there.
+    #[test]
+    fn the_sdks_example_check_knows_every_global_flag() {
+        let mut spec = CommandSpec::new(["x", "get"], "Get");
+        for arg in super::tree::global_args() {
+            let value = match arg.get_possible_values().first() {
+                Some(value) => format!(" {}", value.get_name()),
+                None if arg.get_action().takes_values() => " .".to_owned(),
+                None => String::new(),
+            };
+            let long = arg.get_long().map(|long| format!("--{long}"));
+            let short = arg.get_short().map(|short| format!("-{short}"));
+            for form in long.into_iter().chain(short) {
+                spec = spec.example("A global flag", format!("baseten x get {form}{value}"));
+            }
+        }
+        let plugin = PluginDefinition::new("x", "0.1.0", "X")
+            .command(spec.run(|_, _| Ok(CommandOutput::lines(serde_json::json!({}), Vec::new()))));
+        baseten_plugin_api::testing::check_examples(&plugin);
+    }
+}

@@ -35,6 +35,7 @@ pub fn show(
         streamed: spec.streamed,
         unrepeatable: !spec.allow_none,
         bold: context.color_stdout(),
+        terminal: Some(context.terminal()),
     };
     if rendering.unrepeatable {
         // A new key, or a piece of it a filter cuts out, is never echoed on stderr.

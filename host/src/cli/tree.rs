@@ -70,7 +70,7 @@ pub fn command_path(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
     (path, current)
 }
 
-fn global_args() -> Vec<Arg> {
+pub(super) fn global_args() -> Vec<Arg> {
     vec![
         Arg::new("output")
             .short('o')

@@ -142,6 +142,23 @@ pub fn is_reserved_word(word: &str) -> bool {
     reserved_words().any(|reserved| reserved == word)
 }
 
+/// The words in backticks of the plugin guide's parenthesised list that follows `opening`
+/// (which ends with the `(`), for tests that hold the guide to the code.
+#[cfg(test)]
+pub fn guide_list(opening: &str) -> Vec<String> {
+    let guide = include_str!("../../../docs/writing-a-plugin.md").replace('\n', " ");
+    let start = guide
+        .find(opening)
+        .unwrap_or_else(|| panic!("the plugin guide says `{opening}`"));
+    let rest = &guide[start + opening.len()..];
+    rest[..rest.find(')').expect("a closed list")]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,16 +196,7 @@ mod tests {
     /// exactly the ones the host keeps.
     #[test]
     fn the_plugin_guide_lists_the_reserved_words() {
-        let guide = include_str!("../../../docs/writing-a-plugin.md").replace('\n', " ");
-        let start = guide
-            .find("may not be under a built-in command (")
-            .expect("the guide names the built-in commands");
-        let rest = &guide[start..];
-        let listed: Vec<&str> = rest[..rest.find(')').expect("a closed list")]
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .collect();
+        let listed = guide_list("may not be under a built-in command (");
         assert_eq!(listed, reserved_words().collect::<Vec<_>>());
     }
 }

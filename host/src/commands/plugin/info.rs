@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use baseten_plugin_api::CommandOutput;
 use baseten_plugin_api::protocol::{ArgSpec, CommandSpec, FlagKind, FlagSpec, Manifest};
 
-use crate::commands::plugin::{no_such_plugin, record_json, records_named, status_fields};
+use crate::commands::plugin::{
+    name_arg, no_such_plugin, record_json, records_named, status_fields,
+};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
@@ -15,14 +17,7 @@ pub fn built_in() -> BuiltIn {
         ["plugin", "info"],
         "Show a plugin's manifest, path, status and commands with their flags",
     )
-    .arg(
-        ArgSpec::new(
-            "name",
-            "The plugin's name, as `baseten plugin list` shows it",
-        )
-        .value_name("NAME")
-        .required(),
-    )
+    .arg(name_arg())
     .built_in(run)
 }
 

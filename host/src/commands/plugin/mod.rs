@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use baseten_plugin_api::protocol::{GroupSpec, Manifest};
+use baseten_plugin_api::protocol::{ArgSpec, GroupSpec, Manifest};
 
 use crate::commands::Request;
 use crate::error::CliError;
@@ -23,6 +23,16 @@ pub fn group() -> GroupSpec {
         path: vec!["plugin".to_owned()],
         about: "List, inspect, install and remove plugins".to_owned(),
     }
+}
+
+/// The `NAME` a command that acts on one plugin takes (`plugin info`, `plugin remove`).
+pub fn name_arg() -> ArgSpec {
+    ArgSpec::new(
+        "name",
+        "The plugin's name, as `baseten plugin list` shows it",
+    )
+    .value_name("NAME")
+    .required()
 }
 
 /// Whether `name` can be a plugin name: lowercase words of letters and digits joined by `-`, so

@@ -5,9 +5,9 @@ use std::fs;
 
 use serde_json::json;
 
-use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec};
+use baseten_plugin_api::{CommandOutput, CommandSpec};
 
-use crate::commands::plugin::{identity, no_such_plugin, records_named, user_folder};
+use crate::commands::plugin::{identity, name_arg, no_such_plugin, records_named, user_folder};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 
@@ -16,14 +16,7 @@ pub fn built_in() -> BuiltIn {
         ["plugin", "remove"],
         "Remove a plugin from the user plugin folder",
     )
-    .arg(
-        ArgSpec::new(
-            "name",
-            "The plugin's name, as `baseten plugin list` shows it",
-        )
-        .value_name("NAME")
-        .required(),
-    )
+    .arg(name_arg())
     .built_in(run)
 }
 

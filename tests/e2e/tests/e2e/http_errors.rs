@@ -68,3 +68,34 @@ fn an_error_the_plugin_classified_itself_is_shown_as_it_is() {
          hint\n"
     );
 }
+
+/// The server's words are shortened to 200 characters; where the cut goes through a key, no
+/// piece of its secret reaches stderr.
+#[test]
+fn a_key_in_the_servers_words_is_hidden_even_where_they_are_cut() {
+    let (sandbox, _folder) = sandbox_with_fixture();
+    let secret = "S3cretS3cretS3cretS3cretS3cretS3cret";
+    for padding in [186, 190, 194] {
+        let body = format!(
+            r#"{{"message":"{} abcd1234.{secret}"}}"#,
+            "x".repeat(padding)
+        );
+        let run = sandbox.run(&["fixture", "answer-only", "--status", "500", "--body", &body]);
+        run.assert_code(6);
+        assert!(
+            run.stderr.starts_with("error: HTTP 500: xxx"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("abcd1234.S3c"),
+            "{padding}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("S3cretS3"),
+            "{padding}: {}",
+            run.stderr
+        );
+    }
+}

@@ -5,17 +5,22 @@
 //! see; none measures a duration except as an upper bound.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+#[cfg(target_os = "linux")]
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(target_os = "linux")]
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(target_os = "linux")]
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{
-    BackgroundEmulator, Run, Sandbox, baseten_bin, closed_port, emulator, plugin_file_name,
-    plugin_library, programs_installed, run_command,
+    BackgroundEmulator, LocalServer, Run, Sandbox, baseten_bin, closed_port, emulator, finish,
+    plugin_file_name, plugin_library, programs_installed, run_command,
 };
 use serde_json::{Value, json};
 
@@ -27,96 +32,16 @@ const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
 /// How long a test waits for something it expects before failing.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A server on 127.0.0.1 that records the head of every request and answers the `n`th
-/// connection (from 0) with what `reply` gives; `None` holds the connection open without a word
-/// until the server is dropped.
-struct Listener {
-    address: SocketAddr,
-    heads: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
+/// Holds a connection open without a word until the client gives up on it.
+fn never_answer(_head: &str, mut stream: TcpStream) {
+    let _ = stream.set_read_timeout(None);
+    let _ = std::io::copy(&mut stream, &mut std::io::sink());
 }
 
-impl Listener {
-    fn start(reply: impl Fn(usize) -> Option<String> + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-        listener.set_nonblocking(true).expect("non-blocking accept");
-        let address = listener.local_addr().expect("an address");
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let reply = Arc::new(reply);
-        {
-            let heads = Arc::clone(&heads);
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                let mut count = 0;
-                let started = Instant::now();
-                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(300)
-                {
-                    let Ok((mut stream, _)) = listener.accept() else {
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    };
-                    let number = count;
-                    count += 1;
-                    let heads = Arc::clone(&heads);
-                    let stop = Arc::clone(&stop);
-                    let reply = Arc::clone(&reply);
-                    std::thread::spawn(move || {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                        let head = read_head(&mut stream);
-                        heads.lock().expect("the lock").push(head);
-                        match reply(number) {
-                            Some(answer) => {
-                                let _ = stream.write_all(answer.as_bytes());
-                                let _ = stream.shutdown(Shutdown::Write);
-                            }
-                            None => {
-                                // Silent until the test ends (bounded, should it never end).
-                                let held = Instant::now();
-                                while !stop.load(Ordering::Relaxed)
-                                    && held.elapsed() < Duration::from_secs(300)
-                                {
-                                    std::thread::sleep(Duration::from_millis(20));
-                                }
-                            }
-                        }
-                    });
-                }
-            });
-        }
-        Self {
-            address,
-            heads,
-            stop,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    fn heads(&self) -> Vec<String> {
-        self.heads.lock().expect("the lock").clone()
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
+/// Writes `answer` and closes the connection.
+fn answer_with(mut stream: TcpStream, answer: &str) {
+    let _ = stream.write_all(answer.as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// A 200 answer with a JSON body.
@@ -169,7 +94,7 @@ fn key_exists(emulator: &BackgroundEmulator, prefix: &str) -> bool {
 /// the command would hang until the run's deadline and the test would fail.
 #[test]
 fn without_http_timeout_a_request_gives_up_after_60_seconds() {
-    let server = Listener::start(|_| None);
+    let server = LocalServer::start(never_answer);
     let sandbox = sandbox_for_base(&server.url());
     let started = Instant::now();
     let run = sandbox.run(&["org", "api-key", "create", "--type", "personal"]);
@@ -251,7 +176,14 @@ fn a_get_is_retried_on_504() {
 /// The first attempt gets no answer within the limit; the second is answered.
 #[test]
 fn a_get_is_retried_after_a_timeout() {
-    let server = Listener::start(|attempt| (attempt > 0).then(|| ok_json(r#"{"keys":[]}"#)));
+    let attempts = AtomicUsize::new(0);
+    let server = LocalServer::start(move |head, stream| {
+        if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+            never_answer(head, stream);
+        } else {
+            answer_with(stream, &ok_json(r#"{"keys":[]}"#));
+        }
+    });
     let mut sandbox = sandbox_for_base(&server.url());
     sandbox.set("BASETEN_HTTP_TIMEOUT", "2");
     let run = sandbox.run(&["org", "api-key", "list", "-o", "json"]);
@@ -313,7 +245,7 @@ fn a_delete_is_retried_on_a_refused_connection() {
 /// Once sent, a delete is never sent again: not when it times out, not on a 5xx.
 #[test]
 fn a_delete_is_not_retried_after_a_timeout_or_a_server_error() {
-    let server = Listener::start(|_| None);
+    let server = LocalServer::start(never_answer);
     let mut sandbox = sandbox_for_base(&server.url());
     sandbox.set("BASETEN_HTTP_TIMEOUT", "0.5");
     let run = sandbox.run(&["org", "api-key", "delete", "--prefix", "abcd1234"]);
@@ -439,24 +371,6 @@ fn interrupt(child: &Child) {
     assert!(sent.success(), "kill -INT failed");
 }
 
-/// Waits for `child` to end (killing it after a minute) and collects what it printed.
-fn finish(mut child: Child) -> Run {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("waits").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().expect("finishes");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// Waits until `done` holds, failing the test after [`PATIENCE`].
 #[track_caller]
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -509,7 +423,7 @@ fn ctrl_c_at_the_login_prompt_writes_nothing() {
     // stdin stays open and empty: the key is being waited for.
     std::thread::sleep(Duration::from_millis(300));
     interrupt(&child);
-    let run = finish(child);
+    let run = finish(child, "login interrupted at its prompt");
     run.assert_code(130);
     assert_eq!(run.stderr, "Canceled.\n");
     assert_eq!(run.stdout, "");
@@ -551,7 +465,7 @@ fn an_interrupt_ignored_at_start_stays_ignored() {
         .expect("stdin")
         .write_all(format!("{}\n", emulator.api_key()).as_bytes())
         .expect("writes the key");
-    let run = finish(child);
+    let run = finish(child, "login with SIGINT ignored");
     run.assert_code(0);
     assert!(!run.stderr.contains("Canceled."), "{}", run.stderr);
     assert!(sandbox.config_dir().join("auth.json").is_file());
@@ -596,7 +510,7 @@ fn ctrl_c_while_login_waits_to_write_leaves_auth_json_as_it_was() {
         "login did not wait for the lock"
     );
     interrupt(&child);
-    let run = finish(child);
+    let run = finish(child, "login interrupted while waiting for the lock");
     drop(lock);
     run.assert_code(130);
     assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
@@ -641,7 +555,7 @@ fn ctrl_c_during_plugin_install_leaves_no_half_copy() {
             .any(|name| name.starts_with('.') && name.ends_with(".tmp"))
     });
     interrupt(&child);
-    let run = finish(child);
+    let run = finish(child, "plugin install interrupted");
     run.assert_code(130);
     assert!(run.stderr.ends_with("Canceled.\n"), "{}", run.stderr);
     assert_eq!(names_in(&user_folder), Vec::<String>::new());
@@ -1362,44 +1276,6 @@ fn decision_anything_but_yes_at_the_delete_prompt_cancels() {
     assert!(!key_exists(&emulator, &prefix));
 }
 
-/// A `--jq` filter failing on `create`'s output still prints the whole unfiltered payload
-/// (the key with its secret) on stdout, before the error.
-#[test]
-fn decision_a_failing_filter_on_create_prints_the_unfiltered_payload() {
-    let emulator = emulator();
-    let run = Sandbox::for_emulator(&emulator).run(&[
-        "org",
-        "api-key",
-        "create",
-        "--type",
-        "personal",
-        "--jq",
-        ".api_key | error(\"boom\")",
-    ]);
-    run.assert_code(1);
-    let payload: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|error| panic!("stdout is not the payload ({error}):\n{}", run.stdout));
-    let key = payload["api_key"]
-        .as_str()
-        .expect("the payload holds the key");
-    let created = emulator
-        .keys()
-        .into_iter()
-        .last()
-        .expect("a key was created");
-    assert_eq!(Some(prefix_of(key)), created["prefix"].as_str());
-    assert!(
-        key.split_once('.')
-            .is_some_and(|(_, secret)| secret.len() >= 16),
-        "{key}"
-    );
-    assert!(
-        error_line(&run).starts_with("error: jq error: "),
-        "{}",
-        run.stderr
-    );
-}
-
 /// `delete --prefix` takes at most 8 letters or digits: `.`, `..`, 9 characters or a whole key
 /// exit 2 before any request, the error giving the length and not the value.
 #[test]
@@ -1591,12 +1467,12 @@ fn http_timeout_accepts_its_bounds_and_nothing_beyond() {
 /// With no `BASETEN_MAX_RESPONSE_BYTES`, an answer announcing more than 512 MiB is not read.
 #[test]
 fn the_default_response_limit_is_512_mib() {
-    let server = Listener::start(|_| {
-        Some(
+    let server = LocalServer::start(|_, stream| {
+        answer_with(
+            stream,
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 536870913\r\n\
-             \r\n{\"keys\":[]}"
-                .to_owned(),
-        )
+             \r\n{\"keys\":[]}",
+        );
     });
     let run = sandbox_for_base(&server.url()).run(&["org", "api-key", "list"]);
     run.assert_code(1);
@@ -1611,7 +1487,7 @@ fn the_default_response_limit_is_512_mib() {
 /// Ctrl-C while a `DELETE` is unanswered warns that it may have been carried out.
 #[test]
 fn ctrl_c_while_a_delete_is_unanswered_warns_it_may_be_done() {
-    let server = Listener::start(|_| None);
+    let server = LocalServer::start(never_answer);
     let sandbox = sandbox_for_base(&server.url());
     let child = spawn(
         &sandbox,
@@ -1620,7 +1496,7 @@ fn ctrl_c_while_a_delete_is_unanswered_warns_it_may_be_done() {
     wait_for("the DELETE to arrive", || !server.heads().is_empty());
     std::thread::sleep(Duration::from_millis(100));
     interrupt(&child);
-    let run = finish(child);
+    let run = finish(child, "delete interrupted while unanswered");
     run.assert_code(130);
     assert_eq!(
         run.stderr,
