@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn plugins_are_kept_off_exactly_the_global_flags() {
         let (mut long, mut short): (Vec<String>, Vec<char>) = (Vec::new(), Vec::new());
-        for arg in super::tree::global_args() {
+        for arg in super::settings::global_args() {
             long.extend(arg.get_long().map(str::to_owned));
             short.extend(arg.get_short());
         }
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn the_sdks_example_check_knows_every_global_flag() {
         let mut spec = CommandSpec::new(["x", "get"], "Get");
-        for arg in super::tree::global_args() {
+        for arg in super::settings::global_args() {
             let value = match arg.get_possible_values().first() {
                 Some(value) => format!(" {}", value.get_name()),
                 None if arg.get_action().takes_values() => " .".to_owned(),

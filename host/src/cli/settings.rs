@@ -1,17 +1,55 @@
-//! Stage three of a run: the settings of one command, read from its matches and checked before
-//! anything is sent: the `-v` count (known before parsing), the output mode, the compiled
-//! `--jq` filter and `--profile`.
+//! Stage three of a run: the global options every command takes, declared here once, and the
+//! settings of one command read from them and checked before anything is sent: the `-v` count
+//! (known before parsing), the output mode, the compiled `--jq` filter and `--profile`.
 
 use std::ffi::OsString;
 
-use clap::ArgMatches;
 use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches};
 
 use baseten_plugin_api::OutputMode;
 use baseten_plugin_api::protocol::OutputSpec;
 
 use crate::error::CliError;
 use crate::jq::JqFilter;
+
+/// Where `--help` lists the options every command takes.
+const GLOBAL_HEADING: &str = "Global Options";
+
+/// The options every command takes, before or after the command's words.
+pub(super) fn global_args() -> Vec<Arg> {
+    vec![
+        Arg::new("output")
+            .short('o')
+            .long("output")
+            .value_name("FORMAT")
+            .help("Output format")
+            .value_parser(["text", "json", "jsonl", "none"])
+            .default_value("text")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("jq")
+            .short('q')
+            .long("jq")
+            .value_name("EXPR")
+            .help("Filter JSON output with a jq expression; implies --output json (or jsonl for streamed commands)")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("profile")
+            .long("profile")
+            .value_name("NAME")
+            .help("Use a specific stored profile for this command, overriding BASETEN_PROFILE and the current profile")
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+        Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .help("Enable verbose logging (-vv for headers and bodies)")
+            .action(ArgAction::Count)
+            .help_heading(GLOBAL_HEADING)
+            .global(true),
+    ]
+}
 
 /// How one command runs and shows its output.
 pub struct Settings {

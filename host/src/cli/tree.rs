@@ -12,9 +12,6 @@ use baseten_plugin_api::protocol::{CommandSpec, FlagKind};
 use crate::commands;
 use crate::plugins::Registry;
 
-/// Where `--help` lists the options every command takes.
-const GLOBAL_HEADING: &str = "Global Options";
-
 /// The whole command tree.
 pub fn build(registry: &Registry) -> Command {
     build_tree(registry, true)
@@ -34,7 +31,7 @@ fn build_tree(registry: &Registry, with_hidden: bool) -> Command {
         .arg_required_else_help(true)
         .propagate_version(false)
         .max_term_width(100)
-        .args(global_args());
+        .args(super::settings::global_args());
     let mut tree = Node::default();
     // The built-ins first: they come first in `--help`, and their group descriptions win.
     let built_ins = commands::built_ins();
@@ -70,39 +67,6 @@ pub fn command_path(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
     (path, current)
 }
 
-pub(super) fn global_args() -> Vec<Arg> {
-    vec![
-        Arg::new("output")
-            .short('o')
-            .long("output")
-            .value_name("FORMAT")
-            .help("Output format")
-            .value_parser(["text", "json", "jsonl", "none"])
-            .default_value("text")
-            .help_heading(GLOBAL_HEADING)
-            .global(true),
-        Arg::new("jq")
-            .short('q')
-            .long("jq")
-            .value_name("EXPR")
-            .help("Filter JSON output with a jq expression; implies --output json (or jsonl for streamed commands)")
-            .help_heading(GLOBAL_HEADING)
-            .global(true),
-        Arg::new("profile")
-            .long("profile")
-            .value_name("NAME")
-            .help("Use a specific stored profile for this command, overriding BASETEN_PROFILE and the current profile")
-            .help_heading(GLOBAL_HEADING)
-            .global(true),
-        Arg::new("verbose")
-            .short('v')
-            .long("verbose")
-            .help("Enable verbose logging (-vv for headers and bodies)")
-            .action(ArgAction::Count)
-            .help_heading(GLOBAL_HEADING)
-            .global(true),
-    ]
-}
 /// A group or leaf of the command tree, before it becomes clap commands.
 #[derive(Default)]
 struct Node {
