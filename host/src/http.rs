@@ -21,6 +21,7 @@ use crate::credentials::Credential;
 use crate::env_vars;
 use crate::error::CliError;
 use crate::log::{Logger, redact_body, redact_header};
+use crate::terminal::Terminal;
 
 /// Connecting may take this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,11 +112,13 @@ impl ApiClient {
         })
     }
 
-    /// Sends `request` with the retry policy; any status is an `Ok`, no answer an `Err`.
+    /// Sends `request` with the retry policy; any status is an `Ok`, no answer an `Err`. While it
+    /// is on its way, Ctrl-C on `terminal` warns that it may have been carried out.
     pub fn send(
         &self,
         request: &HttpRequest,
         logger: &Logger,
+        terminal: &Terminal,
     ) -> Result<HttpResponse, PluginError> {
         let url = self.url_for(request)?;
         let method = Method::from_bytes(request.method.as_bytes()).map_err(|_| {
@@ -133,11 +136,11 @@ impl ApiClient {
             })?),
             None => None,
         };
-        crate::interrupt::sending(method.as_str(), url.path());
+        terminal.request_sending(method.as_str(), url.path());
         let answer =
             self.runtime
                 .block_on(self.send_with_retries(&method, &url, body.as_deref(), logger));
-        crate::interrupt::answered();
+        terminal.request_answered();
         answer
     }
 

@@ -15,7 +15,8 @@
 //! cannot take the terminal's locks (the interrupted code may hold them) and writes to
 //! descriptors 1 and 2 with `write(2)`. Its state is process-wide for the same reason. Commands
 //! publish output through [`Terminal::publish_unseen`](crate::terminal::Terminal::publish_unseen),
-//! which leaves this state alone for a terminal over memory.
+//! and requests in flight and the `--jq` child reach it through the terminal too, which leaves
+//! this state alone for a terminal over memory.
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 

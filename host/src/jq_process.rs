@@ -99,7 +99,7 @@ pub fn run(
         Ok(child) => child,
         Err(error) => return Outcome::Failed(format!("could not start the filter: {error}")),
     };
-    crate::interrupt::set_child(child.id());
+    context.terminal().filter_child(Some(child.id()));
     // Read beside stderr, so that neither pipe fills up; past the limit the pipe is closed,
     // and the filter's next write stops it.
     let collector = match (capture, child.stdout.take()) {
@@ -120,7 +120,7 @@ pub fn run(
         let _ = output.read_to_end(&mut report);
     }
     let status = child.wait();
-    crate::interrupt::set_child(0);
+    context.terminal().filter_child(None);
     let captured = collector.map(|collector| collector.join().unwrap_or_default());
     let (printed, reason) = split_report(&report);
     // After a crash, stderr ends with the runtime's own words: not for users.

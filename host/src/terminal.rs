@@ -223,6 +223,29 @@ impl Terminal {
             crate::interrupt::withdraw();
         }
     }
+
+    /// A request that may change something is about to be sent: until
+    /// [`Terminal::request_answered`], Ctrl-C warns that it may have been carried out. Only the
+    /// method and the path are quoted.
+    pub fn request_sending(&self, method: &str, path: &str) {
+        if self.process {
+            crate::interrupt::sending(method, path);
+        }
+    }
+
+    /// The request sent last was answered, or failed: Ctrl-C no longer warns about it.
+    pub fn request_answered(&self) {
+        if self.process {
+            crate::interrupt::answered();
+        }
+    }
+
+    /// The `--jq` child process Ctrl-C stops, or none.
+    pub fn filter_child(&self, pid: Option<u32>) {
+        if self.process {
+            crate::interrupt::set_child(pid.unwrap_or(0));
+        }
+    }
 }
 
 /// A hidden command's own streams and environment. A hidden command is the whole of its

@@ -68,7 +68,7 @@ impl<'a> PluginServices<'a> {
         };
         match self
             .client()
-            .and_then(|client| client.send(&request, self.logger))
+            .and_then(|client| client.send(&request, self.logger, self.context.terminal()))
         {
             Ok(response) => HttpOutcome::Response(response),
             Err(error) => HttpOutcome::Error(error),

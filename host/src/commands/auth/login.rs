@@ -254,7 +254,7 @@ fn check(request: &Request<'_>, credential: Credential) -> Result<User, CliError
         body: None,
     };
     let response = client
-        .send(&me, request.logger)
+        .send(&me, request.logger, request.context.terminal())
         .map_err(|error| in_context("could not check the API key", error.into()))?;
     if !(200..300).contains(&response.status) {
         let error = crate::http_errors::classify(response.status, &response.body);
