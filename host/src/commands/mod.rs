@@ -102,12 +102,6 @@ pub fn find(path: &[String]) -> Option<&'static BuiltIn> {
         .find(|built_in| built_in.spec.path == path)
 }
 
-/// Whether `path` is under a built-in command name.
-pub fn is_built_in(path: &[String]) -> bool {
-    path.first()
-        .is_some_and(|first| built_in_names().iter().any(|name| name == first))
-}
-
 /// The built-in command names (first words), in `--help` order, derived from [`built_ins`] once
 /// per process: plugin manifests are checked against them on every run, cached ones included.
 pub fn built_in_names() -> &'static [String] {

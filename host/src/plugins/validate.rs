@@ -23,7 +23,12 @@ pub fn check(manifest: &Manifest) -> Result<(), String> {
     for command in &manifest.commands {
         let named = command.path.join(" ");
         check_features(command, &version).map_err(|why| format!("command `{named}`: {why}"))?;
-        if crate::commands::is_built_in(&command.path) {
+        // `help` too: clap answers it before any plugin could.
+        if command
+            .path
+            .first()
+            .is_some_and(|word| crate::commands::is_reserved_word(word))
+        {
             return Err(format!(
                 "command `{named}` takes over the built-in command `{}`",
                 command.path[0]
@@ -290,6 +295,10 @@ mod tests {
             (
                 &[&["auth", "status"][..]][..],
                 "takes over the built-in command `auth`",
+            ),
+            (
+                &[&["help", "me"][..]][..],
+                "takes over the built-in command `help`",
             ),
             (
                 &[&["org", "list"][..], &["org", "list"][..]][..],
