@@ -10,10 +10,12 @@
 //! - [`sdk`]: what authors use.
 //! - [`testing`]: a recording host for plugin unit tests.
 //! - [`abi`]: the binary interface; the host uses it to load plugins.
+//! - [`pipe`]: the same messages framed as JSON lines, for executable plugins.
 
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod pipe;
 pub mod protocol;
 pub mod sdk;
 pub mod testing;
