@@ -8,7 +8,8 @@
 //!
 //! Output that can never be fetched again (a new key) is published here before it is shown, and
 //! withdrawn once it was fully written: Ctrl-C in between (a slow `--jq`, a stalled pipe) prints
-//! it on stdout before `Canceled.`, so the key is not lost. A `--jq` child process is stopped too.
+//! it on stdout before `Canceled.`, so the key is not lost. A `--jq` child process and an
+//! executable plugin's process are killed too.
 //!
 //! This is the one writer that goes around the run's [`Terminal`](crate::terminal::Terminal):
 //! the handler runs in a signal context, where only async-signal-safe calls are allowed, so it
@@ -25,6 +26,8 @@ static PENDING: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static PENDING_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The running `--jq` child process, 0 when none.
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// The running executable plugin's process, 0 when none.
+static PLUGIN: AtomicI32 = AtomicI32::new(0);
 /// A warning about a request sent and not yet answered (a leaked buffer; null when none).
 static IN_FLIGHT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static IN_FLIGHT_LEN: AtomicUsize = AtomicUsize::new(0);
@@ -42,6 +45,7 @@ pub fn install() {
         };
         crate::files::remove_temporaries();
         let child = CHILD.load(Ordering::SeqCst);
+        let plugin = PLUGIN.load(Ordering::SeqCst);
         let pending = PENDING.load(Ordering::SeqCst);
         let length = PENDING_LEN.load(Ordering::SeqCst);
         let in_flight = IN_FLIGHT.load(Ordering::SeqCst);
@@ -52,6 +56,9 @@ pub fn install() {
         unsafe {
             if child > 0 {
                 libc::kill(child, libc::SIGKILL);
+            }
+            if plugin > 0 {
+                libc::kill(plugin, libc::SIGKILL);
             }
             if !pending.is_null() {
                 write_all(libc::STDOUT_FILENO, pending, length);
@@ -118,6 +125,11 @@ pub fn withdraw() {
 /// The `--jq` child process to stop on Ctrl-C (0: none).
 pub fn set_child(pid: u32) {
     CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+}
+
+/// The executable plugin's process to kill on Ctrl-C (0: none).
+pub fn set_plugin(pid: u32) {
+    PLUGIN.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
 }
 
 /// A request that may change something (`POST`, `DELETE`) is about to be sent: until

@@ -9,7 +9,9 @@ use crate::secrets::is_secret_field;
 
 use crate::terminal::SharedWriter;
 
-/// Writes log lines to the run's stderr when `-v` asked for them.
+/// Writes log lines to the run's stderr when `-v` asked for them. A clone writes to the same
+/// stream (a thread relaying a plugin's stderr).
+#[derive(Clone)]
 pub struct Logger {
     verbosity: u8,
     stderr: SharedWriter,

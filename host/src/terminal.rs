@@ -240,6 +240,13 @@ impl Terminal {
         }
     }
 
+    /// The executable plugin's process Ctrl-C kills, or none.
+    pub fn plugin_child(&self, pid: Option<u32>) {
+        if self.process {
+            crate::interrupt::set_plugin(pid.unwrap_or(0));
+        }
+    }
+
     /// The `--jq` child process Ctrl-C stops, or none.
     pub fn filter_child(&self, pid: Option<u32>) {
         if self.process {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 use serde_json::{Map, Value};
 
+use baseten_plugin_api::pipe::ResultLine;
 use baseten_plugin_api::protocol::{CommandResultRef, CommandSpec, FlagKind, Invocation};
 use baseten_plugin_api::{Args, ErrorKind};
 
@@ -16,7 +17,7 @@ use crate::commands::{self, BuiltIn};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::log::Logger;
-use crate::plugins::{PluginRecord, PluginServices, Registry};
+use crate::plugins::{PluginKind, PluginRecord, PluginServices, Registry, executable};
 
 use super::settings::Settings;
 use super::show::{show, show_as_received};
@@ -63,22 +64,57 @@ pub fn plugin_command(
             spec.path.join(" ")
         )));
     }
-    let loaded = record.load().map_err(|why| {
-        CliError::new(
-            ErrorKind::Plugin,
-            format!("could not load plugin `{}`: {why}", record.name()),
-        )
-        .with_hint("reinstall the plugin, or see `baseten plugin list`")
-    })?;
-    logger.info(&format!(
-        "* plugin `{}` from {}",
-        record.name(),
-        record.path.display()
-    ));
-    let invocation = serde_json::to_string(&invocation(context, spec, &settings, leaf))
-        .map_err(|error| CliError::failure(format!("could not encode the invocation: {error}")))?;
     let services = PluginServices::new(context, settings.profile.as_deref(), logger);
-    let result = loaded.invoke_json(&services, &invocation);
+    let invocation = invocation(context, spec, &settings, leaf);
+    let answer = match record.kind {
+        PluginKind::Library => {
+            let loaded = record.load().map_err(|why| {
+                CliError::new(
+                    ErrorKind::Plugin,
+                    format!("could not load plugin `{}`: {why}", record.name()),
+                )
+                .with_hint("reinstall the plugin, or see `baseten plugin list`")
+            })?;
+            log_plugin(logger, record);
+            let invocation = serde_json::to_string(&invocation).map_err(|error| {
+                CliError::failure(format!("could not encode the invocation: {error}"))
+            })?;
+            loaded.invoke_json(&services, &invocation)
+        }
+        PluginKind::Executable => {
+            log_plugin(logger, record);
+            let line = executable::invoke(
+                context,
+                logger,
+                &services,
+                &record.name(),
+                &record.path,
+                invocation,
+            )
+            .map_err(|why| {
+                let error = CliError::new(
+                    ErrorKind::Plugin,
+                    format!("plugin `{}` {why}", record.name()),
+                );
+                if logger.enabled(1) {
+                    error
+                } else {
+                    error.with_hint("run with -v to see what the plugin wrote on stderr")
+                }
+            })?;
+            let result = serde_json::from_str::<ResultLine<'_>>(&line).map_err(|error| {
+                CliError::new(
+                    ErrorKind::Plugin,
+                    format!(
+                        "plugin `{}` returned an unreadable result: {error}",
+                        record.name()
+                    ),
+                )
+            })?;
+            result.result.get().to_owned()
+        }
+    };
+    let result = answer;
     // The payload is borrowed from the plugin's answer, not copied out of it.
     let result: CommandResultRef<'_> = serde_json::from_str(&result).map_err(|error| {
         CliError::new(
@@ -98,6 +134,15 @@ pub fn plugin_command(
             Err(services.setup_error().unwrap_or(error).into())
         }
     }
+}
+
+/// Says under `-v` which plugin runs the command.
+fn log_plugin(logger: &Logger, record: &PluginRecord) {
+    logger.info(&format!(
+        "* plugin `{}` from {}",
+        record.name(),
+        record.path.display()
+    ));
 }
 
 /// What the command at `spec` is asked to do: the same for a built-in and a plugin.

@@ -20,10 +20,10 @@ use baseten_plugin_api::protocol::Manifest;
 use crate::context::Context;
 use crate::env_vars;
 use crate::files::{self, Links};
-use crate::plugins::validate;
+use crate::plugins::{PluginKind, validate};
 
 /// Bumped when the entry format changes; an older file is then ignored and rebuilt.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// What identifies one version of a plugin file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,9 @@ pub enum Examined {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     stamp: FileStamp,
+    /// A library or an executable (format 3).
+    #[serde(default)]
+    kind: PluginKind,
     examined: Examined,
 }
 
@@ -162,7 +165,7 @@ impl ManifestCache {
     /// What the cache knows of `path` at `stamp`, if it is still current.
     pub fn get(&mut self, path: &Path, stamp: &FileStamp) -> Option<Examined> {
         let entry = self.file.entries.get(path)?;
-        if entry.stamp != *stamp {
+        if entry.stamp != *stamp || entry.kind != super::discovery::kind_of(path) {
             return None;
         }
         self.hits += 1;
@@ -173,9 +176,14 @@ impl ManifestCache {
     pub fn put(&mut self, path: &Path, stamp: FileStamp, examined: Examined) {
         self.misses += 1;
         self.changed = true;
-        self.file
-            .entries
-            .insert(path.to_path_buf(), Entry { stamp, examined });
+        self.file.entries.insert(
+            path.to_path_buf(),
+            Entry {
+                stamp,
+                kind: super::discovery::kind_of(path),
+                examined,
+            },
+        );
     }
 
     /// Drops entries of files that were not seen this run (removed plugins).

@@ -5,6 +5,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use baseten_plugin_api::pipe;
+
+use super::PluginKind;
 use crate::context::Context;
 use crate::env_vars;
 
@@ -102,10 +105,15 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
                 found.push(entry);
             } else if looks_like_plugin_file(&path) {
                 scan.skipped.push(Skipped {
+                    reason: if kind_of_name(&path) == PluginKind::Executable {
+                        "not a valid plugin file name: after `baseten-plugin-`, only lowercase \
+                         letters, digits and `-`"
+                    } else {
+                        "not a valid plugin file name: after `baseten_plugin_`, only \
+                         lowercase letters, digits and `_`"
+                    }
+                    .to_owned(),
                     path,
-                    reason: "not a valid plugin file name: after `baseten_plugin_`, only \
-                             lowercase letters, digits and `_`"
-                        .to_owned(),
                 });
             }
         }
@@ -143,6 +151,13 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
                     continue;
                 }
             };
+            if kind_of(&path) == PluginKind::Executable && !is_executable(&metadata) {
+                scan.skipped.push(Skipped {
+                    reason: "named like an executable plugin, but not executable".to_owned(),
+                    path,
+                });
+                continue;
+            }
             if !seen.insert(file_identity(&path, &metadata)) {
                 continue;
             }
@@ -157,6 +172,19 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
         }
     }
     scan
+}
+
+/// Whether a name that is not a valid plugin file name was meant as an executable's.
+fn kind_of_name(path: &Path) -> PluginKind {
+    let executable = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with(pipe::EXECUTABLE_PREFIX));
+    if executable {
+        PluginKind::Executable
+    } else {
+        PluginKind::Library
+    }
 }
 
 /// Why an entry that looks like a plugin cannot even be looked at.
@@ -243,6 +271,15 @@ fn looks_like_plugin_file(path: &Path) -> bool {
         return false;
     };
     let file_name = file_name.to_string_lossy();
+    // An executable's name with something else after the prefix; a name with a dot is left
+    // alone (a build's `baseten-plugin-x.d` beside the executable is not a plugin).
+    if let Some(rest) = file_name.strip_prefix(pipe::EXECUTABLE_PREFIX) {
+        let rest = rest
+            .strip_suffix(std::env::consts::EXE_SUFFIX)
+            .filter(|_| !std::env::consts::EXE_SUFFIX.is_empty())
+            .unwrap_or(rest);
+        return !rest.contains('.');
+    }
     let stem = file_name.strip_prefix("lib").unwrap_or(&file_name);
     stem.starts_with("baseten_plugin_")
         && [".so", ".dylib", ".dll"]
@@ -250,8 +287,60 @@ fn looks_like_plugin_file(path: &Path) -> bool {
             .any(|suffix| stem.ends_with(suffix))
 }
 
-/// The plugin name a file name carries: `libbaseten_plugin_org_api_key.so` → `org-api-key`.
+/// Whether the file at `path` (a plugin file) is a library or an executable, by its name.
+pub fn kind_of(path: &Path) -> PluginKind {
+    if executable_name(path).is_some() {
+        PluginKind::Executable
+    } else {
+        PluginKind::Library
+    }
+}
+
+/// The file name of the executable plugin called `name`: `baseten-plugin-NAME` (`.exe` on
+/// Windows).
+pub fn executable_file_name_for(name: &str) -> String {
+    format!(
+        "{}{name}{}",
+        pipe::EXECUTABLE_PREFIX,
+        std::env::consts::EXE_SUFFIX
+    )
+}
+
+/// The plugin name an executable plugin's file name carries: `baseten-plugin-whoami` →
+/// `whoami`; lowercase letters, digits and `-` only, and `.exe` on Windows.
+fn executable_name(path: &Path) -> Option<String> {
+    let file_name = path.file_name()?.to_str()?;
+    let stem = if std::env::consts::EXE_SUFFIX.is_empty() {
+        file_name
+    } else {
+        file_name.strip_suffix(std::env::consts::EXE_SUFFIX)?
+    };
+    let name = stem.strip_prefix(pipe::EXECUTABLE_PREFIX)?;
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    valid.then(|| name.to_owned())
+}
+
+/// Whether a file has an execute bit (Unix); elsewhere its `.exe` name says so.
+#[cfg(unix)]
+fn is_executable(metadata: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_metadata: &fs::Metadata) -> bool {
+    true
+}
+
+/// The plugin name a file name carries: `libbaseten_plugin_org_api_key.so` → `org-api-key`,
+/// `baseten-plugin-whoami` → `whoami`.
 pub fn name_from_file(path: &Path) -> Option<String> {
+    if let Some(name) = executable_name(path) {
+        return Some(name);
+    }
     let file_name = path.file_name()?.to_str()?;
     let stem = file_name
         .strip_suffix(".so")
@@ -299,5 +388,24 @@ mod tests {
         assert_eq!(name_from_file(Path::new("libother.so")), None);
         assert_eq!(name_from_file(Path::new("libbaseten_plugin_x.so.1")), None);
         assert_eq!(name_from_file(Path::new("libbaseten_plugin_X.so")), None);
+    }
+
+    #[test]
+    fn executable_plugins_are_named_baseten_plugin_name() {
+        let file = executable_file_name_for("who-am-i2");
+        assert_eq!(
+            name_from_file(Path::new(&file)).as_deref(),
+            Some("who-am-i2")
+        );
+        assert_eq!(kind_of(Path::new(&file)), PluginKind::Executable);
+        assert_eq!(
+            kind_of(Path::new("libbaseten_plugin_x.so")),
+            PluginKind::Library
+        );
+        for invalid in ["baseten-plugin-", "baseten-plugin-X", "baseten-plugin-a_b"] {
+            assert_eq!(name_from_file(Path::new(invalid)), None, "{invalid}");
+            assert!(looks_like_plugin_file(Path::new(invalid)), "{invalid}");
+        }
+        assert!(!looks_like_plugin_file(Path::new("baseten-plugin-x.d")));
     }
 }

@@ -8,6 +8,7 @@
 
 mod cache;
 mod discovery;
+pub mod executable;
 pub mod probe;
 mod services;
 pub mod validate;
@@ -21,14 +22,38 @@ use baseten_plugin_api::protocol::{CommandSpec, GroupSpec, Manifest};
 use crate::context::Context;
 use crate::log::Logger;
 
-pub use discovery::{Skipped, file_name_for, search_folders, user_folder};
+pub use discovery::{
+    Skipped, executable_file_name_for, file_name_for, search_folders, user_folder,
+};
 pub use services::PluginServices;
+
+/// What a plugin file is: a shared library loaded into the host, or a program the host runs
+/// and speaks to in JSON lines ([`baseten_plugin_api::pipe`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginKind {
+    #[default]
+    Library,
+    Executable,
+}
+
+impl PluginKind {
+    /// `library` or `executable`, as `plugin list` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Library => "library",
+            Self::Executable => "executable",
+        }
+    }
+}
 
 /// One plugin file found on disk.
 #[derive(Debug)]
 pub struct PluginRecord {
     /// Where it was found.
     pub path: PathBuf,
+    /// A library or an executable.
+    pub kind: PluginKind,
     /// Its manifest, when it could be read.
     pub manifest: Option<Manifest>,
     /// Whether it is used, and why not.
@@ -147,7 +172,7 @@ impl Registry {
                 .iter()
                 .map(|(index, _)| records[*index].path.clone())
                 .collect();
-            let answers = probe::read_manifests(context.current_exe(), &paths);
+            let answers = read_manifests(context, &paths);
             for ((index, stamp), answer) in unknown.into_iter().zip(answers) {
                 let path = records[index].path.clone();
                 if !answer.interrupted {
@@ -267,6 +292,44 @@ impl Registry {
     }
 }
 
+/// Reads the manifests of files the cache does not know, all at once: libraries in child
+/// processes of the host, executables by asking them; answers in the order of `paths`.
+fn read_manifests(context: &Context, paths: &[PathBuf]) -> Vec<probe::ProbeAnswer> {
+    let (executables, libraries): (Vec<&PathBuf>, Vec<&PathBuf>) = paths
+        .iter()
+        .partition(|path| discovery::kind_of(path) == PluginKind::Executable);
+    let libraries: Vec<PathBuf> = libraries.into_iter().cloned().collect();
+    let executables: Vec<PathBuf> = executables.into_iter().cloned().collect();
+    // The executables' describe processes and the library probes run at the same time.
+    let (mut from_libraries, mut from_executables) = std::thread::scope(|scope| {
+        let libraries = scope.spawn(|| {
+            if libraries.is_empty() {
+                Vec::new()
+            } else {
+                probe::read_manifests(context.current_exe(), &libraries)
+            }
+        });
+        let from_executables = executable::read_manifests(context, &executables);
+        let from_libraries = libraries.join().unwrap_or_default();
+        (from_libraries.into_iter(), from_executables.into_iter())
+    });
+    paths
+        .iter()
+        .map(|path| {
+            let answer = if discovery::kind_of(path) == PluginKind::Executable {
+                from_executables.next()
+            } else {
+                from_libraries.next()
+            };
+            answer.unwrap_or_else(|| probe::ProbeAnswer {
+                examined: cache::Examined::Failed("could not be checked".to_owned()),
+                hint: None,
+                interrupted: false,
+            })
+        })
+        .collect()
+}
+
 /// Two command paths clash when one is the other or a prefix of it (a leaf cannot be a group).
 pub fn overlaps(first: &[String], second: &[String]) -> bool {
     let shorter = first.len().min(second.len());
@@ -324,6 +387,7 @@ fn record_of(
         None => (None, PluginStatus::FailedToLoad("not read yet".to_owned())),
     };
     PluginRecord {
+        kind: discovery::kind_of(&path),
         path,
         manifest,
         status,

@@ -224,7 +224,7 @@ fn crashed(_status: &ExitStatus) -> Option<String> {
 }
 
 #[cfg(unix)]
-fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     let name = match signal {
         libc::SIGSEGV => "SIGSEGV",
         libc::SIGABRT => "SIGABRT",

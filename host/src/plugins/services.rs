@@ -66,9 +66,14 @@ impl<'a> PluginServices<'a> {
                 ));
             }
         };
+        self.send_request(&request)
+    }
+
+    /// Sends a plugin's request with the host's credential, base URL, retries and logging.
+    pub fn send_request(&self, request: &HttpRequest) -> HttpOutcome {
         match self
             .client()
-            .and_then(|client| client.send(&request, self.logger, self.context.terminal()))
+            .and_then(|client| client.send(request, self.logger, self.context.terminal()))
         {
             Ok(response) => HttpOutcome::Response(response),
             Err(error) => HttpOutcome::Error(error),

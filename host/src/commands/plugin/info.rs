@@ -52,7 +52,10 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         fields.insert("other_copies".to_owned(), Value::Array(others));
     }
 
-    let mut lines = vec![format!("Name:         {}", record.name())];
+    let mut lines = vec![
+        format!("Name:         {}", record.name()),
+        format!("Kind:         {}", record.kind.as_str()),
+    ];
     if let Some(manifest) = manifest {
         lines.extend(manifest_lines(manifest));
     }

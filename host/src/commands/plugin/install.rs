@@ -22,18 +22,22 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::files::{self, Links};
 use crate::plugins::probe::{self, Examined};
-use crate::plugins::{PluginRecord, PluginStatus, search_folders};
+use crate::plugins::{
+    PluginKind, PluginRecord, PluginStatus, executable, executable_file_name_for, search_folders,
+};
 
 pub fn built_in() -> BuiltIn {
     CommandSpec::new(
         ["plugin", "install"],
-        "Install a plugin library into the user plugin folder",
+        "Install a plugin library or executable into the user plugin folder",
     )
     .long_about(
         "Install a plugin library (a `libbaseten_plugin_NAME.so`, `.dylib` or `.dll` built \
-         with the baseten plugin SDK) into the user plugin folder. The library is loaded \
-         and checked first: it must be a baseten plugin built for a compatible plugin API. \
-         A plugin of the same name in the user folder is replaced.",
+         with the baseten plugin SDK) or an executable plugin (a program speaking the \
+         plugin protocol, installed as `baseten-plugin-NAME`) into the user \
+         plugin folder. The plugin is loaded or asked for its manifest and checked first: it \
+         must be a baseten plugin built for a compatible plugin API. A plugin of the same \
+         name in the user folder is replaced.",
     )
     .arg(
         ArgSpec::new("path", "The plugin library to install")
@@ -61,13 +65,17 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* loading `{}` to check it is a compatible plugin",
         source.display()
     ));
-    let (source, manifest) = check_library(request.context, source)?;
+    let kind = kind_of_source(source);
+    let (source, manifest) = check_library(request.context, source, kind)?;
     let source = source.as_path();
     let folder = user_folder(request.context).ok_or_else(|| {
         CliError::failure("cannot tell where the user plugin folder is: HOME is not set")
             .with_hint("set HOME or XDG_DATA_HOME")
     })?;
-    let destination = folder.join(file_name(&manifest.name));
+    let destination = folder.join(match kind {
+        PluginKind::Library => file_name(&manifest.name),
+        PluginKind::Executable => executable_file_name_for(&manifest.name),
+    });
     if let Some(word) = manifest
         .commands
         .iter()
@@ -126,6 +134,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     let mut output = CommandOutput::lines(
         json!({
             "name": manifest.name,
+            "kind": kind.as_str(),
             "version": manifest.version,
             "plugin_api_version": manifest.plugin_api_version,
             "commands": command_lines(Some(&manifest)),
@@ -166,7 +175,11 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
 /// `plugin install` down) and reads and checks its manifest, as discovery would. `source` is
 /// what the user typed, and is used for messages; the file checked is the one it names from the
 /// current folder, never one the dynamic loader would search for.
-fn check_library(context: &Context, source: &Path) -> Result<(PathBuf, Manifest), CliError> {
+fn check_library(
+    context: &Context,
+    source: &Path,
+    kind: PluginKind,
+) -> Result<(PathBuf, Manifest), CliError> {
     let refuse = |kind, why: String| {
         CliError::new(
             kind,
@@ -187,7 +200,10 @@ fn check_library(context: &Context, source: &Path) -> Result<(PathBuf, Manifest)
             format!("cannot resolve the path: {error}"),
         )
     })?;
-    let answer = probe::read_one(context.current_exe(), &absolute);
+    let answer = match kind {
+        PluginKind::Library => probe::read_one(context.current_exe(), &absolute),
+        PluginKind::Executable => executable::read_one(context, &absolute),
+    };
     let with_hint = |error: CliError, hint: Option<String>| match hint {
         Some(hint) => error.with_hint(hint),
         None => error,
@@ -224,6 +240,32 @@ fn check_library(context: &Context, source: &Path) -> Result<(PathBuf, Manifest)
         ));
     }
     Ok((absolute, manifest))
+}
+
+/// What the file to install is: an executable plugin when it is a program (an execute bit on
+/// Unix, `.exe` on Windows) not named like a library (`.so`, `.dylib`, `.dll`); a library
+/// otherwise, whose checks then say what is wrong with it.
+fn kind_of_source(source: &Path) -> PluginKind {
+    let name = source
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let library_name = [".so", ".dylib", ".dll"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    #[cfg(unix)]
+    let program = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(source)
+            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    };
+    #[cfg(not(unix))]
+    let program = name.ends_with(".exe");
+    if program && !library_name {
+        PluginKind::Executable
+    } else {
+        PluginKind::Library
+    }
 }
 
 /// A command of the new plugin that another plugin already provides.
@@ -389,6 +431,7 @@ mod tests {
         let error = check_library(
             &Context::for_tests(&[]),
             Path::new("/nonexistent/libbaseten_plugin_x.so"),
+            PluginKind::Library,
         )
         .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Failure);
@@ -398,7 +441,8 @@ mod tests {
     #[test]
     fn a_folder_is_a_usage_error() {
         let folder = tempfile::tempdir().expect("a temp folder");
-        let error = check_library(&Context::for_tests(&[]), folder.path()).expect_err("refused");
+        let error = check_library(&Context::for_tests(&[]), folder.path(), PluginKind::Library)
+            .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Usage);
         assert!(
             error.message.contains("it is a folder"),

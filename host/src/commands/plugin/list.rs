@@ -32,6 +32,7 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
             let manifest = record.manifest.as_ref();
             vec![
                 record.name(),
+                record.kind.as_str().to_owned(),
                 manifest
                     .map(|manifest| manifest.version.clone())
                     .unwrap_or_default(),
@@ -63,9 +64,11 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
     let mut output = CommandOutput::table(
         payload,
         Table {
-            columns: ["NAME", "VERSION", "API", "COMMANDS", "STATUS", "PATH"]
-                .map(str::to_owned)
-                .to_vec(),
+            columns: [
+                "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "PATH",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             rows,
             empty_message: Some(format!("No plugins found in {}.", folders.join(", "))),
         },

@@ -96,6 +96,7 @@ pub fn record_json(record: &PluginRecord) -> Value {
     let manifest = record.manifest.as_ref();
     json!({
         "name": record.name(),
+        "kind": record.kind.as_str(),
         "version": manifest.map(|manifest| manifest.version.clone()),
         "plugin_api_version": manifest.map(|manifest| manifest.plugin_api_version.clone()),
         "description": manifest.map(|manifest| manifest.description.clone()),

@@ -123,7 +123,9 @@ fn plugin_list_shows_version_api_commands_status_and_path() {
         .collect();
     assert_eq!(
         header,
-        ["NAME", "VERSION", "API", "COMMANDS", "STATUS", "PATH"]
+        [
+            "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "PATH"
+        ]
     );
     let row = run
         .stdout
@@ -134,6 +136,7 @@ fn plugin_list_shows_version_api_commands_status_and_path() {
         row.contains("org api-key list, org api-key create, org api-key delete"),
         "{row}"
     );
+    assert!(row.contains(" library "), "{row}");
     assert!(row.contains(" ok "), "{row}");
     assert!(
         row.ends_with(&plugin_library("org_api_key").display().to_string()),
@@ -143,6 +146,7 @@ fn plugin_list_shows_version_api_commands_status_and_path() {
     let entry = listed(&Sandbox::new(), "org-team");
     assert_eq!(entry["commands"], serde_json::json!(["org team list"]));
     assert_eq!(entry["reason"], Value::Null);
+    assert_eq!(entry["kind"], "library");
     assert!(entry["version"].is_string() && entry["plugin_api_version"].is_string());
 }
 

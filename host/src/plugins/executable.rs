@@ -1,0 +1,564 @@
+//! Executable plugins: a `baseten-plugin-<name>` program spoken to in JSON lines on its stdin and
+//! stdout ([`baseten_plugin_api::pipe`]). This module owns the child process and the protocol:
+//! reading a manifest (`describe`, given up on after [`DESCRIBE_TIMEOUT`]) and running a command
+//! (`invoke`, serving the plugin's `http`, `log` and `confirm` through the same
+//! [`HostFunctions`] a library is lent, until its `result`).
+//!
+//! The plugin never sees a secret-carrying variable ([`plugin_environment`]), never outlives the
+//! host (killed on Ctrl-C through the terminal, `PR_SET_PDEATHSIG` on Linux, killed and reaped
+//! by [`Plugin`]'s `Drop` on every way out of a run), and nothing it writes is quoted back: a bad
+//! line is described by its length or the parser's position only.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use baseten_plugin_api::PLUGIN_API_VERSION;
+use baseten_plugin_api::abi::HostFunctions;
+use baseten_plugin_api::pipe::{self, HostMessage, PipeLogLevel, PluginMessage, ResultLine};
+
+use super::cache::Examined;
+use super::probe::ProbeAnswer;
+use super::services::PluginServices;
+use crate::context::Context;
+use crate::log::Logger;
+use crate::terminal::Terminal;
+
+/// How long a plugin may take to answer `describe` before it is killed.
+pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A debug build only: a smaller line limit than [`pipe::MAX_MESSAGE_BYTES`], so the limit can be
+/// tested end to end without writing a gibibyte. Release builds ignore it.
+pub const DEBUG_LINE_LIMIT_VAR: &str = "BASETEN_DEBUG_PIPE_LINE_LIMIT";
+
+/// Whether a variable may carry a secret: never passed to a plugin process.
+pub fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == crate::env_vars::API_KEY
+        || [
+            "TOKEN",
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "API_KEY",
+            "APIKEY",
+            "CREDENTIAL",
+            "PRIVATE_KEY",
+        ]
+        .iter()
+        .any(|word| upper.contains(word))
+        || ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].contains(&upper.as_str())
+}
+
+/// The environment a plugin process gets: the user's, minus every secret-carrying variable.
+pub fn plugin_environment(vars: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
+    vars.iter()
+        .filter(|(name, _)| !is_secret_variable(&name.to_string_lossy()))
+        .cloned()
+        .collect()
+}
+
+/// The longest line the plugin may write in this run.
+fn line_limit(context: &Context) -> usize {
+    #[cfg(debug_assertions)]
+    if let Some(limit) = context
+        .var_os(DEBUG_LINE_LIMIT_VAR)
+        .and_then(|value| value.to_str()?.parse().ok())
+    {
+        return limit;
+    }
+    let _ = context;
+    pipe::MAX_MESSAGE_BYTES
+}
+
+/// A line read from the plugin.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A complete line, without its line break.
+    Text(Vec<u8>),
+    /// Longer than the limit: the rest is not read.
+    TooLong,
+    /// The plugin closed its stdout.
+    End,
+}
+
+/// Reads one line of at most `limit` bytes (its line break not counted).
+fn read_line(reader: &mut impl BufRead, limit: usize) -> io::Result<Line> {
+    let mut line = Vec::new();
+    let read = reader
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Ok(Line::End);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        return Ok(Line::Text(line));
+    }
+    if line.len() > limit {
+        return Ok(Line::TooLong);
+    }
+    // The last line, without a line break.
+    Ok(Line::Text(line))
+}
+
+/// What a line that is not a message is, in words that never quote it.
+fn unreadable(line: &[u8], error: &serde_json::Error) -> String {
+    // A line that is a JSON object with an unknown `type` asks for a service this host lacks.
+    if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(line)
+        && let Some(serde_json::Value::String(kind)) = object.get("type")
+        && !matches!(
+            kind.as_str(),
+            "manifest" | "http" | "log" | "confirm" | "result"
+        )
+    {
+        return format!(
+            "asked for an unknown service `{}`",
+            crate::sanitize::cut(&crate::sanitize::printable(kind), 40)
+        );
+    }
+    format!("wrote a line that is not a protocol message: {error}")
+}
+
+fn limit_words(limit: usize) -> String {
+    if limit >= 1 << 30 && limit.is_multiple_of(1 << 30) {
+        format!("{} GiB", limit >> 30)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+/// A started plugin process: killed and reaped when dropped, whatever happened.
+struct Plugin<'a> {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Its stdout; a `describe` hands it to the thread that reads the answer.
+    stdout: Option<BufReader<ChildStdout>>,
+    /// The terminal whose Ctrl-C handler knows the pid, for a run.
+    terminal: Option<&'a Terminal>,
+}
+
+impl<'a> Plugin<'a> {
+    /// Starts `path` with the scrubbed environment, stdin and stdout piped.
+    fn start(
+        context: &Context,
+        path: &Path,
+        stderr: Stdio,
+        terminal: Option<&'a Terminal>,
+    ) -> io::Result<(Self, Option<std::process::ChildStderr>)> {
+        let mut command = Command::new(path);
+        command
+            .env_clear()
+            .envs(plugin_environment(context.vars()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn()?;
+        if let Some(terminal) = terminal {
+            terminal.plugin_child(Some(child.id()));
+        }
+        let stdin = child.stdin.take();
+        let stderr = child.stderr.take();
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::other("no pipe to the plugin"));
+        };
+        Ok((
+            Self {
+                child,
+                stdin,
+                stdout: Some(BufReader::new(stdout)),
+                terminal,
+            },
+            stderr,
+        ))
+    }
+
+    /// Writes one message line; a plugin that stopped reading is noticed by what it does next.
+    fn send(&mut self, message: &HostMessage) -> io::Result<()> {
+        let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+        line.push(b'\n');
+        match &mut self.stdin {
+            Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    /// Waits up to `grace` for the process to end by itself, then kills it.
+    fn finish(&mut self, grace: Duration) -> Option<ExitStatus> {
+        self.stdin = None;
+        let deadline = Instant::now() + grace;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Plugin<'_> {
+    fn drop(&mut self) {
+        self.stdin = None;
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        if let Some(terminal) = self.terminal {
+            terminal.plugin_child(None);
+        }
+    }
+}
+
+/// How a process that ended early ended, `before` what: `exited with status 3 before its
+/// result`, `was killed by signal SIGSEGV before its manifest`.
+fn ended(status: Option<ExitStatus>, before: &str) -> String {
+    let Some(status) = status else {
+        return format!("closed its output before {before}");
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!(
+                "was killed by signal {} before {before}",
+                super::probe::signal_name(signal)
+            );
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code} before {before}"),
+        None => format!("ended before {before}"),
+    }
+}
+
+/// Reads the manifests of the executables at `paths`, all started at once and each given
+/// [`DESCRIBE_TIMEOUT`]; answers in the order of `paths`.
+pub fn read_manifests(context: &Context, paths: &[PathBuf]) -> Vec<ProbeAnswer> {
+    let deadline = Instant::now() + DESCRIBE_TIMEOUT;
+    let started: Vec<_> = paths
+        .iter()
+        .map(|path| start_describe(context, path))
+        .collect();
+    started
+        .into_iter()
+        .map(|started| {
+            let examined = match started {
+                Ok(describing) => describing.finish(deadline),
+                Err(why) => Examined::Failed(why),
+            };
+            ProbeAnswer {
+                examined,
+                hint: Some(format!(
+                    "an executable plugin answers `describe` with a manifest for plugin API {PLUGIN_API_VERSION}; see docs/plugin-protocol.md"
+                )),
+                interrupted: false,
+            }
+        })
+        .collect()
+}
+
+/// Reads one executable's manifest.
+pub fn read_one(context: &Context, path: &Path) -> ProbeAnswer {
+    read_manifests(context, &[path.to_path_buf()])
+        .pop()
+        .unwrap_or_else(|| ProbeAnswer {
+            examined: Examined::Failed("could not be checked".to_owned()),
+            hint: None,
+            interrupted: false,
+        })
+}
+
+/// A plugin answering `describe`, with the thread reading its one line.
+struct Describing {
+    plugin: Plugin<'static>,
+    line: mpsc::Receiver<io::Result<Line>>,
+}
+
+fn start_describe(context: &Context, path: &Path) -> Result<Describing, String> {
+    let (mut plugin, _) = Plugin::start(context, path, Stdio::null(), None)
+        .map_err(|error| format!("could not be started: {error}"))?;
+    let _ = plugin.send(&HostMessage::Describe {
+        plugin_api_version: PLUGIN_API_VERSION.to_owned(),
+    });
+    plugin.stdin = None;
+    // The line is read by a thread, so a plugin that never answers can be given up on; the
+    // thread ends when the killed plugin's pipe closes.
+    let (sender, line) = mpsc::channel();
+    let Some(stdout) = plugin.stdout.take() else {
+        return Err("its output cannot be read".to_owned());
+    };
+    let limit = line_limit(context);
+    std::thread::Builder::new()
+        .name("plugin-describe".to_owned())
+        .spawn(move || {
+            let mut stdout = stdout;
+            let _ = sender.send(read_line(&mut stdout, limit));
+        })
+        .map_err(|error| format!("could not start a thread: {error}"))?;
+    Ok(Describing { plugin, line })
+}
+
+impl Describing {
+    fn finish(mut self, deadline: Instant) -> Examined {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let line = match self.line.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = self.plugin.child.kill();
+                return Examined::Failed(format!(
+                    "did not answer `describe` within {} s",
+                    DESCRIBE_TIMEOUT.as_secs()
+                ));
+            }
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match line {
+            Ok(Line::Text(line)) => {
+                let message = match serde_json::from_slice::<PluginMessage>(&line) {
+                    Ok(message) => message,
+                    Err(error) => {
+                        self.plugin.finish(Duration::ZERO);
+                        return Examined::Failed(unreadable(&line, &error));
+                    }
+                };
+                let PluginMessage::Manifest { manifest } = message else {
+                    self.plugin.finish(Duration::ZERO);
+                    return Examined::Failed(
+                        "answered `describe` with another message than its manifest".to_owned(),
+                    );
+                };
+                self.plugin.finish(remaining.min(Duration::from_secs(1)));
+                let json = serde_json::to_string(&manifest).unwrap_or_default();
+                super::read_manifest(&json)
+            }
+            Ok(Line::TooLong) => {
+                self.plugin.finish(Duration::ZERO);
+                Examined::Failed(format!(
+                    "wrote a message over {}",
+                    limit_words(pipe::MAX_MESSAGE_BYTES)
+                ))
+            }
+            Ok(Line::End) | Err(_) => {
+                let status = self.plugin.finish(remaining);
+                Examined::Failed(ended(status, "its manifest"))
+            }
+        }
+    }
+}
+
+/// The plugin's stderr, relayed to the `-v` log line by line prefixed `[NAME] `, made printable
+/// and scrubbed; without `-v` it is read and dropped, so the plugin never blocks on a full pipe.
+/// The receiver hears when the plugin's stderr has closed (or never, if no thread started).
+fn relay_stderr(
+    stderr: std::process::ChildStderr,
+    name: String,
+    logger: Logger,
+) -> mpsc::Receiver<()> {
+    let (closed, receiver) = mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("plugin-stderr".to_owned())
+        .spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            loop {
+                let line = match read_line(&mut reader, 4096) {
+                    Ok(Line::Text(line)) => String::from_utf8_lossy(&line).into_owned(),
+                    Ok(Line::TooLong) => "(a line too long to show)".to_owned(),
+                    Ok(Line::End) | Err(_) => {
+                        let _ = closed.send(());
+                        return;
+                    }
+                };
+                if logger.enabled(1) {
+                    logger.info(&format!("[{name}] {}", crate::sanitize::printable(&line)));
+                }
+            }
+        });
+    receiver
+}
+
+/// Runs one command of the executable plugin `name` at `path`: writes `invoke` with
+/// `invocation`, serves its requests through `services` until its `result`, and returns that
+/// `result` line (a [`ResultLine`]). Every failure is a sentence to follow `plugin `NAME` `.
+pub fn invoke(
+    context: &Context,
+    logger: &Logger,
+    services: &PluginServices<'_>,
+    name: &str,
+    path: &Path,
+    invocation: baseten_plugin_api::protocol::Invocation,
+) -> Result<String, String> {
+    let (mut plugin, stderr) =
+        Plugin::start(context, path, Stdio::piped(), Some(context.terminal()))
+            .map_err(|error| format!("could not be started: {error}"))?;
+    if let Some(stderr) = stderr {
+        relay_stderr(stderr, name.to_owned(), logger.clone());
+    }
+    let limit = line_limit(context);
+    // A plugin that died at once is reported by how it ended, below.
+    let _ = plugin.send(&HostMessage::Invoke {
+        plugin_api_version: PLUGIN_API_VERSION.to_owned(),
+        invocation,
+    });
+    let Some(mut stdout) = plugin.stdout.take() else {
+        return Err("its output cannot be read".to_owned());
+    };
+    loop {
+        let line = match read_line(&mut stdout, limit) {
+            Ok(Line::Text(line)) => line,
+            Ok(Line::TooLong) => {
+                return Err(format!("wrote a message over {}", limit_words(limit)));
+            }
+            Ok(Line::End) | Err(_) => {
+                let status = plugin.finish(Duration::from_secs(1));
+                return Err(ended(status, "its result"));
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let message = match serde_json::from_slice::<PluginMessage>(&line) {
+            Ok(message) => message,
+            Err(error) => {
+                if serde_json::from_slice::<ResultLine<'_>>(&line).is_ok() {
+                    // A result whose inside this host's types do not read: dispatch says so.
+                    return String::from_utf8(line)
+                        .map_err(|_| "wrote a result that is not UTF-8".to_owned());
+                }
+                return Err(unreadable(&line, &error));
+            }
+        };
+        match message {
+            PluginMessage::Http { id, request } => {
+                let outcome = services.send_request(&request);
+                plugin
+                    .send(&HostMessage::HttpOutcome { id, outcome })
+                    .map_err(|_| "stopped reading before the answer to its request".to_owned())?;
+            }
+            PluginMessage::Log { level, message } => {
+                let level = match level {
+                    PipeLogLevel::Info => 1,
+                    PipeLogLevel::Debug => 2,
+                };
+                services.log(level, &message);
+            }
+            PluginMessage::Confirm { id, prompt } => {
+                let yes = services.confirm(&prompt);
+                plugin
+                    .send(&HostMessage::ConfirmAnswer { id, yes })
+                    .map_err(|_| "stopped reading before the answer to its question".to_owned())?;
+            }
+            PluginMessage::Result { .. } => {
+                plugin.finish(Duration::from_secs(1));
+                return String::from_utf8(line)
+                    .map_err(|_| "wrote a result that is not UTF-8".to_owned());
+            }
+            PluginMessage::Manifest { .. } => {
+                return Err("sent its manifest out of turn, during a command".to_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_variables_are_not_passed_on() {
+        for secret in [
+            "BASETEN_API_KEY",
+            "GITHUB_TOKEN",
+            "aws_secret_access_key",
+            "DB_PASSWORD",
+            "MY_PASSWD",
+            "OPENAI_API_KEY",
+            "SOME_APIKEY",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "SSH_PRIVATE_KEY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "all_proxy",
+        ] {
+            assert!(is_secret_variable(secret), "{secret}");
+        }
+        for harmless in ["PATH", "HOME", "BASETEN_PROFILE", "LANG", "NO_PROXY"] {
+            assert!(!is_secret_variable(harmless), "{harmless}");
+        }
+        let vars = vec![
+            (OsString::from("PATH"), OsString::from("/bin")),
+            (
+                OsString::from("BASETEN_API_KEY"),
+                OsString::from("abcd1234.x"),
+            ),
+        ];
+        assert_eq!(
+            plugin_environment(&vars),
+            vec![(OsString::from("PATH"), OsString::from("/bin"))]
+        );
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_refused_without_reading_them_whole() {
+        let mut input = io::Cursor::new(b"12345\n123456\nlast".to_vec());
+        assert_eq!(
+            read_line(&mut input, 5).expect("reads"),
+            Line::Text(b"12345".to_vec())
+        );
+        assert_eq!(read_line(&mut input, 5).expect("reads"), Line::TooLong);
+        let mut input = io::Cursor::new(b"ab\r\nlast".to_vec());
+        assert_eq!(
+            read_line(&mut input, 5).expect("reads"),
+            Line::Text(b"ab".to_vec())
+        );
+        assert_eq!(
+            read_line(&mut input, 5).expect("reads"),
+            Line::Text(b"last".to_vec())
+        );
+        assert_eq!(read_line(&mut input, 5).expect("reads"), Line::End);
+    }
+
+    #[test]
+    fn a_bad_line_is_described_never_quoted() {
+        let line = br#"{"type":"launch_missiles","secret":"abcd1234.zzz"}"#;
+        let error = serde_json::from_slice::<PluginMessage>(line).expect_err("unknown");
+        assert_eq!(
+            unreadable(line, &error),
+            "asked for an unknown service `launch_missiles`"
+        );
+        let line = b"hello abcd1234.zzz";
+        let error = serde_json::from_slice::<PluginMessage>(line).expect_err("not json");
+        let words = unreadable(line, &error);
+        assert!(
+            words.starts_with("wrote a line that is not a protocol message: expected"),
+            "{words}"
+        );
+        assert!(!words.contains("abcd1234"), "{words}");
+        assert_eq!(limit_words(pipe::MAX_MESSAGE_BYTES), "1 GiB");
+    }
+}
