@@ -18,6 +18,8 @@ mod completion;
 mod errors;
 #[path = "e2e/examples.rs"]
 mod examples;
+#[path = "e2e/executables.rs"]
+mod executables;
 #[path = "e2e/http_errors.rs"]
 mod http_errors;
 #[path = "e2e/http_hardening.rs"]

@@ -1,0 +1,409 @@
+//! Executable plugins: a `baseten-plugin-NAME` program found in a plugin folder, asked for its
+//! manifest once, run for its command over JSON lines with the host's HTTP, log and confirm, and
+//! every way it can go wrong ending the command with one exit-8 line naming it. The plugin is
+//! `tests/e2e/fixtures/executables/fixture-exec`, a POSIX shell script writing fixed protocol
+//! lines, misbehaving as `FIXTURE_EXEC_MODE` says.
+
+#![cfg(unix)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baseten_e2e::{
+    BackgroundEmulator, Run, Sandbox, baseten_bin, copy_plugin, emulator, finish,
+    private_temp_folder, repository_root,
+};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::request_lines;
+
+/// The fixture script.
+fn fixture_script() -> PathBuf {
+    repository_root().join("tests/e2e/fixtures/executables/fixture-exec")
+}
+
+/// A plugin folder holding the fixture as `baseten-plugin-fixture-exec`.
+fn exec_folder() -> TempDir {
+    let folder = private_temp_folder("baseten-exec-plugins-");
+    copy_plugin(
+        &fixture_script(),
+        &folder.path().join("baseten-plugin-fixture-exec"),
+    );
+    folder
+}
+
+/// A sandbox against `emulator` whose plugin path holds the fixture.
+fn sandbox_with_fixture(emulator: &BackgroundEmulator, folder: &TempDir) -> Sandbox {
+    let mut sandbox = Sandbox::for_emulator(emulator);
+    sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+    sandbox
+}
+
+/// The `plugin list -o json` entry of the plugin called `name`.
+fn listed(sandbox: &Sandbox, name: &str) -> Value {
+    let run = sandbox.run(&["plugin", "list", "-o", "json"]);
+    run.assert_code(0);
+    run.json()["plugins"]
+        .as_array()
+        .and_then(|plugins| plugins.iter().find(|plugin| plugin["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("plugin `{name}` is not listed:\n{}", run.stdout))
+}
+
+/// The lines of stderr that start with `error:`, and asserts there is exactly one.
+#[track_caller]
+fn one_error_line(run: &Run) -> String {
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    errors[0].to_owned()
+}
+
+/// How many times the fixture started, from the file it appends its pid to.
+fn starts(file: &Path) -> usize {
+    fs::read_to_string(file).unwrap_or_default().lines().count()
+}
+
+#[test]
+fn an_executable_plugin_runs_its_command_through_the_host() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let sandbox = sandbox_with_fixture(&emulator, &folder);
+
+    let entry = listed(&sandbox, "fixture-exec");
+    assert_eq!(entry["kind"], "executable");
+    assert_eq!(entry["status"], "ok");
+    assert_eq!(entry["version"], "0.3.0");
+    assert_eq!(entry["commands"], serde_json::json!(["fixture exec"]));
+    assert_eq!(listed(&sandbox, "org-api-key")["kind"], "library");
+    let run = sandbox.run(&["plugin", "list"]);
+    let row = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("fixture-exec "))
+        .expect("listed");
+    assert!(row.contains(" executable "), "{row}");
+    let run = sandbox.run(&["plugin", "info", "fixture-exec"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("Kind:         executable"),
+        "{}",
+        run.stdout
+    );
+
+    let run = sandbox.run(&["fixture", "exec", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"email": "emulator@example.com"})
+    );
+    assert_eq!(run.stderr, "");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "emulator@example.com\n");
+
+    // Under -v: the plugin's log line through the host's logger, its stderr prefixed with its
+    // name, and the request logged as the host logs its own, the key redacted.
+    let run = sandbox.run(&["-v", "fixture", "exec"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("\nfixture exec got the user\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("[fixture-exec] running fixture exec"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("> GET "), "{}", run.stderr);
+    assert!(!run.stderr.contains(emulator.api_key()), "{}", run.stderr);
+    assert_eq!(
+        request_lines(&emulator),
+        ["GET /v1/users/me", "GET /v1/users/me", "GET /v1/users/me"]
+    );
+}
+
+#[test]
+fn the_plugin_never_sees_a_secret_variable() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    let seen = folder.path().join("environment.txt");
+    sandbox
+        .set("FIXTURE_EXEC_ENV", &seen)
+        .set("GITHUB_TOKEN", "ghp_tokenvalue")
+        .set("DB_PASSWORD", "hunter2")
+        .set("HTTPS_PROXY", "http://user:pw@127.0.0.1:9")
+        .set("HARMLESS_SETTING", "kept");
+    // The proxy is never used by the host for 127.0.0.1 either way: the run still works.
+    sandbox.set("NO_PROXY", "127.0.0.1");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    let environment = fs::read_to_string(&seen).expect("the plugin wrote its environment");
+    let names: Vec<&str> = environment
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name))
+        .collect();
+    assert!(names.contains(&"HARMLESS_SETTING"), "{names:?}");
+    for secret in [
+        "BASETEN_API_KEY",
+        "GITHUB_TOKEN",
+        "DB_PASSWORD",
+        "HTTPS_PROXY",
+    ] {
+        assert!(!names.contains(&secret), "{secret} reached the plugin");
+    }
+    assert!(!environment.contains(emulator.api_key()));
+    assert!(!environment.contains("hunter2"));
+}
+
+#[test]
+fn help_and_completions_on_a_warm_cache_start_no_plugin_and_a_command_starts_one() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    let log = folder.path().join("starts.txt");
+    sandbox.set("FIXTURE_EXEC_STARTS", &log);
+
+    // Cold: the manifest is read once.
+    sandbox.run(&["--help"]).assert_code(0);
+    assert_eq!(starts(&log), 1);
+    // Warm: help, the command tree and completions start nothing.
+    let run = sandbox.run(&["--help"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("fixture"), "{}", run.stdout);
+    sandbox.run(&["fixture", "--help"]).assert_code(0);
+    sandbox.run(&["fixture", "exec", "--help"]).assert_code(0);
+    let run = sandbox.run(&["completion", "bash"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("exec"), "{}", run.stdout);
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    assert_eq!(starts(&log), 1);
+    // Running the command starts exactly one process.
+    sandbox.run(&["fixture", "exec"]).assert_code(0);
+    assert_eq!(starts(&log), 2);
+}
+
+#[test]
+fn every_way_a_run_goes_wrong_is_one_exit_8_line_naming_the_plugin() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    // Read the manifest once, well-behaved.
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    let cases = [
+        (
+            "crash",
+            "error: plugin `fixture-exec` was killed by signal SIGSEGV before its result",
+        ),
+        (
+            "exit",
+            "error: plugin `fixture-exec` exited with status 3 before its result",
+        ),
+        (
+            "malformed",
+            "error: plugin `fixture-exec` wrote a line that is not a protocol message: expected ident at line 1 column 2",
+        ),
+        (
+            "stdout",
+            "error: plugin `fixture-exec` wrote a line that is not a protocol message: expected value at line 1 column 1",
+        ),
+        (
+            "unknown",
+            "error: plugin `fixture-exec` asked for an unknown service `launch_rocket`",
+        ),
+        (
+            "oversized",
+            "error: plugin `fixture-exec` wrote a message over 1000 bytes",
+        ),
+    ];
+    // The limit is 1 GiB; a debug build lets a test lower it rather than write that much.
+    sandbox.set("BASETEN_DEBUG_PIPE_LINE_LIMIT", "1000");
+    for (mode, expected) in cases {
+        sandbox.set("FIXTURE_EXEC_MODE", mode);
+        let run = sandbox.run(&["fixture", "exec"]);
+        run.assert_code(8);
+        assert_eq!(one_error_line(&run), expected, "mode {mode}");
+        assert_eq!(run.stdout, "", "mode {mode}");
+        // What the plugin wrote is never quoted back.
+        for written in ["abcd1234", "not json", "stray print", "xxxxxxxx"] {
+            assert!(!run.stderr.contains(written), "{mode}: {}", run.stderr);
+        }
+        // Under -v its stderr is shown, prefixed with its name.
+        let run = sandbox.run(&["-v", "fixture", "exec"]);
+        run.assert_code(8);
+        assert!(
+            run.stderr.contains("[fixture-exec] running fixture exec"),
+            "{mode}: {}",
+            run.stderr
+        );
+        assert_eq!(one_error_line(&run), expected, "mode {mode} under -v");
+    }
+    // A request the plugin asked for before it went wrong was served; none otherwise.
+    assert!(request_lines(&emulator).is_empty());
+}
+
+#[test]
+fn a_plugin_that_does_not_answer_describe_is_skipped_with_its_reason() {
+    let emulator = emulator();
+    for (mode, reason) in [
+        ("describe-hang", "did not answer `describe` within 5 s"),
+        (
+            "describe-crash",
+            "was killed by signal SIGSEGV before its manifest",
+        ),
+    ] {
+        let folder = exec_folder();
+        let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+        sandbox.set("FIXTURE_EXEC_MODE", mode);
+        let started = Instant::now();
+        let entry = listed(&sandbox, "fixture-exec");
+        // An upper bound only: the 5 s limit, with room for a slow machine.
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{mode}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(entry["kind"], "executable");
+        assert_eq!(entry["status"], "failed_to_load", "{mode}");
+        assert_eq!(entry["reason"], reason, "{mode}");
+        // Other commands keep working, and the refused plugin's command does not exist.
+        sandbox.run(&["org", "team", "list"]).assert_code(0);
+        sandbox.run(&["fixture", "exec"]).assert_code(2);
+    }
+}
+
+#[test]
+fn a_file_named_like_an_executable_plugin_without_an_execute_bit_is_skipped() {
+    let folder = exec_folder();
+    let path = folder.path().join("baseten-plugin-fixture-exec");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_PLUGIN_PATH", folder.path());
+    let run = sandbox.run(&["plugin", "list", "-o", "json"]);
+    run.assert_code(0);
+    let skipped = &run.json()["skipped"];
+    assert_eq!(skipped[0]["path"], path.display().to_string(), "{skipped}");
+    assert_eq!(
+        skipped[0]["reason"],
+        "named like an executable plugin, but not executable"
+    );
+}
+
+#[test]
+fn install_copies_an_executable_plugin_with_its_execute_bit_and_remove_deletes_it() {
+    let emulator = emulator();
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+    let source_folder = private_temp_folder("baseten-exec-source-");
+    let source = source_folder.path().join("whoami-tool");
+    copy_plugin(&fixture_script(), &source);
+    let run = sandbox.run(&["plugin", "install", &source.display().to_string()]);
+    run.assert_code(0);
+    let installed = sandbox
+        .home()
+        .join(".local/share/baseten/plugins/baseten-plugin-fixture-exec");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&installed)
+            .expect("installed")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+    assert_eq!(fs::read(&installed).ok(), fs::read(fixture_script()).ok());
+    assert_eq!(listed(&sandbox, "fixture-exec")["kind"], "executable");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "emulator@example.com\n");
+
+    // A program that does not answer describe is refused, and nothing is copied.
+    sandbox.set("FIXTURE_EXEC_MODE", "describe-crash");
+    let other = source_folder.path().join("crashing-tool");
+    copy_plugin(&fixture_script(), &other);
+    let run = sandbox.run(&["plugin", "install", &other.display().to_string()]);
+    run.assert_code(8);
+    assert!(
+        one_error_line(&run).ends_with("was killed by signal SIGSEGV before its manifest"),
+        "{}",
+        run.stderr
+    );
+    sandbox.unset("FIXTURE_EXEC_MODE");
+
+    sandbox
+        .run(&["plugin", "remove", "fixture-exec"])
+        .assert_code(0);
+    assert!(!installed.exists());
+}
+
+/// Starts `baseten` with `args`, everything piped.
+fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
+    let mut command = sandbox.command(&baseten_bin());
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("baseten starts")
+}
+
+/// Whether a process with id `pid` exists (a zombie not yet reaped counts as gone).
+fn alive(pid: &str) -> bool {
+    let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses: `Z` is a zombie.
+    let state = state
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("");
+    !state.is_empty() && state != "Z"
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_during_a_run_kills_the_plugin_and_exits_130() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    let pid_file = folder.path().join("plugin.pid");
+    sandbox
+        .set("FIXTURE_EXEC_MODE", "hang")
+        .set("FIXTURE_EXEC_PID", &pid_file);
+    let child = spawn(&sandbox, &["fixture", "exec"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = loop {
+        let pid = fs::read_to_string(&pid_file).unwrap_or_default();
+        if pid.ends_with('\n') {
+            break pid.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the plugin never started");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(alive(&pid));
+    // Only the host is signalled, as by `kill -INT`: the plugin must be killed by the host.
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let run = finish(child, "a run interrupted while its plugin hangs");
+    run.assert_code(130);
+    assert_eq!(run.stderr, "Canceled.\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(&pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin process {pid} outlived the host"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
