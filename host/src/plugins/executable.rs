@@ -416,9 +416,24 @@ pub fn invoke(
     let (mut plugin, stderr) =
         Plugin::start(context, path, Stdio::piped(), Some(context.terminal()))
             .map_err(|error| format!("could not be started: {error}"))?;
-    if let Some(stderr) = stderr {
-        relay_stderr(stderr, name.to_owned(), logger.clone());
+    let stderr_closed = stderr.map(|stderr| relay_stderr(stderr, name.to_owned(), logger.clone()));
+    let outcome = converse(context, services, &mut plugin, invocation);
+    // The process is gone; what it wrote on stderr is logged before what comes next (a process
+    // of its own still holding the pipe is not waited for long).
+    drop(plugin);
+    if let Some(closed) = stderr_closed {
+        let _ = closed.recv_timeout(Duration::from_secs(2));
     }
+    outcome
+}
+
+/// The conversation of one run, from `invoke` to `result`.
+fn converse(
+    context: &Context,
+    services: &PluginServices<'_>,
+    plugin: &mut Plugin<'_>,
+    invocation: baseten_plugin_api::protocol::Invocation,
+) -> Result<String, String> {
     let limit = line_limit(context);
     // A plugin that died at once is reported by how it ended, below.
     let _ = plugin.send(&HostMessage::Invoke {

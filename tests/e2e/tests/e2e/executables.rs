@@ -131,6 +131,18 @@ fn an_executable_plugin_runs_its_command_through_the_host() {
 }
 
 #[test]
+fn a_question_is_answered_no_when_no_one_can_be_asked() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "confirm");
+    // stdin is a pipe, not a terminal: the host answers the plugin's question with no.
+    let run = sandbox.run(&["fixture", "exec", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(run.json(), serde_json::json!({"yes": false}));
+}
+
+#[test]
 fn the_plugin_never_sees_a_secret_variable() {
     let emulator = emulator();
     let folder = exec_folder();
@@ -222,6 +234,10 @@ fn every_way_a_run_goes_wrong_is_one_exit_8_line_naming_the_plugin() {
         (
             "oversized",
             "error: plugin `fixture-exec` wrote a message over 1000 bytes",
+        ),
+        (
+            "out-of-turn",
+            "error: plugin `fixture-exec` sent its manifest out of turn, during a command",
         ),
     ];
     // The limit is 1 GiB; a debug build lets a test lower it rather than write that much.
