@@ -40,3 +40,7 @@ pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The user's home folder.
 pub const HOME: &str = "HOME";
+/// Debug builds only, for tests: the longest line an executable plugin may write, in bytes,
+/// instead of 1 GiB. Release builds never read it, so it is not in the README.
+#[cfg(debug_assertions)]
+pub const DEBUG_PIPE_LINE_LIMIT: &str = "BASETEN_DEBUG_PIPE_LINE_LIMIT";

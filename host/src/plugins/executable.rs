@@ -30,10 +30,6 @@ use crate::terminal::Terminal;
 /// How long a plugin may take to answer `describe` before it is killed.
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A debug build only: a smaller line limit than [`pipe::MAX_MESSAGE_BYTES`], so the limit can be
-/// tested end to end without writing a gibibyte. Release builds ignore it.
-pub const DEBUG_LINE_LIMIT_VAR: &str = "BASETEN_DEBUG_PIPE_LINE_LIMIT";
-
 /// Whether a variable may carry a secret: never passed to a plugin process.
 pub fn is_secret_variable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -61,11 +57,13 @@ pub fn plugin_environment(vars: &[(OsString, OsString)]) -> Vec<(OsString, OsStr
         .collect()
 }
 
-/// The longest line the plugin may write in this run.
+/// The longest line the plugin may write in this run: [`pipe::MAX_MESSAGE_BYTES`], or in a debug
+/// build what `BASETEN_DEBUG_PIPE_LINE_LIMIT` says, so that the limit is tested end to end
+/// without writing a gibibyte.
 fn line_limit(context: &Context) -> usize {
     #[cfg(debug_assertions)]
     if let Some(limit) = context
-        .var_os(DEBUG_LINE_LIMIT_VAR)
+        .var_os(crate::env_vars::DEBUG_PIPE_LINE_LIMIT)
         .and_then(|value| value.to_str()?.parse().ok())
     {
         return limit;
