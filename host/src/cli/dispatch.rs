@@ -83,7 +83,7 @@ pub fn plugin_command(
         }
         PluginKind::Executable => {
             log_plugin(logger, record);
-            let line = executable::invoke(
+            executable::invoke(
                 context,
                 logger,
                 &services,
@@ -101,22 +101,10 @@ pub fn plugin_command(
                 } else {
                     error.with_hint("run with -v to see what the plugin wrote on stderr")
                 }
-            })?;
-            let result = serde_json::from_str::<ResultLine<'_>>(&line).map_err(|error| {
-                CliError::new(
-                    ErrorKind::Plugin,
-                    format!(
-                        "plugin `{}` returned an unreadable result: {error}",
-                        record.name()
-                    ),
-                )
-            })?;
-            result.result.get().to_owned()
+            })?
         }
     };
-    let result = answer;
-    // The payload is borrowed from the plugin's answer, not copied out of it.
-    let result: CommandResultRef<'_> = serde_json::from_str(&result).map_err(|error| {
+    let unreadable = |error: serde_json::Error| {
         CliError::new(
             ErrorKind::Plugin,
             format!(
@@ -124,7 +112,17 @@ pub fn plugin_command(
                 record.name()
             ),
         )
-    })?;
+    };
+    // A library's answer is the result; an executable's is its `result` line, which holds it.
+    let result = match record.kind {
+        PluginKind::Library => answer.as_str(),
+        PluginKind::Executable => serde_json::from_str::<ResultLine<'_>>(&answer)
+            .map_err(unreadable)?
+            .result
+            .get(),
+    };
+    // The payload is borrowed from the plugin's answer, not copied out of it.
+    let result: CommandResultRef<'_> = serde_json::from_str(result).map_err(unreadable)?;
     match result {
         CommandResultRef::Ok(output) => show(context, &output, &settings, &spec.output),
         CommandResultRef::Error(mut error) => {

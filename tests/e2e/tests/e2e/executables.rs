@@ -262,8 +262,19 @@ fn every_way_a_run_goes_wrong_is_one_exit_8_line_naming_the_plugin() {
         );
         assert_eq!(one_error_line(&run), expected, "mode {mode} under -v");
     }
-    // A request the plugin asked for before it went wrong was served; none otherwise.
+    // No case asked for a request.
     assert!(request_lines(&emulator).is_empty());
+
+    // A result line whose result this host cannot read.
+    sandbox.set("FIXTURE_EXEC_MODE", "bad-result");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(8);
+    assert!(
+        one_error_line(&run)
+            .starts_with("error: plugin `fixture-exec` returned an unreadable result: "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
