@@ -160,10 +160,15 @@ impl<'a> Plugin<'a> {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+            let host = i32::try_from(std::process::id()).unwrap_or(0);
+            // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch no memory of the
+            // parent. A host that died before the prctl took effect is caught by the check.
             unsafe {
-                command.pre_exec(|| {
+                command.pre_exec(move || {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    if libc::getppid() != host {
+                        return Err(io::Error::other("the host is gone"));
+                    }
                     Ok(())
                 });
             }
