@@ -394,6 +394,38 @@ fn alive(pid: &str) -> bool {
     !state.is_empty() && state != "Z"
 }
 
+/// Waits until the pid file holds a line, and returns it.
+fn pid_from(pid_file: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pid = fs::read_to_string(pid_file).unwrap_or_default();
+        if pid.ends_with('\n') {
+            return pid.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the plugin never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plugin_still_running_after_a_bad_line_is_killed_and_reaped() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    let pid_file = folder.path().join("plugin.pid");
+    sandbox
+        .set("FIXTURE_EXEC_MODE", "bad-then-hang")
+        .set("FIXTURE_EXEC_PID", &pid_file);
+    let started = Instant::now();
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(8);
+    // An upper bound: the plugin sleeps 60 s unless the host kills it.
+    assert!(started.elapsed() < Duration::from_secs(45));
+    assert!(!alive(&pid_from(&pid_file)));
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_during_a_run_kills_the_plugin_and_exits_130() {
@@ -406,15 +438,7 @@ fn ctrl_c_during_a_run_kills_the_plugin_and_exits_130() {
         .set("FIXTURE_EXEC_MODE", "hang")
         .set("FIXTURE_EXEC_PID", &pid_file);
     let child = spawn(&sandbox, &["fixture", "exec"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let pid = loop {
-        let pid = fs::read_to_string(&pid_file).unwrap_or_default();
-        if pid.ends_with('\n') {
-            break pid.trim().to_owned();
-        }
-        assert!(Instant::now() < deadline, "the plugin never started");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let pid = pid_from(&pid_file);
     assert!(alive(&pid));
     // Only the host is signalled, as by `kill -INT`: the plugin must be killed by the host.
     let sent = Command::new("kill")
