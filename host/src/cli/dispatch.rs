@@ -105,10 +105,15 @@ pub fn plugin_command(
         }
     };
     let unreadable = |error: serde_json::Error| {
+        // An executable's words are never quoted back, even in a parser's message.
+        let why = match record.kind {
+            PluginKind::Library => error.to_string(),
+            PluginKind::Executable => executable::parser_words(&error),
+        };
         CliError::new(
             ErrorKind::Plugin,
             format!(
-                "plugin `{}` returned an unreadable result: {error}",
+                "plugin `{}` returned an unreadable result: {why}",
                 record.name()
             ),
         )

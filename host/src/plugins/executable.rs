@@ -121,7 +121,24 @@ fn unreadable(line: &[u8], error: &serde_json::Error) -> String {
             crate::sanitize::cut(&crate::sanitize::printable(kind), 40)
         );
     }
-    format!("wrote a line that is not a protocol message: {error}")
+    format!(
+        "wrote a line that is not a protocol message: {}",
+        parser_words(error)
+    )
+}
+
+/// What the parser said about a line, without any of the line: a syntax error names what was
+/// expected and where; a value of the wrong type or an unknown variant, which the parser would
+/// quote, is given by its position only.
+pub fn parser_words(error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Data => format!(
+            "a value that does not fit the message at line {} column {}",
+            error.line(),
+            error.column()
+        ),
+        _ => error.to_string(),
+    }
 }
 
 fn limit_words(limit: usize) -> String {
@@ -568,6 +585,16 @@ mod tests {
         assert_eq!(
             unreadable(line, &error),
             "asked for an unknown service `launch_missiles`"
+        );
+        let line = br#"{"type":"http","id":"abcd1234.zzz"}"#;
+        let error = serde_json::from_slice::<PluginMessage>(line).expect_err("wrong type");
+        let words = unreadable(line, &error);
+        assert!(!words.contains("abcd1234"), "{words}");
+        assert!(
+            words.starts_with(
+                "wrote a line that is not a protocol message: a value that does not fit"
+            ),
+            "{words}"
         );
         let line = b"hello abcd1234.zzz";
         let error = serde_json::from_slice::<PluginMessage>(line).expect_err("not json");

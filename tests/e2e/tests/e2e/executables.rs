@@ -275,6 +275,7 @@ fn every_way_a_run_goes_wrong_is_one_exit_8_line_naming_the_plugin() {
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("abcd1234"), "{}", run.stderr);
 }
 
 #[test]
