@@ -110,12 +110,16 @@ impl PluginRecord {
         }
     }
 
-    /// The library, loaded now if it was not yet. When its manifest is not the one the cache
+    /// The library, loaded now if it was not yet (an executable plugin is never loaded: see
+    /// [`executable::invoke`]). When its manifest is not the one the cache
     /// holds (the cache was edited, or the file replaced in a way its stamp missed), the entry
     /// is refreshed; a library that no longer has a usable manifest is refused.
     pub fn load(&self) -> Result<&LoadedPlugin, String> {
         self.loaded
             .get_or_init(|| {
+                if self.kind == PluginKind::Executable {
+                    return Err("an executable plugin is run, not loaded".to_owned());
+                }
                 let plugin = LoadedPlugin::load(&self.path).map_err(|error| error.to_string())?;
                 if let Some(cached) = &self.cached {
                     let fresh = read_manifest(&plugin.manifest_json());
