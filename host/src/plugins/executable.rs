@@ -222,9 +222,18 @@ impl<'a> Plugin<'a> {
         }
     }
 
+    /// The Ctrl-C handler no longer kills this process: done before it is reaped, after which its
+    /// pid could be another process's. (On Linux it still dies with the host.)
+    fn forget_pid(&mut self) {
+        if let Some(terminal) = self.terminal.take() {
+            terminal.plugin_child(None);
+        }
+    }
+
     /// Waits up to `grace` for the process to end by itself, then kills it.
     fn finish(&mut self, grace: Duration) -> Option<ExitStatus> {
         self.stdin = None;
+        self.forget_pid();
         let deadline = Instant::now() + grace;
         loop {
             match self.child.try_wait() {
@@ -245,13 +254,10 @@ impl<'a> Plugin<'a> {
 impl Drop for Plugin<'_> {
     fn drop(&mut self) {
         self.stdin = None;
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
+        // Killed first (a killed process keeps its pid until reaped), forgotten, then reaped.
+        let _ = self.child.kill();
+        self.forget_pid();
         let _ = self.child.wait();
-        if let Some(terminal) = self.terminal {
-            terminal.plugin_child(None);
-        }
     }
 }
 
