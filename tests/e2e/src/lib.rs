@@ -526,6 +526,25 @@ pub fn plugin_folder(plugins: &[(&Path, &str)]) -> TempDir {
     folder
 }
 
+/// The file name the host looks for for an executable plugin called `name`:
+/// `baseten-plugin-NAME` (`.exe` on Windows).
+pub fn executable_plugin_file_name(name: &str) -> String {
+    format!("baseten-plugin-{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// A new folder holding a copy of each `(program, plugin name)` as an executable plugin
+/// (`baseten-plugin-NAME`, mode 0755), closed to group and others, for `BASETEN_PLUGIN_PATH`.
+pub fn executable_plugin_folder(programs: &[(&Path, &str)]) -> TempDir {
+    let folder = private_temp_folder("baseten-exec-plugins-");
+    for (program, name) in programs {
+        copy_plugin(
+            program,
+            &folder.path().join(executable_plugin_file_name(name)),
+        );
+    }
+    folder
+}
+
 /// A new temporary folder closed to group and others (0700) whatever the process umask: the host
 /// refuses plugins in a folder others can write, so a test's folders must not depend on it.
 pub fn private_temp_folder(prefix: &str) -> TempDir {

@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{
-    BackgroundEmulator, Run, Sandbox, baseten_bin, copy_plugin, emulator, finish,
-    private_temp_folder, repository_root,
+    BackgroundEmulator, Run, Sandbox, baseten_bin, copy_plugin, emulator, executable_plugin_folder,
+    finish, private_temp_folder, repository_root,
 };
 use serde_json::Value;
 use tempfile::TempDir;
@@ -27,12 +27,7 @@ fn fixture_script() -> PathBuf {
 
 /// A plugin folder holding the fixture as `baseten-plugin-fixture-exec`.
 fn exec_folder() -> TempDir {
-    let folder = private_temp_folder("baseten-exec-plugins-");
-    copy_plugin(
-        &fixture_script(),
-        &folder.path().join("baseten-plugin-fixture-exec"),
-    );
-    folder
+    executable_plugin_folder(&[(&fixture_script(), "fixture-exec")])
 }
 
 /// A sandbox against `emulator` whose plugin path holds the fixture.
