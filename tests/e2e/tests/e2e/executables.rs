@@ -138,6 +138,36 @@ fn a_question_is_answered_no_when_no_one_can_be_asked() {
 }
 
 #[test]
+fn a_question_reaches_the_user_through_the_host_terminal() {
+    if !baseten_e2e::programs_installed(&["script"], "a plugin's question on a terminal") {
+        return;
+    }
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    sandbox.set("FIXTURE_EXEC_MODE", "confirm");
+    fs::write(sandbox.home().join("typed"), "y\n").expect("writes");
+    // `script` gives the host a pseudo-terminal; `y` is typed after a second.
+    let mut command = sandbox.command(Path::new("sh"));
+    command.args([
+        "-c",
+        &format!(
+            "(sleep 1; cat typed) | script -qec '{} fixture exec' /dev/null",
+            baseten_bin().display()
+        ),
+    ]);
+    let run = baseten_e2e::run_command(command, "");
+    run.assert_code(0);
+    assert!(run.stdout.contains("Go on? "), "{run:?}");
+    assert_eq!(
+        run.stdout.lines().last().map(str::trim),
+        Some("true"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn the_plugin_never_sees_a_secret_variable() {
     let emulator = emulator();
     let folder = exec_folder();
