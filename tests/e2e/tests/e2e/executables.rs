@@ -331,6 +331,19 @@ fn a_plugin_that_does_not_answer_describe_is_skipped_with_its_reason() {
         sandbox.run(&["org", "team", "list"]).assert_code(0);
         sandbox.run(&["fixture", "exec"]).assert_code(2);
     }
+
+    // A manifest for another plugin API is refused in the words a library's is.
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "describe-next-major");
+    let entry = listed(&sandbox, "fixture-exec");
+    assert_eq!(entry["status"], "incompatible");
+    assert_eq!(entry["plugin_api_version"], "2.0.0");
+    assert_eq!(
+        entry["reason"],
+        "plugin `fixture-exec` is built for plugin API 2.0.0, this baseten speaks 1.1.0; \
+         install a build of the plugin for plugin API 1.x"
+    );
 }
 
 #[test]
