@@ -480,9 +480,6 @@ fn converse(
                 return Err(ended(status, "its result"));
             }
         };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
         let message = match serde_json::from_slice::<PluginMessage>(&line) {
             Ok(message) => message,
             Err(error) => {
