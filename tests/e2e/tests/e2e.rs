@@ -18,6 +18,8 @@ mod completion;
 mod errors;
 #[path = "e2e/examples.rs"]
 mod examples;
+#[path = "e2e/executable_sdk.rs"]
+mod executable_sdk;
 #[path = "e2e/http_errors.rs"]
 mod http_errors;
 #[path = "e2e/http_hardening.rs"]
@@ -30,6 +32,8 @@ mod key_safety;
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
 mod output_modes;
+#[path = "e2e/pipe_driver.rs"]
+mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
 #[path = "e2e/plugin_safety.rs"]
