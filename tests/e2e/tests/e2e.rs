@@ -54,5 +54,7 @@ mod support;
 mod terminal;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/whoami_example.rs"]
+mod whoami_example;
 #[path = "e2e/workspace.rs"]
 mod workspace;
