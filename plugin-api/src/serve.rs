@@ -617,4 +617,44 @@ mod tests {
         let refused = read_line_within(&mut input, 5).expect_err("over the limit");
         assert_eq!(refused, "a line is over the limit of 5 bytes");
     }
+
+    /// Every message the protocol guide shows, in a `json` block or as a `→`/`←` line of a
+    /// conversation, is one the SDK reads as that message.
+    #[test]
+    fn the_protocol_guide_shows_messages_as_they_are() {
+        let guide = include_str!("../../docs/plugin-protocol.md");
+        let mut messages = Vec::new();
+        for block in guide.split("```json\n").skip(1) {
+            messages.push(block.split("```").next().unwrap_or_default().to_owned());
+        }
+        for line in guide.lines() {
+            if let Some(message) = line.strip_prefix("→ ").or_else(|| line.strip_prefix("← ")) {
+                messages.push(message.to_owned());
+            }
+        }
+        assert!(messages.len() > 12, "{}", messages.len());
+        for text in &messages {
+            let value: Value = serde_json::from_str(text)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {text}"));
+            match value["type"].as_str() {
+                Some("describe" | "invoke" | "http_outcome" | "confirm_answer") => {
+                    serde_json::from_str::<HostMessage>(text)
+                        .unwrap_or_else(|error| panic!("{error}: {text}"));
+                }
+                // A tagged enum cannot hold a payload kept as text: the host reads a result as
+                // `pipe::ResultLine`, then the result itself.
+                Some("result") => {
+                    let line: crate::pipe::ResultLine<'_> = serde_json::from_str(text)
+                        .unwrap_or_else(|error| panic!("{error}: {text}"));
+                    serde_json::from_str::<CommandResult>(line.result.get())
+                        .unwrap_or_else(|error| panic!("{error}: {text}"));
+                }
+                Some(_) => {
+                    serde_json::from_str::<PluginMessage>(text)
+                        .unwrap_or_else(|error| panic!("{error}: {text}"));
+                }
+                None => panic!("no type: {text}"),
+            }
+        }
+    }
 }
