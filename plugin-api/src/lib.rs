@@ -11,6 +11,7 @@
 //! - [`testing`]: a recording host for plugin unit tests.
 //! - [`abi`]: the binary interface; the host uses it to load plugins.
 //! - [`pipe`]: the same messages framed as JSON lines, for executable plugins.
+//! - [`serve`](mod@serve): runs a plugin definition as an executable plugin.
 
 #![deny(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod abi;
 pub mod pipe;
 pub mod protocol;
 pub mod sdk;
+pub mod serve;
 pub mod testing;
 
 pub use protocol::ArgSpec;
@@ -26,3 +28,4 @@ pub use protocol::{
     Table, TextView,
 };
 pub use sdk::{Args, Command, Host, PluginDefinition};
+pub use serve::serve;

@@ -608,7 +608,7 @@ static QUIET_PANIC_HOOK: Once = Once::new();
 
 /// Replaces this library's panic hook with one that records the message instead of printing it:
 /// the host reports the panic as an error, and no backtrace reaches the user.
-fn install_quiet_panic_hook() {
+pub(crate) fn install_quiet_panic_hook() {
     QUIET_PANIC_HOOK.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             let payload = info.payload();
@@ -626,7 +626,7 @@ fn install_quiet_panic_hook() {
     });
 }
 
-fn panic_error(plugin: &str) -> PluginError {
+pub(crate) fn panic_error(plugin: &str) -> PluginError {
     let message = LAST_PANIC
         .with(|last| last.borrow_mut().take())
         .unwrap_or_else(|| "unknown panic".to_owned());

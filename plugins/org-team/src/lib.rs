@@ -3,8 +3,9 @@
 //! It shares the `org` group with `org-api-key`: the host merges the command trees of all
 //! plugins, so each plugin describes `org` the same way and adds its own subgroup.
 //!
-//! Built as a `cdylib` that the host loads at run time, and as an `rlib` so its tests call the
-//! commands directly.
+//! Built as a `cdylib` that the host loads at run time, as an `rlib` so its tests call the
+//! commands directly, and as the executable plugin `org-team-executable` (`src/main.rs`, the
+//! same definition served over the pipe protocol).
 
 mod api;
 mod commands;

@@ -18,6 +18,8 @@ mod completion;
 mod errors;
 #[path = "e2e/examples.rs"]
 mod examples;
+#[path = "e2e/executable_sdk.rs"]
+mod executable_sdk;
 #[path = "e2e/executables.rs"]
 mod executables;
 #[path = "e2e/http_errors.rs"]
@@ -32,6 +34,8 @@ mod key_safety;
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
 mod output_modes;
+#[path = "e2e/pipe_driver.rs"]
+mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
 #[path = "e2e/plugin_safety.rs"]
@@ -52,5 +56,7 @@ mod support;
 mod terminal;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/whoami_example.rs"]
+mod whoami_example;
 #[path = "e2e/workspace.rs"]
 mod workspace;
