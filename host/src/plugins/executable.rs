@@ -235,11 +235,15 @@ impl<'a> Plugin<'a> {
         self.stdin = None;
         self.forget_pid();
         let deadline = Instant::now() + grace;
+        // A plugin that sent its result is usually gone within microseconds: look again soon,
+        // then less often, so that a run does not wait a whole polling step for it.
+        let mut pause = Duration::from_micros(20);
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return Some(status),
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(2));
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(2));
                 }
                 _ => {
                     let _ = self.child.kill();
