@@ -24,7 +24,7 @@ use baseten_e2e::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{prefix_of, request_lines};
+use crate::support::{prefix_of, request_lines, spawn};
 
 /// A key the local servers never check.
 const SOME_KEY: &str = "abcdefgh.secretsecretsecretsecretsecretsecret";
@@ -339,17 +339,6 @@ fn retry_after_is_honoured_up_to_20_seconds_and_not_beyond() {
 
 // ---------------------------------------------------------------------------------------------
 // Ctrl-C outside a request
-
-/// Starts `baseten` with `args`, stdin, stdout and stderr piped.
-fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
-    let mut command = sandbox.command(&baseten_bin());
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.spawn().expect("baseten starts")
-}
 
 /// Whether `child` has its own `SIGINT` handler in place (Linux: `SigCgt` in its status).
 #[cfg(target_os = "linux")]

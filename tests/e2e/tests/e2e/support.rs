@@ -1,6 +1,8 @@
 //! Small helpers shared by the test modules.
 
-use baseten_e2e::{BackgroundEmulator, Sandbox};
+use std::process::{Child, Stdio};
+
+use baseten_e2e::{BackgroundEmulator, Sandbox, baseten_bin};
 use serde_json::Value;
 
 /// The requests the emulator saw, oldest first.
@@ -59,4 +61,15 @@ pub fn assert_live_key(emulator: &BackgroundEmulator, key: &str) {
         prefix_of(key),
         run.stderr
     );
+}
+
+/// Starts `baseten` with `args`, stdin, stdout and stderr piped.
+pub fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
+    let mut command = sandbox.command(&baseten_bin());
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("baseten starts")
 }
