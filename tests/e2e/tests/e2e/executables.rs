@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{
@@ -18,7 +18,7 @@ use baseten_e2e::{
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::request_lines;
+use crate::support::{request_lines, spawn};
 
 /// The fixture script.
 fn fixture_script() -> PathBuf {
@@ -411,17 +411,6 @@ fn install_copies_an_executable_plugin_with_its_execute_bit_and_remove_deletes_i
     assert!(!installed.exists());
 }
 
-/// Starts `baseten` with `args`, everything piped.
-fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
-    let mut command = sandbox.command(&baseten_bin());
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.spawn().expect("baseten starts")
-}
-
 /// Whether a process with id `pid` exists (a zombie not yet reaped counts as gone).
 fn alive(pid: &str) -> bool {
     let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -431,6 +420,19 @@ fn alive(pid: &str) -> bool {
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .unwrap_or("");
     !state.is_empty() && state != "Z"
+}
+
+/// A sandbox whose fixture, cached, runs its command in `mode` (one that hangs after writing its
+/// pid), and the file that pid is written to.
+#[cfg(target_os = "linux")]
+fn hanging(emulator: &BackgroundEmulator, folder: &TempDir, mode: &str) -> (Sandbox, PathBuf) {
+    let mut sandbox = sandbox_with_fixture(emulator, folder);
+    sandbox.run(&["plugin", "list"]).assert_code(0);
+    let pid_file = folder.path().join("plugin.pid");
+    sandbox
+        .set("FIXTURE_EXEC_MODE", mode)
+        .set("FIXTURE_EXEC_PID", &pid_file);
+    (sandbox, pid_file)
 }
 
 /// Waits until the pid file holds a line, and returns it.
@@ -451,12 +453,7 @@ fn pid_from(pid_file: &Path) -> String {
 fn a_plugin_still_running_after_a_bad_line_is_killed_and_reaped() {
     let emulator = emulator();
     let folder = exec_folder();
-    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
-    sandbox.run(&["plugin", "list"]).assert_code(0);
-    let pid_file = folder.path().join("plugin.pid");
-    sandbox
-        .set("FIXTURE_EXEC_MODE", "bad-then-hang")
-        .set("FIXTURE_EXEC_PID", &pid_file);
+    let (sandbox, pid_file) = hanging(&emulator, &folder, "bad-then-hang");
     let started = Instant::now();
     let run = sandbox.run(&["fixture", "exec"]);
     run.assert_code(8);
@@ -470,12 +467,7 @@ fn a_plugin_still_running_after_a_bad_line_is_killed_and_reaped() {
 fn ctrl_c_during_a_run_kills_the_plugin_and_exits_130() {
     let emulator = emulator();
     let folder = exec_folder();
-    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
-    sandbox.run(&["plugin", "list"]).assert_code(0);
-    let pid_file = folder.path().join("plugin.pid");
-    sandbox
-        .set("FIXTURE_EXEC_MODE", "hang")
-        .set("FIXTURE_EXEC_PID", &pid_file);
+    let (sandbox, pid_file) = hanging(&emulator, &folder, "hang");
     let child = spawn(&sandbox, &["fixture", "exec"]);
     let pid = pid_from(&pid_file);
     assert!(alive(&pid));
@@ -488,12 +480,110 @@ fn ctrl_c_during_a_run_kills_the_plugin_and_exits_130() {
     let run = finish(child, "a run interrupted while its plugin hangs");
     run.assert_code(130);
     assert_eq!(run.stderr, "Canceled.\n");
+    assert_dies(&pid);
+}
+
+/// The parent-death signal: a host killed outright, with no chance to kill its plugin, still
+/// takes the plugin with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plugin_dies_with_a_host_killed_by_sigkill() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let (sandbox, pid_file) = hanging(&emulator, &folder, "hang");
+    let mut child = spawn(&sandbox, &["fixture", "exec"]);
+    let pid = pid_from(&pid_file);
+    assert!(alive(&pid));
+    // Only the host, the process this test started, is killed.
+    child.kill().expect("the host is killed");
+    let _ = child.wait();
+    assert_dies(&pid);
+}
+
+/// Waits, up to an upper bound, for the plugin process `pid` to be gone.
+#[cfg(target_os = "linux")]
+fn assert_dies(pid: &str) {
+    // The plugin sleeps 60 s unless it is killed: 30 s is a safe upper bound.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while alive(&pid) {
+    while alive(pid) {
         assert!(
             Instant::now() < deadline,
             "the plugin process {pid} outlived the host"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// A key a plugin got in an answer and then wrote on its stderr, in a log line and in its error
+/// reaches the terminal only scrubbed, under `-v` as without.
+#[test]
+fn a_key_a_plugin_writes_on_stderr_or_logs_is_redacted() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "leak");
+    for verbose in [&[][..], &["-v"][..], &["-vv"][..]] {
+        let run = sandbox.run(&[verbose, &["fixture", "exec"][..]].concat());
+        run.assert_code(1);
+        assert!(
+            !run.stderr.contains("LeakedSecretPart"),
+            "{verbose:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("error: gave up after abcd1234.<redacted>\n")
+                || run.stderr.contains("error: gave up after <redacted>\n"),
+            "{verbose:?}: {}",
+            run.stderr
+        );
+        if !verbose.is_empty() {
+            assert!(
+                run.stderr.contains("[fixture-exec] made "),
+                "{verbose:?}: {}",
+                run.stderr
+            );
+            assert!(
+                run.stderr
+                    .lines()
+                    .filter(|line| line.contains("<redacted>"))
+                    .count()
+                    >= 3,
+                "{verbose:?}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+/// Rendering is the host's for both kinds: an executable's new key that cannot be written to
+/// stdout fails the command with the plugin's `if_unseen` words, as a library's does.
+#[test]
+fn an_executable_plugins_unseen_output_fails_with_its_own_words() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "unseen");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "abcd1234.UnseenSecretPart0123456789\n");
+    // `>&-`: the shell closes descriptor 1 before running the tool.
+    let child = sandbox
+        .command(Path::new("/bin/sh"))
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(baseten_bin())
+        .args(["fixture", "exec"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let run = finish(child, "fixture exec >&-");
+    run.assert_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: the new key abcd1234 was created but could not be shown: could not write output: \
+         stdout is closed\nhint: delete it and create another\n"
+    );
 }
