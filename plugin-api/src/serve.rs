@@ -633,9 +633,13 @@ mod tests {
             }
         }
         assert!(messages.len() > 12, "{}", messages.len());
+        let mut shown = std::collections::BTreeSet::new();
         for text in &messages {
             let value: Value = serde_json::from_str(text)
                 .unwrap_or_else(|error| panic!("not JSON ({error}): {text}"));
+            if let Some(kind) = value["type"].as_str() {
+                shown.insert(kind.to_owned());
+            }
             match value["type"].as_str() {
                 Some("describe" | "invoke" | "http_outcome" | "confirm_answer") => {
                     serde_json::from_str::<HostMessage>(text)
@@ -656,5 +660,44 @@ mod tests {
                 None => panic!("no type: {text}"),
             }
         }
+        // Every message of the protocol, each way, has an example.
+        let every = [
+            "describe",
+            "manifest",
+            "invoke",
+            "http",
+            "http_outcome",
+            "log",
+            "confirm",
+            "confirm_answer",
+            "result",
+        ];
+        assert_eq!(shown, every.iter().map(|kind| (*kind).to_owned()).collect());
+
+        // The pieces shown inline, in backticks (a value may wrap onto the next line).
+        let prose = guide.replace('\n', " ");
+        let inline = |after: &str| -> String {
+            let start = prose
+                .find(after)
+                .unwrap_or_else(|| panic!("the guide shows {after}"));
+            let rest = &prose[start + after.len()..];
+            rest[..rest.find('`').unwrap_or(rest.len())].to_owned()
+        };
+        let flag = inline("A flag: `");
+        serde_json::from_str::<crate::protocol::FlagSpec>(&flag)
+            .unwrap_or_else(|error| panic!("{error}: {flag}"));
+        let arg = inline("A positional argument: `");
+        serde_json::from_str::<crate::protocol::ArgSpec>(&arg)
+            .unwrap_or_else(|error| panic!("{error}: {arg}"));
+        let group = inline("| `groups` | `");
+        serde_json::from_str::<Vec<crate::protocol::GroupSpec>>(&group)
+            .unwrap_or_else(|error| panic!("{error}: {group}"));
+        // The `if_unseen` example's hint quotes a command in backticks: it ends at "}`".
+        let after = "cannot be shown again, e.g. `";
+        let start = prose.find(after).expect("the guide shows an if_unseen") + after.len();
+        let end = prose[start..].find("}`").expect("the example ends") + start + 1;
+        let unseen = &prose[start..end];
+        serde_json::from_str::<PluginError>(unseen)
+            .unwrap_or_else(|error| panic!("{error}: {unseen}"));
     }
 }
