@@ -46,13 +46,35 @@ pub fn is_secret_variable(name: &str) -> bool {
         ]
         .iter()
         .any(|word| upper.contains(word))
+        // `STRIPE_KEY`, `BASETEN_KEY`: a name ending in `KEY` names a key.
+        || upper.ends_with("KEY")
         || ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].contains(&upper.as_str())
+}
+
+/// Whether a value is a secret whatever its variable is called: an API key alone (a key kept as
+/// `BASETEN_KEY`), or a URL with a password (`postgres://user:password@host`, a proxy under any
+/// name).
+pub fn is_secret_value(value: &str) -> bool {
+    let value = value.trim();
+    if crate::secrets::api_keys_in(value).first() == Some(&value) {
+        return true;
+    }
+    value.match_indices("://").any(|(at, _)| {
+        let rest = &value[at + 3..];
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        authority
+            .rfind('@')
+            .is_some_and(|end| authority[..end].contains(':'))
+    })
 }
 
 /// The environment a plugin process gets: the user's, minus every secret-carrying variable.
 pub fn plugin_environment(vars: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     vars.iter()
-        .filter(|(name, _)| !is_secret_variable(&name.to_string_lossy()))
+        .filter(|(name, value)| {
+            !is_secret_variable(&name.to_string_lossy())
+                && !is_secret_value(&value.to_string_lossy())
+        })
         .cloned()
         .collect()
 }
@@ -540,6 +562,11 @@ mod tests {
             "DB_PASSWORD",
             "MY_PASSWD",
             "OPENAI_API_KEY",
+            "baseten_api_key",
+            "Baseten_Api_Key",
+            "STRIPE_KEY",
+            "BASETEN_KEY",
+            "AWS_SECRET_ACCESS_KEY",
             "SOME_APIKEY",
             "GOOGLE_APPLICATION_CREDENTIALS",
             "SSH_PRIVATE_KEY",
@@ -549,8 +576,32 @@ mod tests {
         ] {
             assert!(is_secret_variable(secret), "{secret}");
         }
-        for harmless in ["PATH", "HOME", "BASETEN_PROFILE", "LANG", "NO_PROXY"] {
+        for harmless in [
+            "PATH",
+            "HOME",
+            "BASETEN_PROFILE",
+            "LANG",
+            "NO_PROXY",
+            "KEYMAP",
+        ] {
             assert!(!is_secret_variable(harmless), "{harmless}");
+        }
+        for secret in [
+            "abcd1234.0123456789abcdefghij",
+            " abcd1234.0123456789abcdefghij\n",
+            "postgres://ada:hunter2@db.internal:5432/app",
+            "http://user:pw@proxy:3128",
+        ] {
+            assert!(is_secret_value(secret), "{secret}");
+        }
+        for harmless in [
+            "/usr/bin:/home/ada/projects.0123456789abcdefghij/bin",
+            "https://api.baseten.co",
+            "ssh://git@github.com/org/repo",
+            "https://example.com/a:b@c",
+            "en_US.UTF-8",
+        ] {
+            assert!(!is_secret_value(harmless), "{harmless}");
         }
         let vars = vec![
             (OsString::from("PATH"), OsString::from("/bin")),

@@ -178,6 +178,13 @@ fn the_plugin_never_sees_a_secret_variable() {
         .set("GITHUB_TOKEN", "ghp_tokenvalue")
         .set("DB_PASSWORD", "hunter2")
         .set("HTTPS_PROXY", "http://user:pw@127.0.0.1:9")
+        .set("https_proxy", "http://user:pw@127.0.0.1:9")
+        .set("baseten_api_key", "abcd1234.lowercasesecret0123")
+        .set("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI")
+        .set("BASETEN_KEY", "abcd1234.keptunderanothername")
+        // Secrets by their value, whatever the name.
+        .set("KEPT_FOR_LATER", emulator.api_key())
+        .set("DATABASE_URL", "postgres://ada:hunter3@127.0.0.1:9/app")
         .set("HARMLESS_SETTING", "kept");
     // The proxy is never used by the host for 127.0.0.1 either way: the run still works.
     sandbox.set("NO_PROXY", "127.0.0.1");
@@ -194,11 +201,26 @@ fn the_plugin_never_sees_a_secret_variable() {
         "GITHUB_TOKEN",
         "DB_PASSWORD",
         "HTTPS_PROXY",
+        "https_proxy",
+        "baseten_api_key",
+        "AWS_SECRET_ACCESS_KEY",
+        "BASETEN_KEY",
+        "KEPT_FOR_LATER",
+        "DATABASE_URL",
     ] {
         assert!(!names.contains(&secret), "{secret} reached the plugin");
     }
     assert!(!environment.contains(emulator.api_key()));
-    assert!(!environment.contains("hunter2"));
+    for value in [
+        "hunter2",
+        "hunter3",
+        "lowercasesecret",
+        "wJalr",
+        "keptunder",
+        ":pw@",
+    ] {
+        assert!(!environment.contains(value), "{value} reached the plugin");
+    }
 }
 
 #[test]
