@@ -130,18 +130,23 @@ fn read_line(reader: &mut impl BufRead, limit: usize) -> io::Result<Line> {
 
 /// What a line that is not a message is, in words that never quote it.
 fn unreadable(line: &[u8], error: &serde_json::Error) -> String {
-    // A line that is a JSON object with an unknown `type` asks for a service this host lacks.
+    // A line that is a JSON object with an unknown `type` asks for a service this host lacks;
+    // one with the `type` of a host's message (an answer echoed back) is out of turn.
     if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(line)
         && let Some(serde_json::Value::String(kind)) = object.get("type")
-        && !matches!(
-            kind.as_str(),
-            "manifest" | "http" | "log" | "confirm" | "result"
-        )
     {
-        return format!(
-            "asked for an unknown service `{}`",
-            crate::sanitize::cut(&crate::sanitize::printable(kind), 40)
-        );
+        match kind.as_str() {
+            "manifest" | "http" | "log" | "confirm" | "result" => {}
+            "describe" | "invoke" | "http_outcome" | "confirm_answer" => {
+                return format!("sent `{kind}` out of turn, a message only the host sends");
+            }
+            _ => {
+                return format!(
+                    "asked for an unknown service `{}`",
+                    crate::sanitize::cut(&crate::sanitize::printable(kind), 40)
+                );
+            }
+        }
     }
     format!(
         "wrote a line that is not a protocol message: {}",

@@ -286,6 +286,10 @@ fn every_way_a_run_goes_wrong_is_one_exit_8_line_naming_the_plugin() {
             "out-of-turn",
             "error: plugin `fixture-exec` sent its manifest out of turn, during a command",
         ),
+        (
+            "answer",
+            "error: plugin `fixture-exec` sent `http_outcome` out of turn, a message only the host sends",
+        ),
     ];
     // The limit is 1 GiB; a debug build lets a test lower it rather than write that much.
     sandbox.set("BASETEN_DEBUG_PIPE_LINE_LIMIT", "1000");
