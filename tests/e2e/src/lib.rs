@@ -493,11 +493,17 @@ pub fn fixture_library(name: &str) -> PathBuf {
 }
 
 fn library(stem: &str) -> PathBuf {
-    let path = build_dir().join(format!(
+    built(&format!(
         "{}{stem}{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    ));
+    ))
+}
+
+/// The file `name` of the build folder, which must be there: a library or a program the
+/// workspace builds.
+pub fn built(name: &str) -> PathBuf {
+    let path = build_dir().join(name);
     assert!(
         path.is_file(),
         "`{}` is missing: run `cargo build --workspace` before the end-to-end tests",

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use baseten_e2e::{Sandbox, build_dir, emulator, private_temp_folder};
+use baseten_e2e::{Sandbox, built, emulator, private_temp_folder};
 use serde_json::{Value, json};
 
 use crate::pipe_driver::{canned, converse, describe, forward_to, invoke};
@@ -13,16 +13,10 @@ use crate::support::request_lines;
 
 /// The built org-team executable plugin.
 fn org_team_executable() -> PathBuf {
-    let path = build_dir().join(format!(
+    built(&format!(
         "org-team-executable{}",
         std::env::consts::EXE_SUFFIX
-    ));
-    assert!(
-        path.is_file(),
-        "`{}` is missing: run `cargo build --workspace` before the end-to-end tests",
-        path.display()
-    );
-    path
+    ))
 }
 
 /// What the host knows of a manifest: the fields `plugin info -o json` shows of it.
