@@ -589,10 +589,26 @@ fn an_executable_plugins_unseen_output_fails_with_its_own_words() {
     let emulator = emulator();
     let folder = exec_folder();
     let mut sandbox = sandbox_with_fixture(&emulator, &folder);
-    sandbox.set("FIXTURE_EXEC_MODE", "unseen");
+    let log = folder.path().join("starts.log");
+    sandbox
+        .set("FIXTURE_EXEC_MODE", "unseen")
+        .set("FIXTURE_EXEC_STARTS", &log);
     let run = sandbox.run(&["fixture", "exec"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "abcd1234.UnseenSecretPart0123456789\n");
+    // Its manifest says the output cannot be shown again: `-o none` never starts it.
+    assert_eq!(starts(&log), 2);
+    let run = sandbox.run(&["fixture", "exec", "-o", "none"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.starts_with(
+            "error: `baseten fixture exec` does not allow `--output none`: its output cannot be \
+             shown again\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(starts(&log), 2);
     // `>&-`: the shell closes descriptor 1 before running the tool.
     let child = sandbox
         .command(Path::new("/bin/sh"))
