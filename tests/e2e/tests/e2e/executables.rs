@@ -629,3 +629,47 @@ fn an_executable_plugins_unseen_output_fails_with_its_own_words() {
          stdout is closed\nhint: delete it and create another\n"
     );
 }
+
+/// Ctrl-C once an executable's new key is in hand (here while a slow `--jq` filter runs on it)
+/// still prints the key first, as for a library: the output the host published is the plugin's.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_after_an_executables_result_prints_its_new_key_first() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "unseen");
+    let child = spawn(&sandbox, &["fixture", "exec", "--jq", "last(range(1e12))"]);
+    let pid = child.id().to_string();
+    // The plugin is gone and the filter runs: the host's child is now its own `--jq` process.
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let filtering = fs::read_to_string(&children)
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|child| {
+                fs::read_to_string(format!("/proc/{child}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "baseten")
+            });
+        if filtering {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the filter never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let run = finish(child, "an executable's result interrupted during --jq");
+    run.assert_code(130);
+    assert_eq!(run.stderr, "Canceled.\n");
+    assert_eq!(
+        run.json()["key"],
+        "abcd1234.UnseenSecretPart0123456789",
+        "{}",
+        run.stdout
+    );
+}
