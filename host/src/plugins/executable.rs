@@ -484,6 +484,57 @@ pub fn invoke(
     outcome
 }
 
+/// How often a run whose plugin is silent looks whether the plugin is still there.
+const EXIT_POLL: Duration = Duration::from_millis(50);
+
+/// The plugin's stdout read line by line on a thread of its own, so that a plugin that exited
+/// while a process it started keeps the pipe open is noticed ([`has_exited`]).
+fn read_lines(
+    stdout: BufReader<ChildStdout>,
+    limit: usize,
+) -> Result<mpsc::Receiver<io::Result<Line>>, String> {
+    // No line is read ahead of the one being served: the plugin waits for each answer anyway.
+    let (sender, lines) = mpsc::sync_channel(0);
+    std::thread::Builder::new()
+        .name("plugin-stdout".to_owned())
+        .spawn(move || {
+            let mut stdout = stdout;
+            loop {
+                let line = read_line(&mut stdout, limit);
+                let last = !matches!(line, Ok(Line::Text(_)));
+                if sender.send(line).is_err() || last {
+                    return;
+                }
+            }
+        })
+        .map_err(|error| format!("could not start a thread: {error}"))?;
+    Ok(lines)
+}
+
+/// Whether the plugin process has ended. On Unix it is not reaped here (`WNOWAIT`): until it
+/// is, its pid cannot be another process's, so the Ctrl-C handler may still hold it.
+#[cfg(unix)]
+fn has_exited(child: &mut Child) -> bool {
+    let pid = libc::id_t::from(child.id());
+    // SAFETY: waitid(2) writes only the zeroed `siginfo_t` it is given; with WNOHANG it does not
+    // block and with WNOWAIT it leaves the child to be reaped by `Child`.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        ) == 0
+            && info.si_pid() != 0
+    }
+}
+
+#[cfg(not(unix))]
+fn has_exited(child: &mut Child) -> bool {
+    matches!(child.try_wait(), Ok(Some(_)))
+}
+
 /// The conversation of one run, from `invoke` to `result`.
 fn converse(
     context: &Context,
@@ -497,11 +548,29 @@ fn converse(
         plugin_api_version: PLUGIN_API_VERSION.to_owned(),
         invocation,
     });
-    let Some(mut stdout) = plugin.stdout.take() else {
+    let Some(stdout) = plugin.stdout.take() else {
         return Err("its output cannot be read".to_owned());
     };
+    let lines = read_lines(stdout, limit)?;
+    // When the plugin was first seen gone with its stdout still open (held by a process it
+    // started): what it wrote before is still read, then the run ends.
+    let mut gone_since: Option<Instant> = None;
     loop {
-        let line = match read_line(&mut stdout, limit) {
+        let line = match lines.recv_timeout(EXIT_POLL) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Ok(Line::End),
+            Err(mpsc::RecvTimeoutError::Timeout) => match gone_since {
+                None => {
+                    if has_exited(&mut plugin.child) {
+                        gone_since = Some(Instant::now());
+                    }
+                    continue;
+                }
+                Some(since) if since.elapsed() < EXIT_POLL * 4 => continue,
+                Some(_) => Ok(Line::End),
+            },
+        };
+        let line = match line {
             Ok(Line::Text(line)) => line,
             Ok(Line::TooLong) => {
                 return Err(format!("wrote a message over {}", limit_words(limit)));

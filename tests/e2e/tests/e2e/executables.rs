@@ -673,3 +673,25 @@ fn ctrl_c_after_an_executables_result_prints_its_new_key_first() {
         run.stdout
     );
 }
+
+/// A plugin that exits before its result ends the run when it exits, even while a process it
+/// started still holds its stdout open.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plugin_that_exits_leaving_its_output_open_ends_the_run() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let (sandbox, pid_file) = hanging(&emulator, &folder, "orphan");
+    let started = Instant::now();
+    let run = sandbox.run(&["fixture", "exec"]);
+    let left = pid_from(&pid_file);
+    // The process the plugin left behind, which this test started through it, is stopped.
+    let _ = Command::new("kill").arg(&left).status();
+    run.assert_code(8);
+    assert_eq!(
+        one_error_line(&run),
+        "error: plugin `fixture-exec` exited with status 3 before its result"
+    );
+    // An upper bound: the process left behind holds the pipe for 60 s.
+    assert!(started.elapsed() < Duration::from_secs(45));
+}
