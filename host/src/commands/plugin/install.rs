@@ -128,7 +128,25 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         })?;
     }
 
+    // The installed copy of this plugin as the other kind (a library replaced by an executable
+    // or the other way round) is replaced too: left beside the new file, whichever name the
+    // folder listing gives first would run.
+    let folder_identity = identity(&folder);
+    let replaced_kind = clashes
+        .iter()
+        .map(|clash| clash.owner)
+        .find(|owner| {
+            owner.name() == manifest.name
+                && owner.path.parent().map(identity).as_ref() == Some(&folder_identity)
+                && identity(&owner.path) != destination_identity
+        })
+        .filter(|owner| std::fs::remove_file(&owner.path).is_ok());
+    let clashes: Vec<_> = clashes
+        .into_iter()
+        .filter(|clash| replaced_kind.is_none_or(|owner| !std::ptr::eq(owner, clash.owner)))
+        .collect();
     let replaced = previous
+        .or(replaced_kind)
         .and_then(|record| record.manifest.as_ref())
         .map(|previous| previous.version.clone());
     let mut output = CommandOutput::lines(

@@ -212,3 +212,56 @@ fn org_team_as_an_executable_prints_what_the_library_prints() {
         executable.stderr
     );
 }
+
+/// `plugin install` of a plugin already installed as the other kind replaces that copy: left
+/// beside the new file, the executable's name would be found first and keep running.
+#[test]
+fn installing_a_plugin_as_the_other_kind_replaces_the_installed_copy() {
+    let emulator = emulator();
+    let folder = folder_with_org_team_executable();
+    let executable = folder.path().join(format!(
+        "baseten-plugin-org-team{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    let sandbox = Sandbox::for_emulator(&emulator);
+    let installed_kinds = || -> Vec<String> {
+        let run = sandbox.run(&["plugin", "list", "-o", "json"]);
+        run.assert_code(0);
+        let listed = run.json();
+        let mut kinds: Vec<String> = listed
+            .as_array()
+            .or_else(|| listed["plugins"].as_array())
+            .expect("a list of plugins")
+            .iter()
+            .filter(|entry| entry["name"] == "org-team")
+            .map(|entry| entry["kind"].as_str().unwrap_or("").to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let source = executable.to_str().expect("a UTF-8 path");
+    sandbox
+        .run(&["plugin", "install", "--force", source])
+        .assert_code(0);
+    // The installed executable, and the library the development build has beside baseten.
+    assert_eq!(installed_kinds(), ["executable", "library"]);
+
+    let library = baseten_e2e::plugin_library("org_team");
+    let run = sandbox.run(&[
+        "plugin",
+        "install",
+        "--force",
+        library.to_str().expect("a UTF-8 path"),
+    ]);
+    run.assert_code(0);
+    assert!(!run.stderr.contains("shadows"), "{}", run.stderr);
+    assert_eq!(installed_kinds(), ["library", "library"]);
+    let run = sandbox.run(&["-v", "org", "team", "list"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("/libbaseten_plugin_org_team")
+            && !run.stderr.contains("baseten-plugin-org-team"),
+        "{}",
+        run.stderr
+    );
+}
