@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use baseten_e2e::{
@@ -18,7 +18,7 @@ use baseten_e2e::{
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{request_lines, spawn};
+use crate::support::{request_lines, run_with_stdout_closed, spawn};
 
 /// The fixture script.
 fn fixture_script() -> PathBuf {
@@ -609,19 +609,7 @@ fn an_executable_plugins_unseen_output_fails_with_its_own_words() {
         run.stderr
     );
     assert_eq!(starts(&log), 2);
-    // `>&-`: the shell closes descriptor 1 before running the tool.
-    let child = sandbox
-        .command(Path::new("/bin/sh"))
-        .arg("-c")
-        .arg("exec \"$0\" \"$@\" >&-")
-        .arg(baseten_bin())
-        .args(["fixture", "exec"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let run = finish(child, "fixture exec >&-");
+    let run = run_with_stdout_closed(&sandbox, &["fixture", "exec"]);
     run.assert_code(1);
     assert_eq!(
         run.stderr,

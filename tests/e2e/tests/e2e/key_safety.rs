@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, emulator, finish};
 use serde_json::json;
 
-use crate::support::{assert_live_key, request_lines};
+use crate::support::{assert_live_key, request_lines, run_with_stdout_closed};
 
 /// Upper bound for anything a test waits for; only reached when the tool hangs.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -534,20 +534,8 @@ fn any_output_to_a_closed_stdout_is_a_failure() {
     let emulator = emulator();
     let sandbox = Sandbox::for_emulator(&emulator);
     for extra in [&[][..], &["-o", "json"][..], &["--jq", ".keys"][..]] {
-        // `>&-`: the shell closes descriptor 1 before running the tool.
-        let child = sandbox
-            .command(Path::new("/bin/sh"))
-            .arg("-c")
-            .arg("exec \"$0\" \"$@\" >&-")
-            .arg(baseten_bin())
-            .args(["org", "api-key", "list"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        let run = finish(child, "list >&-");
+        let run =
+            run_with_stdout_closed(&sandbox, &[&["org", "api-key", "list"][..], extra].concat());
         run.assert_code(1);
         assert_eq!(
             run.stderr, "error: could not write output: stdout is closed\n",

@@ -2,7 +2,7 @@
 
 use std::process::{Child, Stdio};
 
-use baseten_e2e::{BackgroundEmulator, Sandbox, baseten_bin};
+use baseten_e2e::{BackgroundEmulator, Run, Sandbox, baseten_bin, finish};
 use serde_json::Value;
 
 /// The requests the emulator saw, oldest first.
@@ -72,4 +72,21 @@ pub fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command.spawn().expect("baseten starts")
+}
+
+/// Runs `baseten` with `args` and its stdout closed: `>&-`, the shell closes descriptor 1 before
+/// running the tool.
+pub fn run_with_stdout_closed(sandbox: &Sandbox, args: &[&str]) -> Run {
+    let child = sandbox
+        .command(std::path::Path::new("/bin/sh"))
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(baseten_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    finish(child, &format!("{} >&-", args.join(" ")))
 }
