@@ -445,7 +445,12 @@ fn relay_stderr(
             loop {
                 let line = match read_line(&mut reader, 4096) {
                     Ok(Line::Text(line)) => String::from_utf8_lossy(&line).into_owned(),
-                    Ok(Line::TooLong) => "(a line too long to show)".to_owned(),
+                    Ok(Line::TooLong) => {
+                        // The rest of the line is skipped too: shown alone, a piece of a key cut
+                        // off from its prefix is not recognised by the scrubber.
+                        let _ = reader.skip_until(b'\n');
+                        "(a line too long to show)".to_owned()
+                    }
                     Ok(Line::End) | Err(_) => {
                         let _ = closed.send(());
                         return;
