@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use baseten_plugin_api::protocol::CommandOutputRef;
-use baseten_plugin_api::{OutputMode, Table, TextView};
+use baseten_plugin_api::{Field, OutputMode, Table, TextView};
 
 use crate::context::Context;
 use crate::error::CliError;
@@ -244,6 +244,29 @@ fn write_text(
             }
         }
         TextView::Table(table) => write_table(table, bold, stdout)?,
+        TextView::Fields(fields) => write_fields(fields, stdout)?,
+    }
+    Ok(())
+}
+
+/// One object as `name:  value` lines, values aligned two spaces after the longest label, each
+/// label and value on one line with no control characters (plugin API 1.2).
+pub fn write_fields(fields: &[Field], stdout: &mut dyn Write) -> io::Result<()> {
+    let mut rendered = ComfyTable::new();
+    rendered
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .add_rows(fields.iter().map(|field| {
+            [
+                format!("{}:", clean_cell(&field.name)),
+                clean_cell(&field.value),
+            ]
+        }));
+    for column in rendered.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for line in rendered.lines() {
+        writeln!(stdout, "{}", line.trim_end())?;
     }
     Ok(())
 }

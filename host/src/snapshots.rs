@@ -391,6 +391,37 @@ fn text_views_of_org() {
     world.check("text-org-team-list", &world.run(&["org", "team", "list"]));
 }
 
+/// The key/value view of a single object, from a plugin that adds `org team show` to the
+/// bundled `org team` group (the executable fixture of the end-to-end tests): its values
+/// aligned and sanitised, and the group's help still the bundled plugin's.
+#[cfg(unix)]
+#[test]
+fn text_view_of_a_single_object() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut world = World::new();
+    let folder = tempfile::Builder::new()
+        .prefix("baseten-snapshot-plugins-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .expect("a temporary folder");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/e2e/fixtures/executables/org-team-show");
+    let installed = folder.path().join("baseten-plugin-org-team-show");
+    std::fs::copy(&script, &installed).expect("copies the fixture");
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o755))
+        .expect("makes it executable");
+    world.set("BASETEN_PLUGIN_PATH", folder.path());
+    world.check(
+        "text-fields-org-team-show",
+        &world.run(&["org", "team", "show", "--name", "Research"]),
+    );
+    world.check(
+        "help-org-team-extended",
+        &world.run(&["org", "team", "--help"]),
+    );
+}
+
 impl World {
     /// Runs `args` with stdin and stderr at a terminal (a person answering prompts), `typed` on
     /// stdin.

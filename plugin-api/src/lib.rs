@@ -24,8 +24,8 @@ pub mod testing;
 
 pub use protocol::ArgSpec;
 pub use protocol::{
-    CommandOutput, CommandSpec, ErrorKind, FlagSpec, OutputMode, PLUGIN_API_VERSION, PluginError,
-    Table, TextView,
+    CommandOutput, CommandSpec, ErrorKind, Field, FlagSpec, OutputMode, PLUGIN_API_VERSION,
+    PluginError, Table, TextView,
 };
 pub use sdk::{Args, Command, Host, PluginDefinition};
 pub use serve::serve;

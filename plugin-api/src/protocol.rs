@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 ///
 /// - 1.1: positional arguments ([`CommandSpec::args`]) and hidden commands
 ///   ([`CommandSpec::hidden`]).
-pub const PLUGIN_API_VERSION: &str = "1.1.0";
+/// - 1.2: the key/value text view of a single object ([`TextView::Fields`]).
+pub const PLUGIN_API_VERSION: &str = "1.2.0";
 
 /// What a plugin says about itself: identity, and the commands it adds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,6 +330,7 @@ fn debug_output(
 ) -> std::fmt::Result {
     let text = match text {
         TextView::Lines(lines) => format!("<{} lines>", lines.len()),
+        TextView::Fields(fields) => format!("<{} fields>", fields.len()),
         TextView::Table(table) => format!(
             "<table of {} rows, {} columns>",
             table.rows.len(),
@@ -374,6 +376,20 @@ pub enum TextView {
     Table(Table),
     /// Lines for stdout, as they are.
     Lines(Vec<String>),
+    /// One object as `name:  value` lines, the values aligned (plugin API 1.2): what a command
+    /// showing a single record prints instead of hand-aligned lines. The host sanitises and
+    /// aligns it as it does a table. A host older than 1.2 cannot read it, which is why a
+    /// plugin built with this SDK needs a 1.2 host.
+    Fields(Vec<Field>),
+}
+
+/// One line of a [`TextView::Fields`] view (plugin API 1.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// The field's label, e.g. `Name`; shown followed by `:`.
+    pub name: String,
+    /// The value, on one line (line breaks are shown as spaces).
+    pub value: String,
 }
 
 /// A table for the text form.
@@ -635,6 +651,20 @@ mod tests {
         assert!(spec.args.is_empty() && !spec.hidden);
         let json = serde_json::to_string(&spec).expect("encodes");
         assert!(!json.contains("args") && !json.contains("hidden"), "{json}");
+    }
+
+    #[test]
+    fn a_fields_view_is_a_list_of_names_and_values() {
+        let view = TextView::Fields(vec![Field {
+            name: "ID".to_owned(),
+            value: "t1".to_owned(),
+        }]);
+        let json = serde_json::to_string(&view).expect("encodes");
+        assert_eq!(json, r#"{"fields":[{"name":"ID","value":"t1"}]}"#);
+        assert_eq!(
+            serde_json::from_str::<TextView>(&json).expect("parses"),
+            view
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ use serde_json::value::RawValue;
 use crate::abi::HostServices;
 use crate::protocol::ArgSpec;
 use crate::protocol::{
-    CommandOutput, CommandResult, CommandSpec, ErrorKind, Example, FlagKind, FlagSpec, GroupSpec,
-    HttpFailure, HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest, PLUGIN_API_VERSION,
-    PluginError, Table, TextView,
+    CommandOutput, CommandResult, CommandSpec, ErrorKind, Example, Field, FlagKind, FlagSpec,
+    GroupSpec, HttpFailure, HttpOutcome, HttpRequest, Invocation, LogLevel, Manifest,
+    PLUGIN_API_VERSION, PluginError, Table, TextView,
 };
 
 /// A whole plugin: identity, group descriptions and commands.
@@ -567,6 +567,29 @@ impl CommandOutput {
         Self::raw(to_raw(&payload), TextView::Lines(lines))
     }
 
+    /// Output showing one object as aligned `name:  value` lines in text mode (plugin API
+    /// 1.2): the host aligns and sanitises them, so a plugin never pads labels itself.
+    ///
+    /// ```
+    /// use baseten_plugin_api::{CommandOutput, TextView};
+    /// use serde_json::json;
+    ///
+    /// let team = json!({"id": "t1", "name": "Research", "default": false});
+    /// let output = CommandOutput::fields(
+    ///     team.clone(),
+    ///     [("ID", "t1"), ("Name", "Research"), ("Default", "no")],
+    /// );
+    /// assert_eq!(output.payload_value(), team);
+    /// let TextView::Fields(fields) = &output.text else { unreachable!() };
+    /// assert_eq!(fields[1].name, "Name");
+    /// ```
+    pub fn fields<N: Into<String>, V: Into<String>>(
+        payload: Value,
+        fields: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Self::raw(to_raw(&payload), TextView::fields(fields))
+    }
+
     /// Output whose payload is JSON text kept as it is, e.g. an API's answer from
     /// [`Host::get_raw`].
     pub fn raw(payload: Box<RawValue>, text: TextView) -> Self {
@@ -597,6 +620,23 @@ impl CommandOutput {
     pub fn if_unseen(mut self, message: impl Into<String>, hint: impl Into<String>) -> Self {
         self.if_unseen = Some(PluginError::new(ErrorKind::Failure, message).with_hint(hint));
         self
+    }
+}
+
+impl TextView {
+    /// A [`TextView::Fields`] view from `(name, value)` pairs, in order (plugin API 1.2).
+    pub fn fields<N: Into<String>, V: Into<String>>(
+        fields: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Self::Fields(
+            fields
+                .into_iter()
+                .map(|(name, value)| Field {
+                    name: name.into(),
+                    value: value.into(),
+                })
+                .collect(),
+        )
     }
 }
 

@@ -19,6 +19,14 @@ pub fn search_folders(context: &Context) -> Vec<PathBuf> {
         folders.extend(std::env::split_paths(&extra).filter(|path| !path.as_os_str().is_empty()));
     }
     folders.extend(user_folder(context));
+    folders.extend(bundled_folders(context));
+    folders
+}
+
+/// The folders of the plugins bundled with the executable, searched last: beside it
+/// (`plugins/`), `../lib/baseten/plugins`, and its own folder.
+pub fn bundled_folders(context: &Context) -> Vec<PathBuf> {
+    let mut folders = Vec::new();
     if let Some(exe_dir) = context
         .current_exe()
         .ok()

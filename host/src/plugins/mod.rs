@@ -150,6 +150,8 @@ pub struct Registry {
     pub skipped: Vec<Skipped>,
     /// How the manifest cache served this run, for `-v`.
     cache_report: String,
+    /// The folders of the plugins bundled with the executable: their group descriptions win.
+    bundled_folders: Vec<PathBuf>,
 }
 
 impl Registry {
@@ -203,6 +205,7 @@ impl Registry {
             records,
             skipped: scan.skipped,
             cache_report,
+            bundled_folders: discovery::bundled_folders(context),
         };
         registry.resolve_shadowing();
         registry
@@ -244,10 +247,26 @@ impl Registry {
             .flat_map(|(record, manifest)| manifest.commands.iter().map(move |spec| (record, spec)))
     }
 
-    /// Every group description, first plugin first.
+    /// Every group description in the order they are heard: the bundled plugins' first, then
+    /// the others', each in search order. The first description of a group is its help, so a
+    /// plugin that adds a command to a group another plugin owns (`org team show` beside the
+    /// bundled `org team list`) cannot change the words of `org --help`.
     pub fn groups(&self) -> impl Iterator<Item = &GroupSpec> {
-        self.usable()
+        let (bundled, others): (Vec<_>, Vec<_>) = self
+            .usable()
+            .partition(|(record, _)| self.is_bundled(record));
+        bundled
+            .into_iter()
+            .chain(others)
             .flat_map(|(_, manifest)| manifest.groups.iter())
+    }
+
+    /// Whether `record` was found in a folder of plugins bundled with the executable.
+    fn is_bundled(&self, record: &PluginRecord) -> bool {
+        record
+            .path
+            .parent()
+            .is_some_and(|folder| self.bundled_folders.iter().any(|bundled| bundled == folder))
     }
 
     /// The plugin and spec of the command at `path`.
@@ -423,6 +442,43 @@ mod tests {
 
     fn words(path: &str) -> Vec<String> {
         path.split(' ').map(str::to_owned).collect()
+    }
+
+    fn plugin_in(folder: &str, name: &str, about: &str) -> PluginRecord {
+        let manifest = Manifest {
+            name: name.to_owned(),
+            version: "0.1.0".to_owned(),
+            plugin_api_version: baseten_plugin_api::PLUGIN_API_VERSION.to_owned(),
+            description: String::new(),
+            groups: vec![GroupSpec {
+                path: words("org"),
+                about: about.to_owned(),
+            }],
+            commands: vec![CommandSpec::new(["org", name, "list"], "List")],
+        };
+        record_of(
+            PathBuf::from(folder).join(discovery::file_name_for(name)),
+            Some(cache::Examined::Manifest(manifest)),
+            None,
+        )
+    }
+
+    #[test]
+    fn the_bundled_plugins_describe_a_group_before_any_other() {
+        let registry = Registry {
+            // Search order: a user plugin before the bundled one.
+            records: vec![
+                plugin_in("/home/u/plugins", "extra", "Other words"),
+                plugin_in("/opt/baseten", "team", "Manage your organization"),
+            ],
+            bundled_folders: vec![PathBuf::from("/opt/baseten")],
+            ..Registry::default()
+        };
+        let abouts: Vec<&str> = registry
+            .groups()
+            .map(|group| group.about.as_str())
+            .collect();
+        assert_eq!(abouts, ["Manage your organization", "Other words"]);
     }
 
     #[test]

@@ -244,7 +244,7 @@ mod tests {
             why.contains("2.0.0") && why.contains(PLUGIN_API_VERSION),
             "{why}"
         );
-        let why = check(&manifest("1.2.0", list())).expect_err("refused");
+        let why = check(&manifest("1.3.0", list())).expect_err("refused");
         assert!(why.contains("upgrade baseten"), "{why}");
         assert!(check(&manifest("one", list())).is_err());
     }

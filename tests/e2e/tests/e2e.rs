@@ -54,6 +54,8 @@ mod secrets;
 mod support;
 #[path = "e2e/terminal.rs"]
 mod terminal;
+#[path = "e2e/third_party.rs"]
+mod third_party;
 #[path = "e2e/tls.rs"]
 mod tls;
 #[path = "e2e/whoami_example.rs"]

@@ -193,7 +193,7 @@ fn version_names_the_host_plugin_api_and_plugins() {
     run.assert_code(0);
     assert!(
         run.stdout.starts_with(&format!(
-            "baseten {}\nplugin API 1.1.0\n",
+            "baseten {}\nplugin API 1.2.0\n",
             env!("CARGO_PKG_VERSION")
         )),
         "{}",

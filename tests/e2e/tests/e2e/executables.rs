@@ -367,7 +367,7 @@ fn a_plugin_that_does_not_answer_describe_is_skipped_with_its_reason() {
     assert_eq!(entry["plugin_api_version"], "2.0.0");
     assert_eq!(
         entry["reason"],
-        "plugin `fixture-exec` is built for plugin API 2.0.0, this baseten speaks 1.1.0; \
+        "plugin `fixture-exec` is built for plugin API 2.0.0, this baseten speaks 1.2.0; \
          install a build of the plugin for plugin API 1.x"
     );
 }

@@ -239,14 +239,14 @@ fn broken_plugins_are_listed_with_their_reason() {
     assert_eq!(major["plugin_api_version"], "2.0.0");
     assert_eq!(
         major["reason"],
-        "plugin `api-next-major` is built for plugin API 2.0.0, this baseten speaks 1.1.0; \
+        "plugin `api-next-major` is built for plugin API 2.0.0, this baseten speaks 1.2.0; \
          install a build of the plugin for plugin API 1.x"
     );
     let minor = listed(&sandbox, "api-newer-minor");
     assert_eq!(minor["status"], "incompatible");
     assert_eq!(
         minor["reason"],
-        "plugin `api-newer-minor` needs plugin API 1.2.0, newer than this baseten's 1.1.0; \
+        "plugin `api-newer-minor` needs plugin API 1.3.0, newer than this baseten's 1.2.0; \
          upgrade baseten"
     );
     let no_root = listed(&sandbox, "no-root-module");
@@ -383,12 +383,12 @@ fn install_refuses_what_it_cannot_use_and_copies_nothing() {
     let cases: [(PathBuf, &str, &str); 5] = [
         (
             fixture_library("api_next_major"),
-            "plugin `api-next-major` is built for plugin API 2.0.0, this baseten speaks 1.1.0",
+            "plugin `api-next-major` is built for plugin API 2.0.0, this baseten speaks 1.2.0",
             "hint: install a build of the plugin for plugin API 1.x",
         ),
         (
             fixture_library("api_newer_minor"),
-            "plugin `api-newer-minor` needs plugin API 1.2.0, newer than this baseten's 1.1.0",
+            "plugin `api-newer-minor` needs plugin API 1.3.0, newer than this baseten's 1.2.0",
             "hint: upgrade baseten",
         ),
         (
@@ -404,7 +404,7 @@ fn install_refuses_what_it_cannot_use_and_copies_nothing() {
         (
             fixture_library("abi_mismatch"),
             "built for an incompatible plugin ABI: the layout of its plugin interface differs",
-            "hint: rebuild the plugin against the baseten plugin SDK for plugin API 1.1.0",
+            "hint: rebuild the plugin against the baseten plugin SDK for plugin API 1.2.0",
         ),
     ];
     for (library, reason, hint) in cases {
