@@ -8,6 +8,7 @@
 //!
 //! - [`protocol`]: the JSON messages (manifest, invocation, HTTP, results, errors).
 //! - [`sdk`]: what authors use.
+//! - [`models`]: typed answers of the management API's endpoints, and shared lookups.
 //! - [`testing`]: a recording host for plugin unit tests.
 //! - [`abi`]: the binary interface; the host uses it to load plugins.
 //! - [`pipe`]: the same messages framed as JSON lines, for executable plugins.
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod models;
 pub mod pipe;
 pub mod protocol;
 pub mod sdk;

@@ -1,29 +1,11 @@
-//! The management API's wire types for API keys and teams, and the mapping between the API's key
-//! types and the names users type.
+//! How `list` reads a key listing (borrowed, for listings of 100,000 keys), and the mapping
+//! between the API's key types and the names users type. The other answers are the SDK's
+//! [`baseten_plugin_api::models`].
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
-
-/// `GET /v1/api_keys`.
-pub const API_KEYS_PATH: &str = "/v1/api_keys";
-/// `GET /v1/teams`.
-pub const TEAMS_PATH: &str = "/v1/teams";
-
-/// The answer to `GET /v1/api_keys`.
-#[derive(Debug, Deserialize)]
-pub struct ApiKeyList {
-    pub keys: Vec<ApiKey>,
-}
-
-/// One key as `delete` needs it, to find a key by name.
-#[derive(Debug, Deserialize)]
-pub struct ApiKey {
-    pub prefix: String,
-    #[serde(default)]
-    pub name: Option<String>,
-}
 
 /// The answer to `GET /v1/api_keys` read for a table: strings borrowed from the payload text,
 /// since a listing can hold 100,000 keys.
@@ -79,31 +61,6 @@ impl<'de> Deserialize<'de> for KeysShape {
         }
         deserializer.deserialize_seq(EachKey)
     }
-}
-
-/// The answer to `GET /v1/teams`.
-#[derive(Debug, Deserialize)]
-pub struct TeamList {
-    pub teams: Vec<Team>,
-}
-
-/// One team.
-#[derive(Debug, Deserialize)]
-pub struct Team {
-    pub id: String,
-    pub name: String,
-}
-
-/// The answer to a create: the new key, shown once.
-#[derive(Debug, Deserialize)]
-pub struct CreatedApiKey {
-    pub api_key: String,
-}
-
-/// The answer to a delete.
-#[derive(Debug, Deserialize)]
-pub struct Tombstone {
-    pub prefix: String,
 }
 
 /// Key types as users type them, with the API's names, in the order help lists them.

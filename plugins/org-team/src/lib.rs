@@ -7,7 +7,6 @@
 //! commands directly, and as the executable plugin `org-team-executable` (`src/main.rs`, the
 //! same definition served over the pipe protocol).
 
-mod api;
 mod commands;
 
 use baseten_plugin_api::PluginDefinition;

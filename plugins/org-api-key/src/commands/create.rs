@@ -4,13 +4,13 @@ use serde_json::{Map, Value, json};
 
 use serde_json::value::RawValue;
 
-use baseten_plugin_api::sdk::encode_path_segment;
-use baseten_plugin_api::sdk::{decode, decode_value};
+use baseten_plugin_api::models::{self, CreatedApiKey};
+use baseten_plugin_api::sdk::decode;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError, TextView,
 };
 
-use crate::api::{self, CreatedApiKey, TeamList};
+use crate::api;
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "create"], "Create an API key")
@@ -93,11 +93,9 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     }
 
     let path = match args.text("team") {
-        Some(team) => format!(
-            "/v1/teams/{}/api_keys",
-            encode_path_segment(&resolve_team(host, team)?)
-        ),
-        None => api::API_KEYS_PATH.to_owned(),
+        // An exact ID match wins, then a unique exact name match.
+        Some(team) => models::team_api_keys_path(&models::find_team(host, team)?.id),
+        None => models::API_KEYS_PATH.to_owned(),
     };
     // The answer is kept as text: it is shown as received even when it is not the expected
     // shape, since a key it may hold can never be fetched again.
@@ -169,34 +167,6 @@ fn key_prefix(key: &str) -> Option<&str> {
         && !secret.is_empty()
         && prefix.chars().all(|c| c.is_ascii_alphanumeric());
     plausible.then_some(prefix)
-}
-
-/// The ID of the team `wanted` names: an exact ID match wins, then a unique exact name match.
-fn resolve_team(host: &Host<'_>, wanted: &str) -> Result<String, PluginError> {
-    let payload: Value = host
-        .get_json(api::TEAMS_PATH)
-        .map_err(|error| error.context("list teams"))?;
-    let list: TeamList = decode_value(&payload)?;
-    if let Some(team) = list.teams.iter().find(|team| team.id == wanted) {
-        return Ok(team.id.clone());
-    }
-    let named: Vec<_> = list
-        .teams
-        .iter()
-        .filter(|team| team.name == wanted)
-        .collect();
-    match named.as_slice() {
-        [team] => Ok(team.id.clone()),
-        [] => Err(PluginError::new(
-            ErrorKind::NotFound,
-            format!("no team with ID or name \"{wanted}\""),
-        )
-        .with_hint("list teams with `baseten org team list`")),
-        _ => Err(PluginError::new(
-            ErrorKind::Failure,
-            format!("multiple teams named \"{wanted}\"; pass the team ID instead"),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,11 @@
 
 use serde_json::Value;
 
+use baseten_plugin_api::models::{self, ApiKey, DeletedApiKey};
 use baseten_plugin_api::sdk::decode_value;
-use baseten_plugin_api::sdk::encode_path_segment;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, ErrorKind, FlagSpec, Host, PluginError,
 };
-
-use crate::api::{self, ApiKeyList, Tombstone};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "delete"], "Delete an API key")
@@ -78,7 +76,7 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         }
     }
 
-    let path = format!("{}/{}", api::API_KEYS_PATH, encode_path_segment(&prefix));
+    let path = models::api_key_path(&prefix);
     let payload: Value = host.delete_json(&path).map_err(|error| {
         // No answer, or a 5xx from a gateway or the API: the key may be gone already.
         let may_be_deleted =
@@ -91,23 +89,19 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         }
         error
     })?;
-    let tombstone: Tombstone = decode_value(&payload)?;
+    let tombstone: DeletedApiKey = decode_value(&payload)?;
     Ok(CommandOutput::lines(payload, Vec::new())
         .notice(format!("Deleted API key {}", tombstone.prefix)))
 }
 
-fn list_keys(host: &Host<'_>) -> Result<ApiKeyList, PluginError> {
-    let payload: Value = host
-        .get_json(api::API_KEYS_PATH)
-        .map_err(|error| error.context("list API keys"))?;
-    decode_value(&payload)
+fn list_keys(host: &Host<'_>) -> Result<Vec<ApiKey>, PluginError> {
+    models::api_keys(host)
 }
 
 /// The prefix of the one key named exactly `name`.
 fn prefix_for_name(host: &Host<'_>, name: &str) -> Result<String, PluginError> {
-    let list = list_keys(host)?;
-    let matches: Vec<_> = list
-        .keys
+    let keys = list_keys(host)?;
+    let matches: Vec<_> = keys
         .iter()
         .filter(|key| key.name.as_deref() == Some(name))
         .collect();
@@ -127,8 +121,8 @@ fn prefix_for_name(host: &Host<'_>, name: &str) -> Result<String, PluginError> {
 /// The name of the key with `prefix`, for the confirmation prompt only: a failure to look it up
 /// just leaves the name out.
 fn name_for_prefix(host: &Host<'_>, prefix: &str) -> Option<String> {
-    let list = list_keys(host).ok()?;
-    list.keys.into_iter().find(|key| key.prefix == prefix)?.name
+    let keys = list_keys(host).ok()?;
+    keys.into_iter().find(|key| key.prefix == prefix)?.name
 }
 
 /// The longest prefix a key has (`abcd1234` in `abcd1234.<secret>`).

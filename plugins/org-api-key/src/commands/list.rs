@@ -23,7 +23,7 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     // The answer stays JSON text, printed as received; here it is only checked for the expected
     // shape, and read into rows when text mode shows a table.
     let payload = host
-        .get_raw(api::API_KEYS_PATH)
+        .get_raw(baseten_plugin_api::models::API_KEYS_PATH)
         .map_err(|error| error.context("list API keys"))?;
     let rows = if args.invocation().output == OutputMode::Text {
         let list: ListedKeys<'_> = decode(payload.get())?;

@@ -2,12 +2,11 @@
 
 use serde_json::Value;
 
+use baseten_plugin_api::models::{TEAMS_PATH, TeamList};
 use baseten_plugin_api::sdk::decode_value;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table,
 };
-
-use crate::api::{self, TeamList};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "team", "list"], "List teams")
@@ -26,7 +25,7 @@ pub fn command() -> Command {
 
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     let payload: Value = host
-        .get_json(api::TEAMS_PATH)
+        .get_json(TEAMS_PATH)
         .map_err(|error| error.context("list teams"))?;
     let list: TeamList = decode_value(&payload)?;
     let rows = if args.invocation().output == OutputMode::Text {
