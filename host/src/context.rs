@@ -123,6 +123,25 @@ impl Context {
         })
     }
 
+    /// Puts `folder` first in `BASETEN_PLUGIN_PATH` for the rest of this run and for its child
+    /// processes (`plugin dev`).
+    pub fn prepend_plugin_folder(&mut self, folder: &std::path::Path) -> Result<(), CliError> {
+        let name = crate::env_vars::PLUGIN_PATH;
+        let mut folders = vec![folder.to_path_buf()];
+        if let Some(existing) = self.var_os(name) {
+            folders.extend(std::env::split_paths(&existing));
+        }
+        let joined = std::env::join_paths(folders).map_err(|error| {
+            CliError::failure(format!(
+                "could not add `{}` to {name}: {error}",
+                folder.display()
+            ))
+        })?;
+        self.environment.retain(|(key, _)| key != name);
+        self.environment.push((OsString::from(name), joined));
+        Ok(())
+    }
+
     /// A variable's raw value, if set and not empty.
     pub fn var_os(&self, name: &str) -> Option<OsString> {
         self.environment

@@ -139,11 +139,13 @@ pub fn plugin_command(
     }
 }
 
-/// Says under `-v` which plugin runs the command.
+/// Says under `-v` which plugin runs the command: which file, of which kind (a working copy
+/// from `plugin dev` or `BASETEN_PLUGIN_PATH`, or an installed one).
 fn log_plugin(logger: &Logger, record: &PluginRecord) {
     logger.info(&format!(
-        "* plugin `{}` from {}",
+        "* plugin `{}` ({}) from {}",
         record.name(),
+        record.kind.as_str(),
         record.path.display()
     ));
 }
@@ -181,6 +183,13 @@ fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
         }
     }
     for positional in &spec.args {
+        if commands::takes_trailing_words(spec, &positional.name) {
+            if let Some(words) = matches.get_many::<String>(&positional.name) {
+                let words = words.map(|word| Value::String(word.clone())).collect();
+                flags.insert(positional.name.clone(), Value::Array(words));
+            }
+            continue;
+        }
         let value = if positional.path {
             matches
                 .get_one::<PathBuf>(&positional.name)

@@ -56,6 +56,24 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
         return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
     }
     if let Some(built_in) = commands::find(&path) {
+        // `plugin dev -- COMMAND…` runs a second command line, in this run's context with the
+        // plugin just built searched first: it needs the context, so it is carried out here.
+        if path == commands::plugin::dev::PATH
+            && let Some(words) = leaf.get_many::<String>(commands::plugin::dev::COMMAND_ARG)
+        {
+            let words: Vec<OsString> = words.map(OsString::from).collect();
+            let built = commands::plugin::dev::build(
+                context,
+                &logger,
+                leaf.get_flag("release"),
+                leaf.get_one::<String>("manifest-path")
+                    .map(std::path::Path::new),
+            )?;
+            context.prepend_plugin_folder(&built.folder)?;
+            let profile = leaf.get_one::<String>("profile").map(String::as_str);
+            let args = commands::plugin::dev::command_line(context.verbosity, profile, words);
+            return run(context, args);
+        }
         return dispatch::built_in(context, &logger, &registry, built_in, leaf);
     }
     match registry.command(&path) {

@@ -88,10 +88,17 @@ pub fn built_ins() -> &'static BuiltIns {
             plugin::info::built_in(),
             plugin::install::built_in(),
             plugin::remove::built_in(),
+            plugin::dev::built_in(),
             completion::built_in(),
             man::built_in(),
         ],
     })
+}
+
+/// Whether `positional` of `spec` takes the rest of the command line after `--`: the command
+/// `baseten plugin dev` runs. Only a built-in can (plugins cannot declare `plugin dev`).
+pub fn takes_trailing_words(spec: &CommandSpec, positional: &str) -> bool {
+    spec.path == plugin::dev::PATH && positional == plugin::dev::COMMAND_ARG
 }
 
 /// The built-in at exactly `path`.

@@ -23,7 +23,8 @@ use crate::context::Context;
 use crate::log::Logger;
 
 pub use discovery::{
-    Skipped, executable_file_name_for, file_name_for, search_folders, user_folder,
+    Skipped, executable_file_name_for, file_name_for, kind_of, name_from_file, search_folders,
+    user_folder,
 };
 pub use services::PluginServices;
 

@@ -14,6 +14,8 @@ mod auth;
 mod built_ins;
 #[path = "e2e/completion.rs"]
 mod completion;
+#[path = "e2e/dev_loop.rs"]
+mod dev_loop;
 #[path = "e2e/errors.rs"]
 mod errors;
 #[path = "e2e/examples.rs"]

@@ -1,6 +1,7 @@
 //! `baseten plugin list | info | install | remove`: the plugins a user has, why any is unused,
 //! and adding or removing one in the user plugin folder (README, "Plugins").
 
+pub mod dev;
 pub mod info;
 pub mod install;
 pub mod list;

@@ -107,7 +107,8 @@ fn a_command_on_a_warm_cache_loads_only_its_own_plugin() {
     run.assert_code(0);
     assert_eq!(cache_line(&run.stderr), expect(bundled() + 1, 0));
     assert!(
-        run.stderr.contains("* plugin `org-api-key` from "),
+        run.stderr
+            .contains("* plugin `org-api-key` (library) from "),
         "{}",
         run.stderr
     );

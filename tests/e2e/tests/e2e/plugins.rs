@@ -368,7 +368,7 @@ fn a_plugin_in_a_folder_others_can_write_is_refused_and_the_bundled_one_used() {
         run.assert_code(0);
         assert!(
             run.stderr.contains(&format!(
-                "* plugin `org-api-key` from {}",
+                "* plugin `org-api-key` (library) from {}",
                 plugin_library("org_api_key").display()
             )),
             "{}",

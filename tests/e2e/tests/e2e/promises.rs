@@ -978,7 +978,7 @@ fn org_api_key_used(sandbox: &Sandbox) -> PathBuf {
     run.assert_code(0);
     run.stderr
         .lines()
-        .find_map(|line| line.strip_prefix("* plugin `org-api-key` from "))
+        .find_map(|line| line.strip_prefix("* plugin `org-api-key` (library) from "))
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("no plugin line in:\n{}", run.stderr))
 }
@@ -1050,7 +1050,7 @@ fn plugins_beside_the_executable_are_found_in_their_order() {
         run.assert_code(0);
         run.stderr
             .lines()
-            .find_map(|line| line.strip_prefix("* plugin `org-api-key` from "))
+            .find_map(|line| line.strip_prefix("* plugin `org-api-key` (library) from "))
             .map(PathBuf::from)
             .unwrap_or_else(|| panic!("no plugin line in:\n{}", run.stderr))
     };
@@ -1107,7 +1107,7 @@ fn a_plugin_file_others_can_write_is_skipped_with_its_reason() {
         );
         assert!(
             run.stderr.contains(&format!(
-                "* plugin `org-api-key` from {}\n",
+                "* plugin `org-api-key` (library) from {}\n",
                 plugin_library("org_api_key").display()
             )),
             "{mode:o}: {}",
