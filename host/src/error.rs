@@ -101,4 +101,71 @@ mod tests {
         .collect();
         assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8, 130]);
     }
+
+    const GUIDE: &str = include_str!("../../docs/writing-a-plugin.md");
+
+    /// The text of the plugin guide's section `heading`, up to the next section.
+    fn guide_section(heading: &str) -> &'static str {
+        let start = GUIDE
+            .find(&format!("\n## {heading}\n"))
+            .unwrap_or_else(|| panic!("the plugin guide has a section `{heading}`"));
+        let rest = &GUIDE[start + 1..];
+        let end = rest[3..].find("\n## ").map_or(rest.len(), |end| end + 3);
+        &rest[..end]
+    }
+
+    /// The plugin guide's table of error kinds and exit codes is this host's.
+    #[test]
+    fn the_plugin_guide_gives_every_kind_its_exit_code() {
+        let mut rows = 0;
+        for line in guide_section("Errors").lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, kind, code, ..] = cells.as_slice() else {
+                continue;
+            };
+            let Ok(code) = code.parse::<u8>() else {
+                continue;
+            };
+            let Some(kind) = kind
+                .strip_prefix('`')
+                .and_then(|kind| kind.strip_suffix('`'))
+            else {
+                continue;
+            };
+            let kind: ErrorKind = serde_json::from_value(serde_json::Value::String(
+                // `NotFound` → `not_found`, the kind's name in the protocol.
+                kind.chars().fold(String::new(), |mut name, character| {
+                    if character.is_uppercase() && !name.is_empty() {
+                        name.push('_');
+                    }
+                    name.push(character.to_ascii_lowercase());
+                    name
+                }),
+            ))
+            .expect("a kind");
+            assert_eq!(code, exit_code(kind), "{line}");
+            rows += 1;
+        }
+        assert_eq!(rows, 9, "one row per kind");
+    }
+
+    /// The plugin guide's errors example is the SDK's doc test of `PluginError`, which runs.
+    #[test]
+    fn the_plugin_guides_errors_example_is_the_sdks_doc_test() {
+        let section = guide_section("Errors");
+        let start = section.find("```rust\n").expect("an example") + "```rust\n".len();
+        let example = &section[start..start + section[start..].find("```").expect("closed")];
+        let source = include_str!("../../plugin-api/src/protocol.rs");
+        let doc_test: String = source
+            .split("/// ```\n")
+            .nth(1)
+            .expect("the doc test of `PluginError`")
+            .lines()
+            .map(|line| line.strip_prefix("///").unwrap_or(line))
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(example, doc_test);
+    }
 }

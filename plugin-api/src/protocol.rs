@@ -415,6 +415,52 @@ pub enum CommandResult {
 }
 
 /// A failure, with enough to pick the exit code and tell the user what to do.
+///
+/// The host prints it as `error: <message>` and, when there is one, `hint: <hint>` on the next
+/// line, and exits with the code of its [`ErrorKind`]. A message is one line, lowercase, says
+/// what failed and why, quotes values in backticks and has no trailing period; a hint is one
+/// line saying what to do. [`PluginError::context`] puts what the command was doing in front of
+/// an error it passes on.
+///
+/// ```
+/// use baseten_plugin_api::models::{self, Team, User};
+/// use baseten_plugin_api::{ErrorKind, Host, PluginError};
+///
+/// /// The team called `name`: exit 4 with a hint when there is none.
+/// fn team_named(host: &Host<'_>, name: &str) -> Result<Team, PluginError> {
+///     // A failed request is passed on as it is: `could not list teams: HTTP 403: …`.
+///     let teams = models::teams(host)?;
+///     teams
+///         .into_iter()
+///         .find(|team| team.name == name)
+///         .ok_or_else(|| {
+///             PluginError::new(ErrorKind::NotFound, format!("no team named `{name}`"))
+///                 .with_hint("list teams with `baseten org team list`")
+///         })
+/// }
+///
+/// /// The email of the credential's user, saying what it was doing when it fails.
+/// fn my_email(host: &Host<'_>) -> Result<String, PluginError> {
+///     let me: User = host
+///         .get_json(models::ME_PATH)
+///         .map_err(|error| error.context("look up who you are"))?;
+///     me.email.ok_or_else(|| {
+///         PluginError::new(ErrorKind::Failure, "the API shares no email for this user")
+///     })
+/// }
+/// #
+/// # use baseten_plugin_api::testing::RecordingHost;
+/// # use serde_json::json;
+/// # let recording = RecordingHost::new().respond(200, json!({"teams": []}));
+/// # let error = team_named(&Host::new(&recording), "Research").unwrap_err();
+/// # assert_eq!(error.kind, ErrorKind::NotFound);
+/// # assert_eq!(error.message, "no team named `Research`");
+/// # assert_eq!(error.hint.as_deref(), Some("list teams with `baseten org team list`"));
+/// # let recording = RecordingHost::new().respond(401, json!({"message": "bad key"}));
+/// # let error = my_email(&Host::new(&recording)).unwrap_err();
+/// # assert_eq!(error.kind, ErrorKind::Auth);
+/// # assert_eq!(error.message, "could not look up who you are: HTTP 401");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginError {
     /// What kind of failure; picks the exit code.
