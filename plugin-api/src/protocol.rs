@@ -33,7 +33,9 @@ pub struct Manifest {
     #[serde(default)]
     pub description: String,
     /// Descriptions of the command groups the plugin's commands sit in, e.g. `org` and
-    /// `org api-key`. Several plugins may describe the same group; the first one found wins.
+    /// `org api-key`. Several plugins may describe the same group; the first description wins,
+    /// the plugins bundled with `baseten` before any other, so a plugin adding a command to a
+    /// bundled group cannot change its help.
     #[serde(default)]
     pub groups: Vec<GroupSpec>,
     /// One entry per leaf command.
