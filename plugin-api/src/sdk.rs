@@ -4,6 +4,14 @@
 //! A plugin is a list of [`Command`]s, each a spec and a `run` function. The SDK builds the
 //! manifest from the specs, routes an invocation to its command, and catches panics so that a
 //! bug in a plugin is an error message, never a crashed host.
+//!
+//! Catching a panic needs unwinding: never build a plugin with `panic = "abort"` in a Cargo
+//! profile, or a panic in a library plugin kills the `baseten` process that loaded it.
+//!
+//! This crate enables `serde_json`'s `preserve_order` feature, which Cargo turns on for every
+//! crate using `serde_json` in the plugin: a [`Value`] payload (and `json!`) keeps its fields in
+//! insertion order. A payload that must not depend on it is a `#[derive(Serialize)]` struct
+//! (fields in declaration order) or an API's answer kept as text ([`Host::get_raw`]).
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
