@@ -502,6 +502,27 @@ mod tests {
     }
 
     #[test]
+    fn fields_are_aligned_after_the_longest_name_and_kept_on_one_line() {
+        let output = CommandOutput::fields(
+            json!({"id": "t1"}),
+            [
+                ("ID", "t1"),
+                ("Name", "Équipe 研究"),
+                ("Note", "two\nlines\u{1b}[2J"),
+                ("Empty", ""),
+            ],
+        );
+        let (stdout, stderr) = render_to_strings(&output, &plain(OutputMode::Text));
+        assert_eq!(
+            stdout,
+            "ID:     t1\nName:   Équipe 研究\nNote:   two lines?[2J\nEmpty:\n"
+        );
+        assert_eq!(stderr, "");
+        let none = CommandOutput::fields(json!({}), Vec::<(String, String)>::new());
+        assert_eq!(render_to_strings(&none, &plain(OutputMode::Text)).0, "");
+    }
+
+    #[test]
     fn an_empty_table_says_so_on_stderr_only() {
         let (stdout, stderr) = render_to_strings(&key_table(vec![]), &plain(OutputMode::Text));
         assert_eq!(
