@@ -29,3 +29,8 @@ pub use protocol::{
 };
 pub use sdk::{Args, Command, Host, PluginDefinition};
 pub use serve::serve;
+
+/// The crate's README, whose examples run as documentation tests: what crates.io shows works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

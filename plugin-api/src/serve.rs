@@ -2,11 +2,19 @@
 //! messages on stdin and stdout, so the same definition that `export_plugin!` exposes as a
 //! library also runs as a program of its own:
 //!
-//! ```ignore
+//! ```no_run
+//! # mod my_plugin {
+//! #     pub fn plugin() -> baseten_plugin_api::PluginDefinition {
+//! #         baseten_plugin_api::PluginDefinition::new("hello", "0.1.0", "Say hello")
+//! #     }
+//! # }
 //! fn main() -> std::process::ExitCode {
 //!     baseten_plugin_api::serve(my_plugin::plugin())
 //! }
 //! ```
+//!
+//! (Compiled, not run, by the documentation tests: it would wait for the host's first line on
+//! the test's stdin. `tests/serve_stdio.rs` runs `serve` in a child process instead.)
 //!
 //! The host writes the first line: `describe` is answered with the manifest, `invoke` runs the
 //! command with a [`HostApi`] whose calls are lines on the pipe, then the result is written.
