@@ -30,6 +30,10 @@ pub use protocol::{
 pub use sdk::{Args, Command, Host, PluginDefinition};
 pub use serve::serve;
 
+/// This SDK's own version (the `baseten-plugin-api` crate's), as opposed to the plugin API
+/// version it implements ([`PLUGIN_API_VERSION`]): what a plugin project depends on.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The crate's README, whose examples run as documentation tests: what crates.io shows works.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

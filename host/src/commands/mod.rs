@@ -88,6 +88,7 @@ pub fn built_ins() -> &'static BuiltIns {
             plugin::info::built_in(),
             plugin::install::built_in(),
             plugin::remove::built_in(),
+            plugin::new::built_in(),
             completion::built_in(),
             man::built_in(),
         ],

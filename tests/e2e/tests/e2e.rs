@@ -48,6 +48,8 @@ mod promises;
 mod reliability;
 #[path = "e2e/sanitize.rs"]
 mod sanitize;
+#[path = "e2e/scaffold.rs"]
+mod scaffold;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/support.rs"]
