@@ -6,6 +6,7 @@ pub mod info;
 pub mod install;
 pub mod list;
 pub mod new;
+pub mod pack;
 pub mod remove;
 
 use std::path::{Path, PathBuf};
