@@ -277,6 +277,8 @@ fn extract(archive: &Path) -> Result<Extracted, CliError> {
 fn private_folder() -> io::Result<PathBuf> {
     let base = std::env::temp_dir();
     let mut builder = fs::DirBuilder::new();
+    // The folder itself is new: one left by someone else is never used.
+    builder.recursive(false);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     for attempt in 0..100u32 {
