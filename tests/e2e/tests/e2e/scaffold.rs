@@ -87,6 +87,22 @@ fn a_new_plugin_project_builds_passes_its_tests_and_installs_as_generated() {
     let built = target.join("debug").join(&library);
     assert!(built.is_file(), "cargo built no `{}`", built.display());
 
+    // Packed as the README says: its index entry names it as its manifest does.
+    let run = sandbox.run(&[
+        "plugin",
+        "pack",
+        &built.display().to_string(),
+        "--url",
+        "greeter.so",
+        "-o",
+        "json",
+    ]);
+    run.assert_code(0);
+    let entry = run.json();
+    assert_eq!(entry["name"], "greeter");
+    assert_eq!(entry["description"], "The `greeter` commands");
+    assert_eq!(entry["versions"][0]["version"], "0.1.0");
+
     let run = sandbox.run(&["plugin", "install", &built.display().to_string()]);
     run.assert_code(0);
     assert!(
