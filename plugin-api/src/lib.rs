@@ -13,6 +13,54 @@
 //! - [`abi`]: the binary interface; the host uses it to load plugins.
 //! - [`pipe`]: the same messages framed as JSON lines, for executable plugins.
 //! - [`serve`](mod@serve): runs a plugin definition as an executable plugin.
+//!
+//! # Example
+//!
+//! A plugin with one command, `baseten hello greet [--name NAME]`, and a test of it against a
+//! [`testing::RecordingHost`], which answers the command's HTTP requests from a script:
+//!
+//! ```
+//! use baseten_plugin_api::{
+//!     Args, CommandOutput, CommandSpec, FlagSpec, Host, PluginDefinition, PluginError,
+//! };
+//! use serde_json::{Value, json};
+//!
+//! pub fn plugin() -> PluginDefinition {
+//!     PluginDefinition::new("hello", "0.1.0", "Say hello")
+//!         .group(["hello"], "Say hello")
+//!         .command(
+//!             CommandSpec::new(["hello", "greet"], "Greet someone, or the logged-in user")
+//!                 .flag(FlagSpec::text("name", "Who to greet").value_name("NAME"))
+//!                 .run(greet),
+//!         )
+//! }
+//!
+//! baseten_plugin_api::export_plugin!(plugin);
+//!
+//! fn greet(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
+//!     let name = match args.text("name") {
+//!         Some(name) => name.to_owned(),
+//!         None => {
+//!             let me: Value = host.get_json("/v1/users/me")?;
+//!             me["email"].as_str().unwrap_or("there").to_owned()
+//!         }
+//!     };
+//!     let greeting = format!("Hello, {name}.");
+//!     Ok(CommandOutput::lines(json!({ "greeting": greeting }), vec![greeting]))
+//! }
+//!
+//! # fn main() {
+//! let host = baseten_plugin_api::testing::RecordingHost::new()
+//!     .respond(200, json!({"email": "ada@example.com"}));
+//! let output = host.command(&plugin(), &["hello", "greet"]).run().expect("greets");
+//! assert_eq!(output.payload_value(), json!({"greeting": "Hello, ada@example.com."}));
+//! assert_eq!(host.requests()[0].path, "/v1/users/me");
+//! # }
+//! ```
+//!
+//! The guide, `docs/writing-a-plugin.md` in the repository, goes from a new project to an
+//! installed command, and says which `baseten` releases load what a version of this crate
+//! builds ([`PLUGIN_API_VERSION`], [`SDK_VERSION`]).
 
 #![deny(missing_docs)]
 
@@ -31,3 +79,12 @@ pub use protocol::{
 };
 pub use sdk::{Args, Command, Host, PluginDefinition};
 pub use serve::serve;
+
+/// This SDK's own version (the `baseten-plugin-api` crate's), as opposed to the plugin API
+/// version it implements ([`PLUGIN_API_VERSION`]): what a plugin project depends on.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The crate's README, whose examples run as documentation tests: what crates.io shows works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -760,9 +760,25 @@ pub fn invoke_entry(
 /// Exposes a plugin to the host. Call it once, at the root of the plugin's `cdylib` crate, with
 /// a function that returns the [`PluginDefinition`]:
 ///
-/// ```ignore
-/// fn plugin() -> baseten_plugin_api::sdk::PluginDefinition { /* … */ }
+/// ```
+/// use baseten_plugin_api::{CommandOutput, CommandSpec, PluginDefinition};
+/// use serde_json::json;
+///
+/// pub fn plugin() -> PluginDefinition {
+///     PluginDefinition::new("hello", env!("CARGO_PKG_VERSION"), "Say hello").command(
+///         CommandSpec::new(["hello", "greet"], "Greet")
+///             .run(|_, _| Ok(CommandOutput::lines(json!({}), vec!["Hello.".to_owned()]))),
+///     )
+/// }
+///
 /// baseten_plugin_api::export_plugin!(plugin);
+/// # fn main() {
+/// #     // What the host reads first through the exported entry: the manifest.
+/// #     use baseten_plugin_api::abi::PluginEntry;
+/// #     let manifest: serde_json::Value =
+/// #         serde_json::from_str(&__BasetenPluginEntry::manifest()).expect("a JSON manifest");
+/// #     assert_eq!(manifest["name"], "hello");
+/// # }
 /// ```
 ///
 /// Tests of a host's version checks can build a plugin that claims another plugin API version

@@ -89,6 +89,8 @@ pub fn built_ins() -> &'static BuiltIns {
             plugin::install::built_in(),
             plugin::remove::built_in(),
             plugin::dev::built_in(),
+            plugin::new::built_in(),
+            plugin::pack::built_in(),
             completion::built_in(),
             man::built_in(),
         ],

@@ -650,7 +650,7 @@ fn build_hello_plugin() -> Result<PathBuf, String> {
 
 /// Where the projects of `tests/fixtures` that are not workspace members build: `target/fixtures`,
 /// kept between runs so that rebuilding is quick.
-fn fixtures_target_dir() -> PathBuf {
+pub fn fixtures_target_dir() -> PathBuf {
     build_dir()
         .parent()
         .expect("the build folder is inside the target folder")
@@ -660,17 +660,43 @@ fn fixtures_target_dir() -> PathBuf {
 /// Runs `cargo <subcommand>` on the hello plugin project as its author would, offline and with
 /// its own lock file; an error holds cargo's output.
 pub fn cargo_on_hello(subcommand: &str) -> Result<(), String> {
+    cargo_on_project(
+        &hello_project(),
+        &[subcommand, "--locked"],
+        &fixtures_target_dir(),
+    )
+    .map_err(|why| {
+        format!(
+            "{why}\n(if the plugin API's version or dependencies changed, update the lock file of \
+             tests/fixtures/hello with `cargo update --offline --manifest-path \
+             tests/fixtures/hello/Cargo.toml --config '{}'`)",
+            sdk_override()
+        )
+    })
+}
+
+/// The Cargo setting that builds a plugin project against the SDK of this repository instead of
+/// the published one, as docs/writing-a-plugin.md describes: `patch.crates-io`.
+pub fn sdk_override() -> String {
+    let path = repository_root().join("plugin-api");
+    format!(
+        "patch.crates-io.baseten-plugin-api.path={}",
+        serde_json::Value::String(path.display().to_string())
+    )
+}
+
+/// Runs `cargo <args>` in the plugin project at `project` as its author would, but offline,
+/// quietly, with the SDK of this repository (`sdk_override`) and its build output in `target`;
+/// an error holds cargo's output.
+pub fn cargo_on_project(project: &Path, args: &[&str], target: &Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let output = Command::new(cargo)
-        .args([
-            subcommand,
-            "--offline",
-            "--locked",
-            "--quiet",
-            "--manifest-path",
-        ])
-        .arg(hello_project().join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", fixtures_target_dir())
+        .args(args)
+        .args(["--offline", "--quiet", "--config"])
+        .arg(sdk_override())
+        .arg("--manifest-path")
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
         .stdin(Stdio::null())
         .output()
         .map_err(|error| format!("could not run cargo: {error}"))?;
@@ -678,9 +704,9 @@ pub fn cargo_on_hello(subcommand: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`cargo {subcommand}` of tests/fixtures/hello failed (if the plugin API's version or \
-             dependencies changed, update its lock file with `cargo update --manifest-path \
-             tests/fixtures/hello/Cargo.toml`):\n{}{}",
+            "`cargo {}` of `{}` failed:\n{}{}",
+            args.join(" "),
+            project.display(),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         ))

@@ -36,6 +36,8 @@ mod key_safety;
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
 mod output_modes;
+#[path = "e2e/pack.rs"]
+mod pack;
 #[path = "e2e/pipe_driver.rs"]
 mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
@@ -50,6 +52,8 @@ mod promises;
 mod reliability;
 #[path = "e2e/sanitize.rs"]
 mod sanitize;
+#[path = "e2e/scaffold.rs"]
+mod scaffold;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/support.rs"]

@@ -263,7 +263,7 @@ fn check_library(
 /// What the file to install is: an executable plugin when it is a program (an execute bit on
 /// Unix, `.exe` on Windows) not named like a library (`.so`, `.dylib`, `.dll`); a library
 /// otherwise, whose checks then say what is wrong with it.
-fn kind_of_source(source: &Path) -> PluginKind {
+pub fn kind_of_source(source: &Path) -> PluginKind {
     let name = source
         .file_name()
         .map(|name| name.to_string_lossy().to_ascii_lowercase())

@@ -1,10 +1,13 @@
-//! `baseten plugin list | info | install | remove`: the plugins a user has, why any is unused,
-//! and adding or removing one in the user plugin folder (README, "Plugins").
+//! `baseten plugin list | info | install | remove | new | pack`: the plugins a user has, why any
+//! is unused, adding or removing one in the user plugin folder (README, "Plugins"), and an
+//! author's path from a new project to an index entry.
 
 pub mod dev;
 pub mod info;
 pub mod install;
 pub mod list;
+pub mod new;
+pub mod pack;
 pub mod remove;
 
 use std::path::{Path, PathBuf};
