@@ -9,7 +9,9 @@
 mod cache;
 mod discovery;
 pub mod executable;
+pub mod index;
 pub mod probe;
+pub mod receipt;
 mod services;
 pub mod validate;
 
@@ -23,7 +25,7 @@ use crate::context::Context;
 use crate::log::Logger;
 
 pub use discovery::{
-    Skipped, executable_file_name_for, file_name_for, search_folders, user_folder,
+    Skipped, executable_file_name_for, file_name_for, name_from_file, search_folders, user_folder,
 };
 pub use services::PluginServices;
 

@@ -1,10 +1,13 @@
 //! `baseten plugin list | info | install | remove`: the plugins a user has, why any is unused,
 //! and adding or removing one in the user plugin folder (README, "Plugins").
 
+pub mod fetch;
 pub mod info;
 pub mod install;
 pub mod list;
 pub mod remove;
+pub mod search;
+pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +17,7 @@ use baseten_plugin_api::protocol::{ArgSpec, GroupSpec, Manifest};
 
 use crate::commands::Request;
 use crate::error::CliError;
+use crate::plugins::receipt::{self, Receipt};
 use crate::plugins::{PluginRecord, PluginStatus};
 pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 
@@ -21,7 +25,7 @@ pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 pub fn group() -> GroupSpec {
     GroupSpec {
         path: vec!["plugin".to_owned()],
-        about: "List, inspect, install and remove plugins".to_owned(),
+        about: "List, inspect, find, install, upgrade and remove plugins".to_owned(),
     }
 }
 
@@ -90,10 +94,32 @@ pub fn command_lines(manifest: Option<&Manifest>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The receipt `plugin install` wrote beside the record's file for the version installed, if
+/// any: none for a plugin copied in by hand.
+pub fn receipt_of(record: &PluginRecord) -> Option<Receipt> {
+    receipt::read_for(
+        &record.path,
+        &record.name(),
+        record
+            .manifest
+            .as_ref()
+            .map(|manifest| manifest.version.as_str()),
+    )
+}
+
+/// Where a record's plugin came from, as `plugin list` shows it.
+pub fn source_text(receipt: Option<&Receipt>) -> String {
+    match receipt {
+        Some(receipt) => receipt.source.describe(),
+        None => "no receipt".to_owned(),
+    }
+}
+
 /// What `plugin list` says about one record, and the start of what `plugin info` says.
 pub fn record_json(record: &PluginRecord) -> Value {
     let (status, reason) = status_fields(&record.status);
     let manifest = record.manifest.as_ref();
+    let receipt = receipt_of(record);
     json!({
         "name": record.name(),
         "kind": record.kind.as_str(),
@@ -104,6 +130,8 @@ pub fn record_json(record: &PluginRecord) -> Value {
         "status": status,
         "reason": reason,
         "path": record.path.display().to_string(),
+        "source": receipt.as_ref().map(|receipt| &receipt.source),
+        "pinned": receipt.as_ref().map(|receipt| receipt.pinned),
     })
 }
 
