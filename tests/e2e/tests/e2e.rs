@@ -14,6 +14,8 @@ mod auth;
 mod built_ins;
 #[path = "e2e/completion.rs"]
 mod completion;
+#[path = "e2e/distribution.rs"]
+mod distribution;
 #[path = "e2e/errors.rs"]
 mod errors;
 #[path = "e2e/examples.rs"]
