@@ -30,8 +30,12 @@ pub fn built_in() -> BuiltIn {
             "Also list plugins with no version this baseten can install, and why",
         ))
         .example(
-            "List the plugins of the index that can be installed",
-            "BASETEN_PLUGIN_INDEX=https://example.com/index.json baseten plugin search",
+            "List the plugins of the index (BASETEN_PLUGIN_INDEX) that can be installed here",
+            "baseten plugin search",
+        )
+        .example(
+            "Find plugins about greetings, with those that cannot be installed and why",
+            "baseten plugin search hello --all",
         )
         .built_in(run)
 }

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use baseten_e2e::{Emulator, LocalServer, Run, Sandbox, closed_port, hello_plugin};
+use baseten_e2e::{Emulator, LocalServer, Run, Sandbox, closed_port, hello_plugin, host_target};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -155,22 +155,6 @@ fn greet_version(sandbox: &Sandbox) -> Option<String> {
     listed(sandbox, "greet").and_then(|plugin| plugin["version"].as_str().map(str::to_owned))
 }
 
-/// The target triple this baseten reports in `plugin search`, from an empty index.
-fn host_target(sandbox: &Sandbox) -> String {
-    let folder = tempfile::tempdir().expect("a temp folder");
-    let empty = folder.path().join("index.json");
-    std::fs::write(&empty, r#"{"plugins": []}"#).expect("writes");
-    let mut probe = Sandbox::new();
-    probe.set("HOME", sandbox.home());
-    probe.set("BASETEN_PLUGIN_INDEX", empty.as_os_str());
-    let run = probe.run(&["plugin", "search", "-o", "json"]);
-    run.assert_code(0);
-    run.json()["target"]
-        .as_str()
-        .expect("search names the target")
-        .to_owned()
-}
-
 #[track_caller]
 fn assert_error(run: &Run, code: i32, needle: &str) {
     run.assert_code(code);
@@ -299,7 +283,7 @@ fn a_library_plugin_installs_from_a_tar_gz_over_https_with_the_ca_bundle() {
         .start_in_background()
         .expect("the emulator starts");
     let mut sandbox = sandbox();
-    let target = host_target(&sandbox);
+    let target = host_target();
     let index = json!({"plugins": [{"name": "hello", "description": "Say hello",
         "versions": [{"version": "0.1.0", "plugin_api": "1.1",
             "artifacts": [

@@ -132,6 +132,7 @@ fn prepared_sandbox(emulator: &BackgroundEmulator, example: &str) -> Sandbox {
         std::env::join_paths(std::iter::once(build_dir()).chain(std::env::split_paths(&inherited)))
             .expect("PATH folders hold no separator");
     sandbox.set("PATH", path);
+    publish_hello_index(&mut sandbox);
     let key = format!("{}\n", emulator.api_key());
     sandbox
         .run_with_stdin(
@@ -163,6 +164,28 @@ fn prepared_sandbox(emulator: &BackgroundEmulator, example: &str) -> Sandbox {
         std::fs::copy(hello_plugin(), destination).expect("copies the guide's plugin");
     }
     sandbox
+}
+
+/// A plugin index in the sandbox listing the guide's plugin (`hello` 0.1.0, for this platform),
+/// named by `BASETEN_PLUGIN_INDEX`: what `plugin install hello`, `plugin search` and `plugin
+/// upgrade` read.
+fn publish_hello_index(sandbox: &mut Sandbox) {
+    use sha2::Digest;
+    let folder = sandbox.home().join("plugin-index");
+    std::fs::create_dir_all(&folder).expect("creates the index folder");
+    let library = std::fs::read(hello_plugin()).expect("reads the guide's plugin");
+    std::fs::write(folder.join("libbaseten_plugin_hello.so"), &library).expect("publishes it");
+    let sha256: String = sha2::Sha256::digest(&library)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let index = serde_json::json!({"plugins": [{"name": "hello", "description": "Say hello",
+        "versions": [{"version": "0.1.0", "plugin_api": "1.1", "artifacts": [{
+            "target": baseten_e2e::host_target(), "url": "libbaseten_plugin_hello.so",
+            "sha256": sha256}]}]}]});
+    let index_file = folder.join("index.json");
+    std::fs::write(&index_file, index.to_string()).expect("writes the index");
+    sandbox.set("BASETEN_PLUGIN_INDEX", index_file.as_os_str());
 }
 
 /// Runs `example` in `bash` in `sandbox`, with the API key on stdin for an example that logs in
