@@ -146,7 +146,7 @@ impl<'a> Fetcher<'a> {
         })?;
         let index = Index::parse(&bytes).map_err(|why| {
             CliError::failure(format!("invalid plugin index `{location}`: {why}"))
-                .with_hint("the index is the publisher's to fix; see the README's \"Plugin index\"")
+                .with_hint("the index is the publisher's to fix: its format is in the README")
         })?;
         Ok(LoadedIndex {
             index,
