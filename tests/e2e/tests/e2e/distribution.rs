@@ -690,3 +690,54 @@ fn a_local_file_install_records_its_path_and_a_hand_copied_plugin_has_no_receipt
     let run = sandbox.run(&["plugin", "upgrade", "greet"]);
     assert_error(&run, 1, "has no receipt");
 }
+
+/// A server that sends `body` in five pieces, 200 ms apart: a download slower than a moment.
+fn slow_server(body: Vec<u8>) -> LocalServer {
+    LocalServer::start(move |_, mut stream| {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        for piece in body.chunks(body.len().div_ceil(5)) {
+            let _ = stream.write_all(piece);
+            let _ = stream.flush();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })
+}
+
+#[test]
+fn a_slow_download_shows_progress_on_a_terminal_only() {
+    if !baseten_e2e::programs_installed(&["script"], "download progress on a terminal") {
+        return;
+    }
+    let plugin = script_plugin("0.1.0", "1.0.0");
+    let server = slow_server(plugin.clone());
+    let url = format!("{}/baseten-plugin-greet", server.url());
+    let sandbox = sandbox();
+    let run = sandbox.run(&["plugin", "install", &url]);
+    run.assert_code(0);
+    assert!(!run.stderr.contains("Downloading"), "{}", run.stderr);
+
+    let sandbox = self::sandbox();
+    let mut command = sandbox.command(std::path::Path::new("script"));
+    command.args([
+        "-qec",
+        &format!(
+            "{} plugin install {url}",
+            baseten_e2e::baseten_bin().display()
+        ),
+        "/dev/null",
+    ]);
+    let run = baseten_e2e::run_command(command, "");
+    run.assert_code(0);
+    let size = plugin.len();
+    assert!(
+        run.stdout.contains(&format!(
+            "Downloading baseten-plugin-greet: {size} B of {size} B"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
+}
