@@ -163,6 +163,20 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
                 .map(|installed| installed.output)
         }
         SourceArg::Index { name, version } => {
+            if request
+                .context
+                .var(crate::env_vars::PLUGIN_INDEX)?
+                .is_none()
+            {
+                let text = source.display();
+                return Err(CliError::failure(format!(
+                    "cannot install `{text}`: there is no such file, and no plugin index is set to look `{name}` up in"
+                ))
+                .with_hint(format!(
+                    "pass the path of a plugin file (`./{text}` for one in this folder), or set {} to the URL or path of a plugin index",
+                    crate::env_vars::PLUGIN_INDEX
+                )));
+            }
             let fetcher = Fetcher::new(request.context, request.logger);
             let pinned = version.is_some() || pinned_digest.is_some();
             install_from_index(

@@ -510,6 +510,13 @@ fn an_unset_unreachable_or_malformed_index_is_one_clear_error() {
         run.stderr
     );
 
+    let run = sandbox.run(&["plugin", "install", "greet"]);
+    assert_error(
+        &run,
+        1,
+        "error: cannot install `greet`: there is no such file, and no plugin index is set",
+    );
+
     let unreachable = format!("http://127.0.0.1:{}/index.json", closed_port());
     sandbox.set("BASETEN_PLUGIN_INDEX", &unreachable);
     let run = sandbox.run(&["plugin", "install", "greet"]);
