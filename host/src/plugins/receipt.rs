@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_receipt_is_never_taken_for_a_plugin() {
-        for name in ["hello", "org-api-key", "x"] {
+        for name in ["hello", "org-api-key", "x", "baseten-plugin-x", "lib"] {
             let path = path_for(Path::new("/plugins"), name);
             assert_eq!(crate::plugins::discovery::name_from_file(&path), None);
             assert!(!crate::plugins::discovery::looks_like_plugin_file(&path));

@@ -135,9 +135,10 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     let pinned_digest = match request.args.text("sha256") {
         Some(hex) if is_sha256(hex) => Some(hex.to_ascii_lowercase()),
         Some(hex) => {
+            // Not repeated: a value pasted into the wrong place may be a secret.
             return Err(CliError::usage(format!(
-                "invalid --sha256 `{}`: expected 64 hexadecimal digits",
-                crate::sanitize::cut(&crate::sanitize::printable(hex), 80)
+                "invalid --sha256: expected 64 hexadecimal digits, got {} characters",
+                hex.chars().count()
             )));
         }
         None => None,
@@ -871,6 +872,56 @@ mod tests {
         .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::Failure);
         assert!(error.message.contains("no such file"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_source_is_a_file_a_url_or_a_name_of_the_index() {
+        let index = |name: &str, version: Option<&str>| SourceArg::Index {
+            name: name.to_owned(),
+            version: version.map(str::to_owned),
+        };
+        let classified = |text: &str| classify(Path::new(text)).expect("classified");
+        assert_eq!(classified("hello"), index("hello", None));
+        assert_eq!(
+            classified("org-api-key@1.2.3"),
+            index("org-api-key", Some("1.2.3"))
+        );
+        assert_eq!(
+            classified("https://example.com/x.tar.gz"),
+            SourceArg::Url(Url::parse("https://example.com/x.tar.gz").expect("a URL"))
+        );
+        for path in [
+            "./hello",
+            "target/libbaseten_plugin_x.so",
+            "Hello",
+            "hello@latest",
+            "",
+        ] {
+            assert_eq!(
+                classified(path),
+                SourceArg::Path(PathBuf::from(path)),
+                "{path}"
+            );
+        }
+        // A file of that name wins over the index.
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let file = folder.path().join("hello");
+        fs::write(&file, b"x").expect("writes");
+        assert_eq!(
+            classified(&file.display().to_string()),
+            SourceArg::Path(file.clone())
+        );
+        let error = classify(Path::new("http://example.com/x")).expect_err("refused");
+        assert_eq!(error.kind, ErrorKind::Usage);
+    }
+
+    #[test]
+    fn only_a_greater_semantic_version_is_newer() {
+        assert!(is_newer("0.2.0", "0.1.0"));
+        assert!(is_newer("0.10.0", "0.9.0"));
+        assert!(!is_newer("0.1.0", "0.1.0"));
+        assert!(!is_newer("0.1.0", "0.2.0"));
+        assert!(!is_newer("two", "0.1.0"));
     }
 
     #[test]

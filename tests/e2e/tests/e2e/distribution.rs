@@ -437,10 +437,34 @@ fn a_tampered_artifact_installs_nothing_and_shows_both_digests() {
         installed_files(&sandbox)
     );
 
-    // The same with --sha256 on a URL.
+    // The same with --sha256 on a URL; `-vv` logs the download, headers and all, and there is
+    // no credential among them.
     let url = format!("{}/greet", server.url());
-    let run = sandbox.run(&["plugin", "install", &url, "--sha256", &sha256(&published)]);
+    let run = sandbox.run(&[
+        "-vv",
+        "plugin",
+        "install",
+        &url,
+        "--sha256",
+        &sha256(&published),
+    ]);
     assert_error(&run, 1, "sha256 mismatch");
+    assert!(
+        run.stderr.contains(&format!("> GET {url} (attempt 1/3)")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("> user-agent: baseten/"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.to_ascii_lowercase().contains("authorization"),
+        "{}",
+        run.stderr
+    );
+    assert_no_credential(&server);
     assert!(
         installed_files(&sandbox).is_empty(),
         "{:?}",
