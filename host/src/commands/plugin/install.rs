@@ -398,8 +398,9 @@ fn install_download<'a>(
         fetch::check_digest(&shown, &digest, expected)?;
     }
     prepare_folder(&folder)?;
+    remove_abandoned_staging(&folder);
     let staging = tempfile::Builder::new()
-        .prefix(STAGING_PREFIX)
+        .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
         .tempdir_in(&folder)
         .map_err(|error| {
             CliError::failure(format!(
@@ -425,8 +426,51 @@ fn install_download<'a>(
     )
 }
 
-/// Staging folders in the user plugin folder start with this: never taken for a plugin.
+/// Staging folders in the user plugin folder start with this, then the pid of the process using
+/// it: never taken for a plugin.
 pub const STAGING_PREFIX: &str = ".staging-";
+
+/// Removes the staging folders of installs that were killed (Ctrl-C exits at once, without
+/// cleaning up): those whose process is gone. A running install's folder is left alone.
+fn remove_abandoned_staging(folder: &Path) {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(STAGING_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_folder = entry
+            .file_type()
+            .is_ok_and(|kind| kind.is_dir() && !kind.is_symlink());
+        if is_folder && pid != std::process::id() && !process_exists(pid) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process `pid` exists (one of another user counts).
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let answer = unsafe { libc::kill(pid, 0) };
+    answer == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Elsewhere, every staging folder is taken to be in use.
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
+}
 
 /// The user plugin folder, or why there is none.
 pub fn plugin_folder(context: &Context) -> Result<PathBuf, CliError> {

@@ -772,3 +772,65 @@ fn a_slow_download_shows_progress_on_a_terminal_only() {
     );
     assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
 }
+
+#[test]
+fn ctrl_c_during_a_download_keeps_the_installed_version_and_leftovers_are_cleaned_up() {
+    let files: Files = Arc::default();
+    let server = static_server(&files);
+    let v1 = script_plugin("0.1.0", "1.0.0");
+    files
+        .lock()
+        .expect("never left locked")
+        .insert("/baseten-plugin-greet".into(), v1.clone());
+    let sandbox = sandbox();
+    let url = format!("{}/baseten-plugin-greet", server.url());
+    sandbox.run(&["plugin", "install", &url]).assert_code(0);
+
+    // Sends part of a file, then waits for as long as the test lasts.
+    let hanging = LocalServer::start(|_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n#!/bin/sh\n");
+        let _ = stream.flush();
+        std::thread::sleep(std::time::Duration::from_secs(20));
+    });
+    let url = format!("{}/baseten-plugin-greet", hanging.url());
+    let child = crate::support::spawn(&sandbox, &["plugin", "install", &url]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while hanging.connections() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(hanging.connections(), 1, "the download started");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let run = baseten_e2e::finish(child, "plugin install");
+    assert_eq!(run.code, 130, "{run:?}");
+    assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
+    assert_eq!(
+        std::fs::read(user_folder(&sandbox).join("baseten-plugin-greet")).expect("reads"),
+        v1
+    );
+    assert_eq!(
+        installed_files(&sandbox),
+        ["baseten-plugin-greet", "greet.receipt.json"]
+    );
+
+    // A staging folder left by an install killed while checking its plugin goes at the next
+    // install; one of a process still running stays.
+    let mut finished = std::process::Command::new("true")
+        .spawn()
+        .expect("true runs");
+    let gone = finished.id();
+    finished.wait().expect("true ends");
+    let abandoned = user_folder(&sandbox).join(format!(".staging-{gone}-abc"));
+    std::fs::create_dir(&abandoned).expect("creates");
+    std::fs::write(abandoned.join("baseten-plugin-greet"), &v1).expect("writes");
+    let running = user_folder(&sandbox).join(format!(".staging-{}-abc", std::process::id()));
+    std::fs::create_dir(&running).expect("creates");
+    let url = format!("{}/baseten-plugin-greet", server.url());
+    sandbox.run(&["plugin", "install", &url]).assert_code(0);
+    assert!(!abandoned.exists());
+    assert!(running.exists());
+}
