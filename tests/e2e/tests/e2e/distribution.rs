@@ -208,6 +208,10 @@ fn install_by_url_by_name_and_pinned_version_with_receipts_and_no_credential() {
         );
     }
     let mut sandbox = sandbox();
+    // Plain http (to this machine only) never goes through a proxy.
+    let proxy = crate::http_hardening::connect_proxy();
+    sandbox.set("HTTPS_PROXY", proxy.url());
+    sandbox.set("ALL_PROXY", proxy.url());
 
     // By URL, with the digest pinned.
     let url = format!("{}/greet-0.1.0.tar.gz", server.url());
@@ -268,6 +272,7 @@ fn install_by_url_by_name_and_pinned_version_with_receipts_and_no_credential() {
         installed_files(&sandbox)
     );
     assert_no_credential(&server);
+    assert_eq!(proxy.connections(), 0);
 }
 
 #[test]
@@ -303,8 +308,19 @@ fn a_library_plugin_installs_from_a_tar_gz_over_https_with_the_ca_bundle() {
     let search = sandbox.run(&["plugin", "search", "hel"]);
     search.assert_code(0);
     assert!(search.stdout.contains("hello  0.1.0"), "{}", search.stdout);
+    // Through the https proxy, as every https request of the host.
+    let proxy = crate::http_hardening::connect_proxy();
+    sandbox.set("HTTPS_PROXY", proxy.url());
     let run = sandbox.run(&["plugin", "install", "hello"]);
     run.assert_code(0);
+    let tunnel = format!("CONNECT {} HTTP/1.1\r\n", emulator.addr());
+    let heads = proxy.heads();
+    // One tunnel, or one each for the index and the artifact: the connection may be reused.
+    assert!(!heads.is_empty());
+    assert!(
+        heads.iter().all(|head| head.starts_with(&tunnel)),
+        "{heads:?}"
+    );
     let entry = listed(&sandbox, "hello").expect("listed");
     assert_eq!(
         (entry["kind"].as_str(), entry["status"].as_str()),
@@ -436,6 +452,13 @@ fn a_tampered_artifact_installs_nothing_and_shows_both_digests() {
         "{:?}",
         installed_files(&sandbox)
     );
+
+    // A download over the size limit is refused as any response is.
+    sandbox.set("BASETEN_MAX_RESPONSE_BYTES", "10");
+    let run = sandbox.run(&["plugin", "install", "greet"]);
+    assert_error(&run, 1, "larger than the limit of 10 bytes");
+    assert!(installed_files(&sandbox).is_empty());
+    sandbox.unset("BASETEN_MAX_RESPONSE_BYTES");
 
     // The same with --sha256 on a URL; `-vv` logs the download, headers and all, and there is
     // no credential among them.
