@@ -442,6 +442,31 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_written_from_the_types_reads_back() {
+        let entry = IndexPlugin {
+            name: "hello".to_owned(),
+            description: "Say hello".to_owned(),
+            homepage: None,
+            versions: vec![IndexVersion {
+                version: "0.2.0".to_owned(),
+                plugin_api: "1.1".to_owned(),
+                artifacts: vec![Artifact {
+                    target: HOST_TARGET.to_owned(),
+                    url: "hello-0.2.0.tar.gz".to_owned(),
+                    sha256: SHA.to_owned(),
+                }],
+            }],
+        };
+        let text = serde_json::to_string(&Index {
+            plugins: vec![entry.clone()],
+        })
+        .expect("serializes");
+        assert!(!text.contains("homepage"), "{text}");
+        let read = Index::parse(text.as_bytes()).expect("valid");
+        assert_eq!(read.plugins, [entry]);
+    }
+
+    #[test]
     fn plugin_api_versions_may_leave_out_the_patch() {
         assert_eq!(parse_api_version("1.0"), Some(Version::new(1, 0, 0)));
         assert_eq!(parse_api_version("1.1.0"), Some(Version::new(1, 1, 0)));

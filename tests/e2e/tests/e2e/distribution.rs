@@ -857,3 +857,42 @@ fn ctrl_c_during_a_download_keeps_the_installed_version_and_leftovers_are_cleane
     assert!(!abandoned.exists());
     assert!(running.exists());
 }
+
+#[test]
+fn a_plugin_installed_by_url_upgrades_from_that_url() {
+    let files: Files = Arc::default();
+    let server = static_server(&files);
+    let serve = |bytes: Vec<u8>| {
+        files.lock().expect("never left locked").insert(
+            "/greet.tar.gz".into(),
+            tar_gz(&[("baseten-plugin-greet", &bytes)]),
+        );
+    };
+    serve(script_plugin("0.1.0", "1.0.0"));
+    let sandbox = sandbox();
+    let url = format!("{}/greet.tar.gz", server.url());
+    sandbox.run(&["plugin", "install", &url]).assert_code(0);
+    let run = sandbox.run(&["plugin", "upgrade", "greet"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "greet 0.1.0 is up to date\n");
+
+    serve(script_plugin("0.2.0", "1.1.0"));
+    let run = sandbox.run(&["plugin", "upgrade", "--all", "--dry-run", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.json()["plugins"][0],
+        json!({"name": "greet", "from": "0.1.0", "to": "0.2.0", "status": "would_upgrade"})
+    );
+    assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
+    assert_eq!(
+        installed_files(&sandbox),
+        ["baseten-plugin-greet", "greet.receipt.json"]
+    );
+    let run = sandbox.run(&["plugin", "upgrade", "greet"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "greet 0.1.0 -> 0.2.0\n");
+    let entry = listed(&sandbox, "greet").expect("listed");
+    assert_eq!(entry["version"], "0.2.0");
+    assert_eq!(entry["source"], json!({"kind": "url", "url": url}));
+    assert_no_credential(&server);
+}
