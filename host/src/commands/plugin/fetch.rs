@@ -3,7 +3,7 @@
 //! sha256; and unpacking a `.tar.gz` that holds exactly one plugin file into a staging folder.
 
 use std::cell::OnceCell;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -155,8 +155,6 @@ impl<'a> Fetcher<'a> {
         })
     }
 }
-
-use std::io::Write as _;
 
 /// The error when no index is set.
 pub fn no_index() -> CliError {

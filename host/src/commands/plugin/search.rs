@@ -6,8 +6,8 @@ use serde_json::json;
 use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, FlagSpec, Table};
 
 use crate::commands::plugin::fetch::Fetcher;
+use crate::commands::plugin::identity;
 use crate::commands::plugin::user_folder;
-use crate::commands::plugin::{identity, receipt_of};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 use crate::plugins::index::HOST_TARGET;
@@ -45,16 +45,14 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     let all = request.args.switch("all");
     let fetcher = Fetcher::new(request.context, request.logger);
     let loaded = fetcher.index()?;
+    // The version of the copy in the user plugin folder, where `plugin install` puts it.
     let user = user_folder(request.context).map(|folder| identity(&folder));
     let installed = |name: &str| {
         request
             .registry
             .records
             .iter()
-            .find(|record| {
-                record.name() == name
-                    && (record.path.parent().map(identity) == user || receipt_of(record).is_some())
-            })
+            .find(|record| record.name() == name && record.path.parent().map(identity) == user)
             .and_then(|record| {
                 record
                     .manifest

@@ -326,6 +326,9 @@ fn a_library_plugin_installs_from_a_tar_gz_over_https_with_the_ca_bundle() {
         (entry["kind"].as_str(), entry["status"].as_str()),
         (Some("library"), Some("ok"))
     );
+    let search = sandbox.run(&["plugin", "search", "-o", "json"]);
+    search.assert_code(0);
+    assert_eq!(search.json()["plugins"][0]["installed_version"], "0.1.0");
     // The bundled plugins were copied in by hand, as far as receipts go.
     assert_eq!(
         listed(&sandbox, "org-api-key").expect("bundled")["source"],
