@@ -689,6 +689,12 @@ fn an_archive_must_hold_exactly_one_plugin_file() {
         );
     }
     let sandbox = sandbox();
+    let missing = format!("{}/missing.tar.gz", server.url());
+    assert_error(
+        &sandbox.run(&["plugin", "install", &missing]),
+        4,
+        "HTTP 404 Not Found",
+    );
     let run = sandbox.run(&[
         "plugin",
         "install",
