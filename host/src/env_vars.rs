@@ -44,3 +44,6 @@ pub const HOME: &str = "HOME";
 /// instead of 1 GiB. Release builds never read it, so it is not in the README.
 #[cfg(debug_assertions)]
 pub const DEBUG_PIPE_LINE_LIMIT: &str = "BASETEN_DEBUG_PIPE_LINE_LIMIT";
+/// The plugin index `plugin search`, `plugin install NAME` and `plugin upgrade` read: an `https`
+/// URL, an `http` URL to this machine, or a file path. None by default.
+pub const PLUGIN_INDEX: &str = "BASETEN_PLUGIN_INDEX";

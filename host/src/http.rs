@@ -298,6 +298,213 @@ impl ApiClient {
     }
 }
 
+/// A client for downloads (plugin files and the plugin index): the API client's timeouts,
+/// retries for GET, proxies, `BASETEN_CA_BUNDLE`, `-v` logging and size limit, but never a
+/// credential or any `Authorization` header, and never a redirect followed.
+pub struct Downloader {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    timeout: Duration,
+    max_response_bytes: u64,
+    ca_bundle: Option<PathBuf>,
+}
+
+/// How far a download got: bytes read, and the size announced when there was one.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
+
+impl Downloader {
+    /// Builds the runtime and the TLS client, with the settings the API client reads.
+    pub fn new(context: &Context) -> Result<Self, CliError> {
+        let timeout = request_timeout(context)?;
+        let max_response_bytes = response_limit(context)?;
+        // `https` downloads go through the proxy the environment names; plain `http` (loopback
+        // only) never does: `Proxy::https` applies to `https` URLs alone.
+        let https = Url::parse("https://downloads.invalid")
+            .map_err(|error| CliError::failure(format!("could not set up HTTP: {error}")))?;
+        let proxy = proxy_for(context, &https)?;
+        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
+        let extra_roots = match &ca_bundle {
+            Some(path) => read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_rustls()
+            .tls_certs_merge(extra_roots);
+        let builder = match proxy {
+            Some(proxy) => builder.proxy(proxy),
+            None => builder.no_proxy(),
+        };
+        let client = builder.build().map_err(|error| {
+            CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                CliError::failure(format!("could not start the async runtime: {error}"))
+            })?;
+        Ok(Self {
+            runtime,
+            client,
+            timeout,
+            max_response_bytes,
+            ca_bundle,
+        })
+    }
+
+    /// The body of `GET url`, retried as any GET is; a status other than 2xx, a redirect or a
+    /// body over the size limit is an error naming the URL. `progress` hears of every chunk.
+    pub fn get(
+        &self,
+        url: &Url,
+        logger: &Logger,
+        progress: Progress<'_>,
+    ) -> Result<Vec<u8>, CliError> {
+        let method = Method::GET;
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            logger.info(&format!("> GET {url} (attempt {attempt}/{MAX_ATTEMPTS})"));
+            let outcome = self.runtime.block_on(self.get_once(url, logger, progress));
+            let elapsed = started.elapsed();
+            let retry = match &outcome {
+                Ok((status, headers, body)) => {
+                    logger.info(&format!(
+                        "< {} {} in {} ms, {} bytes",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or(""),
+                        elapsed.as_millis(),
+                        body.len()
+                    ));
+                    if logger.enabled(2) {
+                        log_headers(logger, "<", headers);
+                    }
+                    match retry_for_status(&method, *status, headers) {
+                        Retry::After(delay) => Some(delay),
+                        Retry::No | Retry::TooLate(_) => None,
+                    }
+                }
+                Err(failure) => {
+                    logger.info(&format!(
+                        "! GET {url} failed after {} ms: {}",
+                        elapsed.as_millis(),
+                        failure.describe()
+                    ));
+                    failure.retry(&method)
+                }
+            };
+            match retry {
+                Some(delay) if attempt < MAX_ATTEMPTS => {
+                    let delay = delay.unwrap_or_else(|| backoff(attempt));
+                    logger.info(&format!("* retrying in {} ms", delay.as_millis()));
+                    std::thread::sleep(delay);
+                    attempt += 1;
+                }
+                _ => return self.finish(url, outcome),
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        url: &Url,
+        outcome: Result<(StatusCode, HeaderMap, Vec<u8>), Failure>,
+    ) -> Result<Vec<u8>, CliError> {
+        let shown = crate::sanitize::cut(&crate::sanitize::printable(url.as_str()), 500);
+        match outcome {
+            Ok((status, _, body)) if status.is_success() => Ok(body),
+            Ok((status, _, _)) => {
+                let kind = match status.as_u16() {
+                    404 | 410 => ErrorKind::NotFound,
+                    401 | 403 => ErrorKind::Client,
+                    400..=499 => ErrorKind::Client,
+                    _ => ErrorKind::Server,
+                };
+                Err(CliError::new(
+                    kind,
+                    format!(
+                        "could not download `{shown}`: HTTP {} {}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or("")
+                    )
+                    .trim_end()
+                    .to_owned(),
+                ))
+            }
+            Err(Failure::Redirected { status, location }) => Err(CliError::failure(format!(
+                "could not download `{shown}`: {}",
+                redirect_text(status, location.as_deref())
+            ))
+            .with_hint(
+                "downloads never follow redirects: use the URL it points to, if you trust it",
+            )),
+            Err(failure) => {
+                let error: CliError = failure
+                    .into_error(&Method::GET, url, self.timeout, self.ca_bundle.as_deref())
+                    .into();
+                Err(CliError {
+                    message: format!("could not download `{shown}`: {}", error.message),
+                    ..error
+                })
+            }
+        }
+    }
+
+    async fn get_once(
+        &self,
+        url: &Url,
+        logger: &Logger,
+        progress: Progress<'_>,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), Failure> {
+        let request = self
+            .client
+            .get(url.clone())
+            .header(USER_AGENT_HEADER, USER_AGENT)
+            .build()
+            .map_err(Failure::Unbuildable)?;
+        if logger.enabled(2) {
+            log_headers(logger, ">", request.headers());
+        }
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(Failure::classify)?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            return Err(Failure::Redirected { status, location });
+        }
+        let headers = response.headers().clone();
+        let limit = self.max_response_bytes;
+        let announced = response.content_length();
+        if announced.unwrap_or(0) > limit {
+            return Err(Failure::TooLarge { limit });
+        }
+        let capacity = announced.unwrap_or(0).min(MAX_PREALLOCATION);
+        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut response = response;
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
+            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
+                return Err(Failure::TooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+            if status.is_success() {
+                progress(u64::try_from(bytes.len()).unwrap_or(u64::MAX), announced);
+            }
+        }
+        Ok((status, headers, bytes))
+    }
+}
+
 /// Why an attempt got no answer that can be handed to the plugin.
 enum Failure {
     /// The request could not be built from what was given: nothing was sent, and sending again
@@ -745,7 +952,7 @@ fn request_timeout(context: &Context) -> Result<Duration, CliError> {
     }
 }
 
-fn response_limit(context: &Context) -> Result<u64, CliError> {
+pub(crate) fn response_limit(context: &Context) -> Result<u64, CliError> {
     match context.var(env_vars::MAX_RESPONSE_BYTES)? {
         None => Ok(DEFAULT_MAX_RESPONSE_BYTES),
         Some(value) => match value.trim().parse::<u64>() {

@@ -274,7 +274,7 @@ fn file_identity(path: &Path, _metadata: &fs::Metadata) -> (u64, u64, PathBuf) {
 
 /// Whether a file name says "plugin library" without naming a valid plugin
 /// (`libbaseten_plugin_Bad Name.so`): such a file is skipped with a reason, not in silence.
-fn looks_like_plugin_file(path: &Path) -> bool {
+pub(crate) fn looks_like_plugin_file(path: &Path) -> bool {
     let Some(file_name) = path.file_name() else {
         return false;
     };

@@ -9,7 +9,9 @@
 mod cache;
 mod discovery;
 pub mod executable;
+pub mod index;
 pub mod probe;
+pub mod receipt;
 mod services;
 pub mod validate;
 

@@ -80,6 +80,13 @@ fn check_tree(commands: &[CommandSpec]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a plugin built for plugin API `plugin` runs in this host: the rule
+/// [`check_api_version`] applies to manifests, for versions read elsewhere (a plugin index).
+pub fn api_is_compatible(plugin: &Version) -> bool {
+    Version::parse(PLUGIN_API_VERSION)
+        .is_ok_and(|host| plugin.major == host.major && plugin.minor <= host.minor)
+}
+
 /// Same major, and a minor no newer than the host's: the plugin may use only what the host has.
 /// The plugin's version when it is one of those.
 fn check_api_version(manifest: &Manifest) -> Result<Version, String> {

@@ -609,6 +609,27 @@ fn set_mode(path: &Path, mode: u32) {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) {}
 
+/// The Rust target triple the built `baseten` reports (`plugin search` of an empty index), which
+/// plugin index artifacts are matched against.
+pub fn host_target() -> String {
+    static TARGET: OnceLock<String> = OnceLock::new();
+    TARGET
+        .get_or_init(|| {
+            let folder = private_temp_folder("baseten-target-");
+            let empty = folder.path().join("index.json");
+            std::fs::write(&empty, r#"{"plugins": []}"#).expect("writes an empty index");
+            let mut sandbox = Sandbox::new();
+            sandbox.set("BASETEN_PLUGIN_INDEX", empty.as_os_str());
+            let run = sandbox.run(&["plugin", "search", "-o", "json"]);
+            run.assert_code(0);
+            run.json()["target"]
+                .as_str()
+                .expect("search names the target")
+                .to_owned()
+        })
+        .clone()
+}
+
 /// The repository's root folder.
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

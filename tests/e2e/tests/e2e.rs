@@ -16,6 +16,8 @@ mod built_ins;
 mod completion;
 #[path = "e2e/dev_loop.rs"]
 mod dev_loop;
+#[path = "e2e/distribution.rs"]
+mod distribution;
 #[path = "e2e/errors.rs"]
 mod errors;
 #[path = "e2e/examples.rs"]

@@ -22,6 +22,32 @@ use crate::state::{KeyType, NewKey};
 /// Fields a create body may have.
 const CREATE_FIELDS: [&str; 3] = ["type", "name", "model_ids"];
 
+/// `GET /_files/PATH`: a file of the folder given to `EmulatorBuilder::files`, as bytes; no
+/// credential asked for. A path that leaves the folder, or a missing file, is a 404.
+async fn serve_file(
+    State(shared): State<Arc<Shared>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, HttpError> {
+    let not_found = || HttpError::not_found("no such file");
+    let Path(path) = path.map_err(|_| not_found())?;
+    let folder = shared.files().ok_or_else(not_found)?;
+    let relative = std::path::Path::new(&path);
+    if relative
+        .components()
+        .any(|component| !matches!(component, std::path::Component::Normal(_)))
+    {
+        return Err(not_found());
+    }
+    let bytes = tokio::fs::read(folder.join(relative))
+        .await
+        .map_err(|_| not_found())?;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(bytes))
+        .map_err(|_| not_found())
+}
+
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/api_keys", get(list_keys).post(create_key))
@@ -29,6 +55,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/v1/teams", get(list_teams))
         .route("/v1/teams/{team_id}/api_keys", post(create_team_key))
         .route("/v1/users/me", get(who_am_i))
+        .route("/_files/{*path}", get(serve_file))
 }
 
 async fn list_keys(

@@ -34,6 +34,7 @@ impl Emulator {
             teams: Vec::new(),
             seed_keys: 0,
             tls_ca_file: None,
+            files: None,
         }
     }
 }
@@ -47,6 +48,7 @@ pub struct EmulatorBuilder {
     teams: Vec<String>,
     seed_keys: usize,
     tls_ca_file: Option<PathBuf>,
+    files: Option<PathBuf>,
 }
 
 impl EmulatorBuilder {
@@ -90,6 +92,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the files of `folder` at `GET /_files/PATH`, as a static file server would (a
+    /// plugin index and its artifacts, for the CLI's downloads); logged and open to faults like
+    /// any other request, and answered without any credential.
+    pub fn files(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.files = Some(folder.into());
+        self
+    }
+
     /// Loads state, binds the address and serves on the current tokio runtime. With
     /// [`EmulatorBuilder::tls`], the CA certificate file is written before this returns.
     pub async fn start(self) -> Result<RunningEmulator, Error> {
@@ -125,7 +135,7 @@ impl EmulatorBuilder {
                     source,
                 })?;
         }
-        let shared = Arc::new(Shared::new(state, self.state_file));
+        let shared = Arc::new(Shared::new(state, self.state_file).with_files(self.files));
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (acceptor, ca_certificate_pem) = match tls {
             Some(tls) => (Some(tls.acceptor), Some(tls.ca_pem)),

@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     workspace: Mutex<State>,
     state_file: Option<PathBuf>,
     control: Mutex<Control>,
+    /// The folder `GET /_files/PATH` serves, if any.
+    files: Option<PathBuf>,
 }
 
 /// Which team a new key goes to.
@@ -34,7 +36,19 @@ impl Shared {
             workspace: Mutex::new(state),
             state_file,
             control: Mutex::new(Control::default()),
+            files: None,
         }
+    }
+
+    /// Serves the files of `folder` under `/_files/`.
+    pub(crate) fn with_files(mut self, folder: Option<PathBuf>) -> Self {
+        self.files = folder;
+        self
+    }
+
+    /// The folder `GET /_files/PATH` serves, if any.
+    pub(crate) fn files(&self) -> Option<&std::path::Path> {
+        self.files.as_deref()
     }
 
     /// Runs `read` with the workspace locked.

@@ -7,15 +7,16 @@ use baseten_plugin_api::CommandOutput;
 use baseten_plugin_api::protocol::{ArgSpec, CommandSpec, FlagKind, FlagSpec, Manifest};
 
 use crate::commands::plugin::{
-    name_arg, no_such_plugin, record_json, records_named, status_fields,
+    name_arg, no_such_plugin, receipt_of, record_json, records_named, status_fields,
 };
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
+use crate::plugins::receipt::{Receipt, Source};
 
 pub fn built_in() -> BuiltIn {
     CommandSpec::new(
         ["plugin", "info"],
-        "Show a plugin's manifest, path, status and commands with their flags",
+        "Show a plugin's manifest, path, status, receipt and commands with their flags",
     )
     .arg(name_arg())
     .built_in(run)
@@ -29,6 +30,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     };
     let manifest = record.manifest.as_ref();
     let mut payload = record_json(record);
+    let receipt = receipt_of(record);
     if let Value::Object(fields) = &mut payload {
         fields.insert(
             "groups".to_owned(),
@@ -50,6 +52,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             })
             .collect();
         fields.insert("other_copies".to_owned(), Value::Array(others));
+        fields.insert("receipt".to_owned(), json!(receipt));
     }
 
     let mut lines = vec![
@@ -61,6 +64,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     }
     lines.push(format!("Path:         {}", record.path.display()));
     lines.push(format!("Status:       {}", record.status));
+    lines.extend(receipt_lines(receipt.as_ref()));
     for other in others {
         lines.push(format!(
             "Also found:   {} ({})",
@@ -76,6 +80,26 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         }
     }
     Ok(CommandOutput::lines(payload, lines))
+}
+
+/// Where the plugin came from: the whole receipt, or that there is none.
+fn receipt_lines(receipt: Option<&Receipt>) -> Vec<String> {
+    let Some(receipt) = receipt else {
+        return vec![
+            "Source:       no receipt (not installed by `baseten plugin install`)".to_owned(),
+        ];
+    };
+    let mut lines = vec![format!("Source:       {}", receipt.source.describe())];
+    if let Source::Index { index, .. } = &receipt.source {
+        lines.push(format!("Index:        {index}"));
+    }
+    lines.push(format!("SHA-256:      {}", receipt.sha256));
+    lines.push(format!("Installed at: {}", receipt.installed_at));
+    lines.push(format!(
+        "Pinned:       {}",
+        if receipt.pinned { "yes" } else { "no" }
+    ));
+    lines
 }
 
 fn manifest_lines(manifest: &Manifest) -> Vec<String> {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use baseten_plugin_api::{CommandOutput, CommandSpec, Table};
 
-use crate::commands::plugin::{command_lines, record_json};
+use crate::commands::plugin::{command_lines, receipt_of, record_json, source_text};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::plugins::search_folders;
 
@@ -18,7 +18,8 @@ pub fn built_in() -> BuiltIn {
         "List every plugin found, in search order: BASETEN_PLUGIN_PATH, the user plugin \
              folder, then the folders bundled with baseten. A plugin that is not used says \
              why: shadowed by an earlier one, incompatible, failed to load, or unsafe \
-             permissions. Entries named like a plugin that are not plugin files (folders, \
+             permissions. SOURCE is where `baseten plugin install` got it (`index NAME`, \
+             `url URL` or `file PATH`), or `no receipt` for a plugin copied in by hand. Entries named like a plugin that are not plugin files (folders, \
              dangling symbolic links) and folders that cannot be read are named on stderr.",
     )
     .built_in(|request| Ok(run(request)))
@@ -41,6 +42,7 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
                     .unwrap_or_default(),
                 command_lines(manifest).join(", "),
                 record.status.to_string(),
+                source_text(receipt_of(record).as_ref()),
                 record.path.display().to_string(),
             ]
         })
@@ -65,7 +67,7 @@ pub fn run(request: &Request<'_>) -> CommandOutput {
         payload,
         Table {
             columns: [
-                "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "PATH",
+                "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "SOURCE", "PATH",
             ]
             .map(str::to_owned)
             .to_vec(),

@@ -3,12 +3,15 @@
 //! author's path from a new project to an index entry.
 
 pub mod dev;
+pub mod fetch;
 pub mod info;
 pub mod install;
 pub mod list;
 pub mod new;
 pub mod pack;
 pub mod remove;
+pub mod search;
+pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,7 @@ use baseten_plugin_api::protocol::{ArgSpec, GroupSpec, Manifest};
 
 use crate::commands::Request;
 use crate::error::CliError;
+use crate::plugins::receipt::{self, Receipt};
 use crate::plugins::{PluginRecord, PluginStatus};
 pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 
@@ -25,7 +29,7 @@ pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 pub fn group() -> GroupSpec {
     GroupSpec {
         path: vec!["plugin".to_owned()],
-        about: "List, inspect, install and remove plugins".to_owned(),
+        about: "List, inspect, find, install, upgrade and remove plugins".to_owned(),
     }
 }
 
@@ -94,10 +98,32 @@ pub fn command_lines(manifest: Option<&Manifest>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The receipt `plugin install` wrote beside the record's file for the version installed, if
+/// any: none for a plugin copied in by hand.
+pub fn receipt_of(record: &PluginRecord) -> Option<Receipt> {
+    receipt::read_for(
+        &record.path,
+        &record.name(),
+        record
+            .manifest
+            .as_ref()
+            .map(|manifest| manifest.version.as_str()),
+    )
+}
+
+/// Where a record's plugin came from, as `plugin list` shows it.
+pub fn source_text(receipt: Option<&Receipt>) -> String {
+    match receipt {
+        Some(receipt) => receipt.source.describe(),
+        None => "no receipt".to_owned(),
+    }
+}
+
 /// What `plugin list` says about one record, and the start of what `plugin info` says.
 pub fn record_json(record: &PluginRecord) -> Value {
     let (status, reason) = status_fields(&record.status);
     let manifest = record.manifest.as_ref();
+    let receipt = receipt_of(record);
     json!({
         "name": record.name(),
         "kind": record.kind.as_str(),
@@ -108,6 +134,8 @@ pub fn record_json(record: &PluginRecord) -> Value {
         "status": status,
         "reason": reason,
         "path": record.path.display().to_string(),
+        "source": receipt.as_ref().map(|receipt| &receipt.source),
+        "pinned": receipt.as_ref().map(|receipt| receipt.pinned),
     })
 }
 

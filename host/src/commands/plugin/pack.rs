@@ -26,12 +26,7 @@ use crate::error::CliError;
 use crate::plugins::probe::{self, Examined};
 use crate::plugins::{PluginKind, executable};
 
-/// The target triple this `baseten` was built for, recorded by `build.rs`: the platform of a
-/// plugin built on the same machine.
-pub const HOST_TARGET: &str = env!("BASETEN_TARGET");
-
-/// The target of a plugin that runs on every platform: a script.
-pub const ANY_TARGET: &str = "any";
+pub use crate::plugins::index::{ANY_TARGET, HOST_TARGET};
 
 pub fn built_in() -> BuiltIn {
     CommandSpec::new(

@@ -16,6 +16,10 @@ pub fn built_in() -> BuiltIn {
         ["plugin", "remove"],
         "Remove a plugin from the user plugin folder",
     )
+    .long_about(
+        "Remove a plugin from the user plugin folder, with the receipt `baseten plugin install` \
+         wrote beside it.",
+    )
     .arg(name_arg())
     .built_in(run)
 }
@@ -55,6 +59,11 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             record.path.display()
         ))
     })?;
+    // The receipt goes with the plugin; one left behind would describe nothing.
+    let receipt_left = record
+        .path
+        .parent()
+        .and_then(|folder| crate::plugins::receipt::remove(folder, name).err());
     let mut output = CommandOutput::lines(
         json!({
             "name": name,
@@ -67,6 +76,11 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "Removed plugin `{name}` ({})",
         record.path.display()
     ));
+    if let Some(error) = receipt_left {
+        output = output.notice(format!(
+            "warning: could not remove the receipt of plugin `{name}`: {error}"
+        ));
+    }
     if let Some(next) = records
         .iter()
         .find(|other| identity(&other.path) != identity(&record.path))

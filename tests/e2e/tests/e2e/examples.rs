@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use baseten_e2e::{
     BackgroundEmulator, Emulator, Run, Sandbox, build_dir, hello_plugin, programs_installed,
@@ -132,6 +133,7 @@ fn prepared_sandbox(emulator: &BackgroundEmulator, example: &str) -> Sandbox {
         std::env::join_paths(std::iter::once(build_dir()).chain(std::env::split_paths(&inherited)))
             .expect("PATH folders hold no separator");
     sandbox.set("PATH", path);
+    publish_hello_index(&mut sandbox);
     let key = format!("{}\n", emulator.api_key());
     sandbox
         .run_with_stdin(
@@ -163,6 +165,30 @@ fn prepared_sandbox(emulator: &BackgroundEmulator, example: &str) -> Sandbox {
         std::fs::copy(hello_plugin(), destination).expect("copies the guide's plugin");
     }
     sandbox
+}
+
+/// A plugin index in the sandbox listing the guide's plugin (`hello` 0.1.0, for this platform,
+/// by its absolute `file:` URL), named by `BASETEN_PLUGIN_INDEX`: what `plugin install hello`,
+/// `plugin search` and `plugin upgrade` read.
+fn publish_hello_index(sandbox: &mut Sandbox) {
+    static SHA256: OnceLock<String> = OnceLock::new();
+    let library = hello_plugin();
+    let sha256 = SHA256.get_or_init(|| {
+        use sha2::Digest;
+        let bytes = std::fs::read(&library).expect("reads the guide's plugin");
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    });
+    let index = serde_json::json!({"plugins": [{"name": "hello", "description": "Say hello",
+        "versions": [{"version": "0.1.0", "plugin_api": "1.1", "artifacts": [{
+            "target": baseten_e2e::host_target(),
+            "url": format!("file://{}", library.display()),
+            "sha256": sha256}]}]}]});
+    let index_file = sandbox.home().join("plugin-index.json");
+    std::fs::write(&index_file, index.to_string()).expect("writes the index");
+    sandbox.set("BASETEN_PLUGIN_INDEX", index_file.as_os_str());
 }
 
 /// Runs `example` in `bash` in `sandbox`, with the API key on stdin for an example that logs in

@@ -124,7 +124,7 @@ fn plugin_list_shows_version_api_commands_status_and_path() {
     assert_eq!(
         header,
         [
-            "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "PATH"
+            "NAME", "KIND", "VERSION", "API", "COMMANDS", "STATUS", "SOURCE", "PATH"
         ]
     );
     let row = run
@@ -138,6 +138,8 @@ fn plugin_list_shows_version_api_commands_status_and_path() {
     );
     assert!(row.contains(" library "), "{row}");
     assert!(row.contains(" ok "), "{row}");
+    // Bundled, not installed: no receipt says where it came from.
+    assert!(row.contains(" no receipt "), "{row}");
     assert!(
         row.ends_with(&plugin_library("org_api_key").display().to_string()),
         "{row}"

@@ -1,0 +1,166 @@
+//! Receipts: what `plugin install` records beside each plugin it installs (where it came from,
+//! its version and sha256, when, and whether it is pinned), for `plugin list`, `plugin info`
+//! and `plugin upgrade`. A plugin copied into the folder by hand has none.
+//!
+//! A receipt is `NAME.receipt.json` in the plugin's folder: a name discovery never takes for a
+//! plugin (no `baseten-plugin-` or `baseten_plugin_` prefix, and a `.json` suffix).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::files::{self, Links};
+
+/// Where an installed plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    /// `plugin install NAME[@VERSION]`: the plugin `name` of the index at `index`.
+    Index { index: String, name: String },
+    /// `plugin install URL`.
+    Url { url: String },
+    /// `plugin install PATH`.
+    File { path: String },
+}
+
+impl Source {
+    /// `index hello`, `url https://…`, `file /path/…`: one line.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Index { name, .. } => format!("index {name}"),
+            Self::Url { url } => format!("url {url}"),
+            Self::File { path } => format!("file {path}"),
+        }
+    }
+}
+
+/// What was installed, from where and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub name: String,
+    pub version: String,
+    pub source: Source,
+    /// SHA-256 of the plugin file as downloaded or copied (the archive's, for an archive).
+    pub sha256: String,
+    /// UTC, `2026-12-03T10:00:00Z`.
+    pub installed_at: String,
+    /// Installed as `NAME@VERSION` or with `--sha256`: `plugin upgrade` leaves it alone unless
+    /// it is named.
+    pub pinned: bool,
+}
+
+/// The receipt file of the plugin called `name` in `folder`.
+pub fn path_for(folder: &Path, name: &str) -> PathBuf {
+    folder.join(format!("{name}.receipt.json"))
+}
+
+/// The receipt of the plugin file at `plugin` (named `name`), if there is a readable one for the
+/// version installed; a receipt left from another version (an install cut short between the two
+/// writes) does not count.
+pub fn read_for(plugin: &Path, name: &str, installed_version: Option<&str>) -> Option<Receipt> {
+    let folder = plugin.parent()?;
+    let bytes = std::fs::read(path_for(folder, name)).ok()?;
+    let receipt: Receipt = serde_json::from_slice(&bytes).ok()?;
+    (receipt.name == name && installed_version.is_none_or(|version| version == receipt.version))
+        .then_some(receipt)
+}
+
+/// Writes the receipt of `receipt.name` into `folder`, atomically.
+pub fn write(folder: &Path, receipt: &Receipt) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(receipt).map_err(std::io::Error::other)?;
+    text.push('\n');
+    files::write_atomically(
+        &path_for(folder, &receipt.name),
+        text.as_bytes(),
+        0o644,
+        Links::Replace,
+    )
+}
+
+/// Removes the receipt of `name` in `folder`, if there is one.
+pub fn remove(folder: &Path, name: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path_for(folder, name)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Now, as `2026-12-03T10:00:00Z`.
+pub fn now_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    format_utc(seconds)
+}
+
+/// Seconds since 1970 as an RFC 3339 UTC time.
+fn format_utc(seconds: u64) -> String {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let rest = seconds % 86_400;
+    // Days to a civil date (the proleptic Gregorian calendar), after H. Hinnant's algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc_3339_utc() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_utc(1_796_299_199), "2026-12-03T11:59:59Z");
+    }
+
+    #[test]
+    fn a_receipt_is_never_taken_for_a_plugin() {
+        for name in ["hello", "org-api-key", "x", "baseten-plugin-x", "lib"] {
+            let path = path_for(Path::new("/plugins"), name);
+            assert_eq!(crate::plugins::discovery::name_from_file(&path), None);
+            assert!(!crate::plugins::discovery::looks_like_plugin_file(&path));
+        }
+    }
+
+    #[test]
+    fn a_receipt_round_trips_and_one_for_another_version_is_ignored() {
+        let folder = tempfile::tempdir().expect("a temp folder");
+        let receipt = Receipt {
+            name: "hello".to_owned(),
+            version: "0.1.0".to_owned(),
+            source: Source::Index {
+                index: "https://example.com/index.json".to_owned(),
+                name: "hello".to_owned(),
+            },
+            sha256: "0".repeat(64),
+            installed_at: now_utc(),
+            pinned: true,
+        };
+        write(folder.path(), &receipt).expect("writes");
+        let plugin = folder.path().join("libbaseten_plugin_hello.so");
+        assert_eq!(read_for(&plugin, "hello", Some("0.1.0")), Some(receipt));
+        assert_eq!(read_for(&plugin, "hello", Some("0.2.0")), None);
+        remove(folder.path(), "hello").expect("removes");
+        assert_eq!(read_for(&plugin, "hello", None), None);
+        remove(folder.path(), "hello").expect("nothing to remove is fine");
+    }
+}
