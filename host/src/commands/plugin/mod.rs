@@ -1,6 +1,6 @@
-//! `baseten plugin list | info | install | remove | new | pack`: the plugins a user has, why any
-//! is unused, adding or removing one in the user plugin folder (README, "Plugins"), and an
-//! author's path from a new project to an index entry.
+//! `baseten plugin list | info | search | install | upgrade | remove | dev | new | pack`: the
+//! plugins a user has and why any is unused, finding, installing, upgrading and removing one in the
+//! user plugin folder (README, "Plugins"), and an author's path from a new project to an index entry.
 
 pub mod dev;
 pub mod fetch;
@@ -29,7 +29,8 @@ pub use crate::plugins::{file_name_for as file_name, overlaps, user_folder};
 pub fn group() -> GroupSpec {
     GroupSpec {
         path: vec!["plugin".to_owned()],
-        about: "List, inspect, find, install, upgrade and remove plugins".to_owned(),
+        about: "Find, install, upgrade and remove plugins, or create, build and pack your own"
+            .to_owned(),
     }
 }
 
