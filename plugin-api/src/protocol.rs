@@ -115,6 +115,10 @@ pub struct ArgSpec {
     /// refuses the command line).
     #[serde(default)]
     pub path: bool,
+    /// Whether the argument takes one or more values (`NAME...`), reaching the plugin as an
+    /// array; only the last argument may (plugin API 1.2).
+    #[serde(default)]
+    pub multiple: bool,
 }
 
 /// One example in a command's help.

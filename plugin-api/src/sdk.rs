@@ -233,7 +233,16 @@ impl ArgSpec {
             required: false,
             allowed_values: Vec::new(),
             path: false,
+            multiple: false,
         }
+    }
+
+    /// The argument takes one or more values, read with [`Args::list`]; only the last argument
+    /// of a command may (plugin API 1.2).
+    #[must_use]
+    pub fn multiple(mut self) -> Self {
+        self.multiple = true;
+        self
     }
 
     /// The value names a file or folder: shells complete it as a path.
@@ -346,7 +355,8 @@ impl<'a> Args<'a> {
         self.invocation.flags.get(long).and_then(Value::as_str)
     }
 
-    /// The values of a repeated flag, in order; empty if not given.
+    /// The values of a repeated flag or of an argument taking several values, in order; empty if
+    /// not given.
     pub fn list(&self, long: &str) -> Vec<&'a str> {
         match self.invocation.flags.get(long) {
             Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),

@@ -190,6 +190,28 @@ fn flag_values(matches: &ArgMatches, spec: &CommandSpec) -> Map<String, Value> {
             }
             continue;
         }
+        if positional.multiple {
+            let values: Vec<Value> = if positional.path {
+                matches
+                    .get_many::<PathBuf>(&positional.name)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|path| path.to_str())
+                    .map(|path| Value::String(path.to_owned()))
+                    .collect()
+            } else {
+                matches
+                    .get_many::<String>(&positional.name)
+                    .into_iter()
+                    .flatten()
+                    .map(|value| Value::String(value.clone()))
+                    .collect()
+            };
+            if !values.is_empty() {
+                flags.insert(positional.name.clone(), Value::Array(values));
+            }
+            continue;
+        }
         let value = if positional.path {
             matches
                 .get_one::<PathBuf>(&positional.name)

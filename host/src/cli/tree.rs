@@ -190,6 +190,9 @@ fn leaf_command(word: &str, spec: &CommandSpec) -> Command {
         if !positional.allowed_values.is_empty() {
             arg = arg.value_parser(PossibleValuesParser::new(positional.allowed_values.clone()));
         }
+        if positional.multiple {
+            arg = arg.action(ArgAction::Append).num_args(1..);
+        }
         if commands::takes_trailing_words(spec, &positional.name) {
             // Every word after `--`, as written, flags of the command it names included.
             arg = arg.num_args(1..).last(true).allow_hyphen_values(true);

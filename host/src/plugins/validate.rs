@@ -56,6 +56,11 @@ fn check_features(command: &CommandSpec, version: &Version) -> Result<(), String
             "positional arguments and hidden commands need plugin API 1.1, the plugin claims {version}"
         ));
     }
+    if version.minor < 2 && command.args.iter().any(|arg| arg.multiple) {
+        return Err(format!(
+            "arguments taking several values need plugin API 1.2, the plugin claims {version}"
+        ));
+    }
     Ok(())
 }
 
@@ -179,6 +184,13 @@ fn check_command(command: &CommandSpec) -> Result<(), String> {
                 arg.name
             ));
         }
+    }
+    // A later argument could never get a value after one taking all that remain.
+    if let Some(arg) = command.args.iter().rev().skip(1).find(|arg| arg.multiple) {
+        return Err(format!(
+            "argument `{}` takes several values but is not the last argument",
+            arg.name
+        ));
     }
     // An optional argument before a required one could never be left out.
     if let Some(pair) = command
@@ -358,10 +370,24 @@ mod tests {
                     .arg(ArgSpec::new("other", "o").required()),
                 "comes before required argument",
             ),
+            (
+                list()
+                    .arg(name().multiple())
+                    .arg(ArgSpec::new("other", "o")),
+                "not the last argument",
+            ),
         ] {
             let error = check(&manifest(PLUGIN_API_VERSION, spec)).expect_err("refused");
             assert!(error.contains(why), "{error}");
         }
+    }
+
+    #[test]
+    fn several_values_for_the_last_argument_need_plugin_api_1_2() {
+        let spec = || list().arg(ArgSpec::new("name", "n").multiple());
+        assert!(check(&manifest(PLUGIN_API_VERSION, spec())).is_ok());
+        let error = check(&manifest("1.1.0", spec())).expect_err("refused");
+        assert!(error.contains("need plugin API 1.2"), "{error}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! `baseten plugin upgrade [NAME] [--all] [--dry-run]`: installs a newer version of a plugin
+//! `baseten plugin upgrade [NAME...] [--all] [--dry-run]`: installs a newer version of plugins
 //! from where its receipt says it came from (the plugin index, or a URL), as atomically as
 //! `plugin install`: an upgrade that fails leaves the installed version as it was.
+
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
@@ -28,7 +30,11 @@ pub fn built_in() -> BuiltIn {
          --sha256 are pinned: --all leaves them alone, naming one upgrades it. Plugins \
          installed from a file, or copied in by hand, are not upgraded.",
     )
-    .arg(ArgSpec::new("name", "The plugin to upgrade").value_name("NAME"))
+    .arg(
+        ArgSpec::new("name", "The plugins to upgrade")
+            .value_name("NAME")
+            .multiple(),
+    )
     .flag(FlagSpec::switch(
         "all",
         "Upgrade every plugin installed with a receipt, except pinned ones",
@@ -58,19 +64,26 @@ struct Outcome {
 }
 
 pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
-    let name = request.args.text("name");
+    let mut names = request.args.list("name");
+    let mut seen = HashSet::new();
+    names.retain(|name| seen.insert(*name));
+    let named = !names.is_empty();
     let all = request.args.switch("all");
     let dry_run = request.args.switch("dry-run");
-    let records = match (name, all) {
-        (Some(_), true) => {
-            return Err(CliError::usage("give a plugin name or --all, not both"));
+    let records = match (named, all) {
+        (true, true) => {
+            return Err(CliError::usage("give plugin names or --all, not both"));
         }
-        (None, false) => {
+        (false, false) => {
             return Err(CliError::usage("no plugin to upgrade")
                 .with_hint("name a plugin, or pass --all to upgrade every one"));
         }
-        (Some(name), false) => vec![installed_named(request, name)?],
-        (None, true) => installed(request),
+        // Every name is checked before anything is downloaded.
+        (true, false) => names
+            .iter()
+            .map(|name| installed_named(request, name))
+            .collect::<Result<Vec<_>, _>>()?,
+        (false, true) => installed(request),
     };
     let fetcher = Fetcher::new(request.context, request.logger);
     let mut indexes: Vec<LoadedIndex> = Vec::new();
@@ -78,14 +91,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     let mut failures: Vec<(String, CliError)> = Vec::new();
     for record in records {
         let plugin = record.name();
-        match upgrade_one(
-            request,
-            &fetcher,
-            &mut indexes,
-            record,
-            name.is_some(),
-            dry_run,
-        ) {
+        match upgrade_one(request, &fetcher, &mut indexes, record, named, dry_run) {
             Ok(outcome) => outcomes.push(outcome),
             Err(error) => failures.push((plugin, error)),
         }

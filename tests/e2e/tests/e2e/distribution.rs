@@ -393,7 +393,11 @@ fn upgrade_skips_pinned_plugins_until_named_and_dry_run_changes_nothing() {
     run.assert_code(0);
     assert_eq!(run.json()["plugins"][0]["status"], "pinned");
     assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
-    let run = sandbox.run(&["plugin", "upgrade", "greet"]);
+    // Several names: every one is checked before anything is downloaded.
+    let run = sandbox.run(&["plugin", "upgrade", "greet", "nosuch"]);
+    assert_error(&run, 4, "`nosuch`");
+    assert_eq!(greet_version(&sandbox).as_deref(), Some("0.1.0"));
+    let run = sandbox.run(&["plugin", "upgrade", "greet", "greet"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "greet 0.1.0 -> 0.2.0\n");
     assert_eq!(listed(&sandbox, "greet").expect("listed")["pinned"], false);
