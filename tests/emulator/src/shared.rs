@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::control::Control;
 use crate::http_error::HttpError;
+use crate::oauth::{OAuth, OAuthSettings};
 use crate::persist;
 use crate::state::{NewKey, State};
 
@@ -20,6 +21,9 @@ pub(crate) struct Shared {
     workspace: Mutex<State>,
     state_file: Option<PathBuf>,
     control: Mutex<Control>,
+    oauth: Mutex<OAuth>,
+    /// Where the emulator serves, for the verification URLs of browser logins.
+    base_url: String,
 }
 
 /// Which team a new key goes to.
@@ -29,12 +33,29 @@ pub(crate) enum TeamChoice<'a> {
 }
 
 impl Shared {
-    pub(crate) fn new(state: State, state_file: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        state: State,
+        state_file: Option<PathBuf>,
+        oauth: OAuthSettings,
+        base_url: String,
+    ) -> Self {
         Self {
             workspace: Mutex::new(state),
             state_file,
             control: Mutex::new(Control::default()),
+            oauth: Mutex::new(OAuth::new(oauth)),
+            base_url,
         }
+    }
+
+    /// Browser logins and their tokens, locked.
+    pub(crate) fn oauth(&self) -> MutexGuard<'_, OAuth> {
+        lock(&self.oauth)
+    }
+
+    /// Where the emulator serves, e.g. `http://127.0.0.1:41234`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Runs `read` with the workspace locked.
