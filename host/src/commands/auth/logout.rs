@@ -55,8 +55,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     })?;
     // The file no longer names the profile; now its secret goes from the keyring too, wherever
     // an earlier login may have put it.
-    let secret_was_inline =
-        removed.inline_api_key().is_some() || removed.inline_oauth().is_some();
+    let secret_was_inline = removed.inline_api_key().is_some() || removed.inline_oauth().is_some();
     let mut output = CommandOutput::lines(
         json!({ "profile": name }),
         vec![format!("Logged out {name}")],
