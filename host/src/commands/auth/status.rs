@@ -100,7 +100,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         .iter()
         .map(|(key, value)| format!("{:<width$}{value}", format!("{key}:")))
         .collect();
-    let payload = json!({
+    let mut payload = json!({
         "source": source,
         "profile": profile,
         "chosen_by": chosen_by,
@@ -109,9 +109,14 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "auth_type": credential.auth_type,
         "storage": credential.storage.name(),
         "api_key": api_key,
-        "token_expiry": expiry,
-        "token_expires_in_seconds": expires_in,
     });
+    // Only a browser login's token expires.
+    if credential.oauth.is_some()
+        && let Value::Object(fields) = &mut payload
+    {
+        fields.insert("token_expiry".to_owned(), expiry);
+        fields.insert("token_expires_in_seconds".to_owned(), expires_in);
+    }
     Ok(CommandOutput::lines(payload, lines))
 }
 
