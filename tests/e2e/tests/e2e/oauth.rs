@@ -1000,3 +1000,41 @@ fn an_oauth_profile_in_the_keyring_in_the_reference_format_is_used_as_is() {
     assert_eq!(emulator.oauth()["revocations"], 1);
     drop(keyring);
 }
+
+/// At a terminal without `--web` or `--with-api-key`, the tool asks which; `1` is the browser.
+#[cfg(unix)]
+#[test]
+fn at_a_terminal_without_a_method_the_tool_asks_which() {
+    if !baseten_e2e::programs_installed(&["script"], "the login method question") {
+        return;
+    }
+    let emulator = oauth_emulator(true, 3600);
+    let sandbox = Sandbox::new();
+    fs::write(sandbox.home().join("typed"), "1\n").expect("writes");
+    let command_line = format!(
+        "{} auth login --no-browser --remote-url {}",
+        baseten_e2e::baseten_bin().display(),
+        emulator.url()
+    );
+    let mut command = sandbox.command(std::path::Path::new("sh"));
+    command.args([
+        "-c",
+        &format!("(sleep 1; cat typed) | script -qec '{command_line}' /dev/null"),
+    ]);
+    let run = baseten_e2e::run_command(command, "");
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "How do you want to log in?\r\n  1. through the browser\r\n  2. paste an API key\r\n\
+             Choose 1 or 2: "
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("Verification code: "), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("as profile {}", emulator_profile())),
+        "{run:?}"
+    );
+    assert_eq!(emulator.oauth()["logins"], 1);
+}
