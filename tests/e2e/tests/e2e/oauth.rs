@@ -6,7 +6,6 @@
 use std::fs;
 #[cfg(target_os = "linux")]
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -346,7 +345,7 @@ fn ctrl_c_while_waiting_cancels_and_stores_nothing() {
         assert!(Instant::now() < deadline, "the login never polled");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let sent = Command::new("kill")
+    let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill runs");
@@ -841,9 +840,9 @@ impl SecretService {
         let child = sandbox
             .command(std::path::Path::new("dbus-run-session"))
             .args(["--", "sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("dbus-run-session starts");
         let mut service = Self {
