@@ -385,6 +385,11 @@ enum PlainText {
 /// `GET /v1/users/me` with the candidate key (or tokens: `what` names them); a rejected one is
 /// exit 3.
 fn check(request: &Request<'_>, credential: Credential, what: &str) -> Result<User, CliError> {
+    let hint = if credential.oauth.is_some() {
+        "check the remote the login is for (`--remote-url`); nothing was stored"
+    } else {
+        "check the key and the remote it belongs to (`--remote-url`); nothing was stored"
+    };
     request.logger.info(&format!(
         "* checking {what} with {}",
         credential.api_base.as_str().trim_end_matches('/')
@@ -406,9 +411,7 @@ fn check(request: &Request<'_>, credential: Credential, what: &str) -> Result<Us
                 ErrorKind::Auth,
                 format!("{what} was rejected: {}", error.message),
             )
-            .with_hint(
-                "check the key and the remote it belongs to (`--remote-url`); nothing was stored",
-            )
+            .with_hint(hint)
         } else {
             in_context(&format!("could not check {what}"), error)
         });
@@ -693,4 +696,37 @@ fn read_api_key(context: &Context) -> Result<String, CliError> {
         .with_hint("give the key alone, on the first line"));
     }
     Ok(key.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(email: Option<&str>) -> User {
+        User {
+            user_id: Value::String("u1".to_owned()),
+            email: email.map(str::to_owned),
+            name: None,
+            workspace_name: None,
+        }
+    }
+
+    #[test]
+    fn a_browser_login_is_named_by_email_and_host_off_the_default_remote() {
+        let me = user(Some("me@example.com"));
+        let name = |remote: &str| profile_name_for(&me, remote).expect("named");
+        assert_eq!(name("https://app.baseten.co"), "me@example.com");
+        assert_eq!(
+            name("https://app.staging.baseten.co"),
+            "me@example.com:staging.baseten.co"
+        );
+        assert_eq!(
+            name("https://baseten.example.com:8443"),
+            "me@example.com:baseten.example.com"
+        );
+        assert_eq!(name("http://127.0.0.1:9000"), "me@example.com:127.0.0.1");
+        assert_eq!(name("http://[::1]:9000"), "me@example.com:[::1]");
+        let error = profile_name_for(&user(None), "https://app.baseten.co").expect_err("unnamed");
+        assert!(error.hint.is_some_and(|hint| hint.contains("--profile")));
+    }
 }

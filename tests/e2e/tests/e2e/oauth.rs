@@ -974,6 +974,22 @@ fn an_oauth_profile_in_the_keyring_in_the_reference_format_is_used_as_is() {
     );
     assert_eq!(emulator.oauth()["refreshes"], 0);
 
+    // Expired by its own clock: renewed in place, in the keyring; auth.json stays without tokens.
+    keyring.store_like_the_reference_tool(
+        "baseten-profile",
+        "me@example.com",
+        &format!(
+            r#"{{"access_token":"{access}","refresh_token":"{refresh}","expiry":"2001-01-02T03:04:05.5+02:00"}}"#
+        ),
+    );
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    assert_eq!(emulator.oauth()["refreshes"], 1);
+    assert_eq!(
+        auth_json(&sandbox)["profiles"]["me@example.com"],
+        json!({"remote_url": emulator.url(), "auth_type": "oauth"})
+    );
+
     // A browser login of its own goes to the keyring too, never into auth.json.
     let run = web_login(&sandbox, &emulator, &["--profile", "desk"]);
     run.assert_code(0);
