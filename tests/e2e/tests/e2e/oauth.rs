@@ -1053,3 +1053,44 @@ fn at_a_terminal_without_a_method_the_tool_asks_which() {
     );
     assert_eq!(emulator.oauth()["logins"], 1);
 }
+
+/// An executable plugin's requests go out with the OAuth profile's token (renewed by the host
+/// when due), and the plugin never sees a token: not in its environment, not in what it is sent.
+#[cfg(unix)]
+#[test]
+fn a_plugin_process_is_served_by_an_oauth_profile_without_seeing_a_token() {
+    let emulator = oauth_emulator(true, 3600);
+    let mut sandbox = logged_in(&emulator);
+    let profile = emulator_profile();
+    let before = inline_credential(&sandbox, &profile);
+    set_stored_expiry(&sandbox, &profile, "2000-01-01T00:00:00Z");
+    let folder = baseten_e2e::executable_plugin_folder(&[(
+        &baseten_e2e::repository_root().join("tests/e2e/fixtures/executables/fixture-exec"),
+        "fixture-exec",
+    )]);
+    let seen = folder.path().join("environment.txt");
+    sandbox
+        .set("BASETEN_PLUGIN_PATH", folder.path())
+        .set("FIXTURE_EXEC_ENV", &seen);
+    emulator.reset();
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{EMAIL}\n"));
+    assert_eq!(
+        request_lines(&emulator),
+        [
+            format!("POST {TOKEN_PATH} 200"),
+            "GET /v1/users/me 200".to_owned()
+        ]
+    );
+    assert_eq!(requests(&emulator)[1]["auth_scheme"], "Bearer");
+    let after = inline_credential(&sandbox, &profile);
+    let environment = fs::read_to_string(&seen).expect("the plugin wrote its environment");
+    for credential in [&before, &after] {
+        for field in ["access_token", "refresh_token"] {
+            let token = credential[field].as_str().expect("a token");
+            assert!(!environment.contains(token), "a token reached the plugin");
+            assert!(!run.stderr.contains(token) && !run.stdout.contains(token));
+        }
+    }
+}
