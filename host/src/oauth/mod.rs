@@ -78,8 +78,14 @@ pub fn start_device_login(client: &ApiClient, logger: &Logger) -> Result<DeviceL
     if !(200..300).contains(&response.status) {
         return Err(in_context(context, endpoint_error(&response)));
     }
-    let body: Value = serde_json::from_str(&response.body)
-        .map_err(|_| CliError::failure(format!("{context}: the answer is not JSON")))?;
+    parse_device_login(&response.body).map_err(|why| CliError::failure(format!("{context}: {why}")))
+}
+
+/// The answer of the authorize endpoint: `verification_uri_complete` preferred, else
+/// `verification_uri` or `verification_url`; an interval missing or 0 is [`DEFAULT_INTERVAL`].
+fn parse_device_login(text: &str) -> Result<DeviceLogin, String> {
+    let body: Value =
+        serde_json::from_str(text).map_err(|_| "the answer is not JSON".to_owned())?;
     let text = |name: &str| {
         body.get(name)
             .and_then(Value::as_str)
@@ -87,7 +93,7 @@ pub fn start_device_login(client: &ApiClient, logger: &Logger) -> Result<DeviceL
             .filter(|text| !text.is_empty())
             .map(str::to_owned)
     };
-    let missing = |name: &str| CliError::failure(format!("{context}: the answer has no `{name}`"));
+    let missing = |name: &str| format!("the answer has no `{name}`");
     let device_code = text("device_code").ok_or_else(|| missing("device_code"))?;
     crate::secrets::register(&device_code);
     let user_code = text("user_code").ok_or_else(|| missing("user_code"))?;
@@ -415,5 +421,52 @@ impl Session {
         let access_token = renewed.access_token.clone();
         *lock(&self.token) = renewed;
         Ok(access_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorize_answer_is_read_as_the_reference_tool_reads_it() {
+        let login = parse_device_login(
+            r#"{"device_code":"dc","user_code":"AB-CD","verification_url":"https://x/device","expires_in":600}"#,
+        )
+        .expect("reads");
+        assert_eq!(login.verification_uri, "https://x/device");
+        assert_eq!(login.interval, DEFAULT_INTERVAL);
+        assert_eq!(login.expires_in, 600);
+        let login = parse_device_login(
+            r#"{"device_code":"dc","user_code":"AB-CD","verification_uri":"https://x/device",
+                "verification_uri_complete":"https://x/device?user_code=AB-CD","interval":2}"#,
+        )
+        .expect("reads");
+        assert_eq!(login.verification_uri, "https://x/device?user_code=AB-CD");
+        assert_eq!(login.interval, 2);
+        assert!(parse_device_login(r#"{"device_code":"dc","user_code":"u"}"#).is_err());
+        assert!(parse_device_login("<html>").is_err());
+    }
+
+    #[test]
+    fn a_refresh_answer_without_a_refresh_token_keeps_the_old_one() {
+        let answer = |body: &str| HttpResponse {
+            status: 200,
+            body: body.to_owned(),
+        };
+        let token = parse_tokens(
+            &answer(r#"{"access_token":"new-access","token_type":"Bearer","expires_in":60}"#),
+            Some("old-refresh"),
+        )
+        .expect("reads");
+        assert_eq!(token.refresh_token, "old-refresh");
+        assert!(token.expires_within(60, now()));
+        let token = parse_tokens(
+            &answer(r#"{"access_token":"a","refresh_token":"r2","expires_in":0}"#),
+            Some("old-refresh"),
+        )
+        .expect("reads");
+        assert_eq!((token.refresh_token.as_str(), token.expiry), ("r2", None));
+        assert!(parse_tokens(&answer(r#"{"refresh_token":"r"}"#), None).is_err());
     }
 }
