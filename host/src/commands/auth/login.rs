@@ -212,8 +212,6 @@ fn run_api_key(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     )?;
     check_profile_name(profile)?;
     let (remote_url, api_base) = remote_and_api_base(request)?;
-    let insecure_storage = request.args.switch("insecure-storage");
-    let no_switch = request.args.switch("no-switch");
     // A corrupt file is reported before the key is asked for.
     let mut store = ProfileStore::open(context)?;
 
@@ -241,8 +239,6 @@ fn run_api_key(request: &Request<'_>) -> Result<CommandOutput, CliError> {
                 (!in_keyring).then_some(api_key.as_str()),
             );
         },
-        insecure_storage,
-        no_switch,
         "its key",
     )?;
     Ok(logged_in(&store, profile, &user, stored, "the API key"))
@@ -254,19 +250,18 @@ struct Stored {
     plain_text_reason: Option<PlainText>,
 }
 
-/// Stores `secret` for `profile` in the keyring (unless `insecure_storage`) and the profile in
+/// Stores `secret` for `profile` in the keyring (unless `--insecure-storage`) and the profile in
 /// `auth.json` through `put` (told whether the secret went to the keyring), under the file's lock.
-#[allow(clippy::too_many_arguments)]
 fn store_secret(
     request: &Request<'_>,
     store: &mut ProfileStore,
     profile: &str,
     secret: &str,
     put: impl FnOnce(&mut AuthDocument, bool),
-    insecure_storage: bool,
-    no_switch: bool,
     what: &str,
 ) -> Result<Stored, CliError> {
+    let insecure_storage = request.args.switch("insecure-storage");
+    let no_switch = request.args.switch("no-switch");
     // The keyring is written only once `auth.json` is locked, read and known to be a version
     // this tool writes, and put back as it was if the file cannot be written after all: a key
     // never lands in the keyring for a profile the file does not name.
@@ -443,8 +438,6 @@ fn run_web(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         None => None,
     };
     let (remote_url, api_base) = remote_and_api_base(request)?;
-    let insecure_storage = request.args.switch("insecure-storage");
-    let no_switch = request.args.switch("no-switch");
     // A corrupt file is reported before the login starts.
     let mut store = ProfileStore::open(context)?;
 
@@ -512,8 +505,6 @@ fn run_web(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         |document, in_keyring| {
             document.put_oauth_profile(&profile, &remote_url, (!in_keyring).then_some(&token));
         },
-        insecure_storage,
-        no_switch,
         "its tokens",
     )?;
     Ok(logged_in(
