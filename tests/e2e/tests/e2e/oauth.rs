@@ -1094,3 +1094,66 @@ fn a_plugin_process_is_served_by_an_oauth_profile_without_seeing_a_token() {
         }
     }
 }
+
+/// A server answering the device flow in the wrong shape, or with control characters in its
+/// error, ends the login with one clean error line and stores nothing.
+#[test]
+fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() {
+    let emulator = oauth_emulator(true, 3600);
+    let sandbox = Sandbox::new();
+    emulator.inject_fault(json!({
+        "path": "/v1/users/auth/device/authorize", "status": 200, "body": "<html>login</html>"
+    }));
+    let run = web_login(&sandbox, &emulator, &[]);
+    run.assert_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: could not start the browser login: the answer is not JSON\n"
+    );
+    emulator.inject_fault(json!({
+        "path": TOKEN_PATH, "status": 200, "body": {"token_type": "Bearer"}
+    }));
+    let run = web_login(&sandbox, &emulator, &[]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.ends_with(
+            "Waiting...\nerror: the server's tokens cannot be read: no `access_token`\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    // An error description with an escape sequence: shown defused.
+    let started = Emulator::builder()
+        .device_interval(1)
+        .start_in_background()
+        .expect("the emulator starts");
+    let probe = Sandbox::new();
+    let child = spawn(
+        &probe,
+        &[
+            "auth",
+            "login",
+            "--web",
+            "--no-browser",
+            "--remote-url",
+            &started.url(),
+        ],
+    );
+    let _ = pending_user_code(&started);
+    started.inject_fault(json!({
+        "path": TOKEN_PATH, "status": 400,
+        "body": {"error": "invalid_request", "error_description": "bad \u{1b}[31mcode"}
+    }));
+    let run = finish(child, "auth login --web");
+    run.assert_code(3);
+    assert!(
+        run.stderr.ends_with(
+            "error: the browser login failed: the server answered `invalid_request`: bad ?[31mcode; \
+             nothing was stored\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.config_dir().join("auth.json").exists());
+    assert!(!probe.config_dir().join("auth.json").exists());
+}
