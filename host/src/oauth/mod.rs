@@ -131,7 +131,13 @@ pub fn poll_device_login(
             ],
             logger,
         )
-        .map_err(|error| in_context("could not finish the browser login", error.into()))?;
+        .map_err(|error| {
+            // A poll changes nothing that matters: whatever the transport said, logging in again
+            // is the way on.
+            in_context("could not finish the browser login", error.into()).with_hint(
+                "check the network and run `baseten auth login --web` again; nothing was stored",
+            )
+        })?;
     if (200..300).contains(&response.status) {
         return parse_tokens(&response, None).map(Poll::Approved);
     }

@@ -1157,3 +1157,28 @@ fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() 
     assert!(!sandbox.config_dir().join("auth.json").exists());
     assert!(!probe.config_dir().join("auth.json").exists());
 }
+
+/// A poll cut off by the network ends the login (exit 7) saying to log in again, not that the
+/// request may have been carried out.
+#[test]
+fn a_poll_cut_off_by_the_network_says_to_log_in_again() {
+    let emulator = oauth_emulator(true, 3600);
+    emulator.inject_fault(json!({"path": TOKEN_PATH, "drop": true}));
+    let sandbox = Sandbox::new();
+    let run = web_login(&sandbox, &emulator, &[]);
+    run.assert_code(7);
+    assert!(
+        run.stderr.ends_with(
+            "hint: check the network and run `baseten auth login --web` again; nothing was stored\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("error: could not finish the browser login: "),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.config_dir().join("auth.json").exists());
+}
