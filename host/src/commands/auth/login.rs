@@ -68,7 +68,7 @@ pub fn built_in() -> BuiltIn {
     .flag(
         FlagSpec::text(
             "remote-url",
-            format!("The Baseten remote the key belongs to [default: {DEFAULT_REMOTE_URL}]"),
+            format!("The Baseten remote to log in to [default: {DEFAULT_REMOTE_URL}]"),
         )
         .value_name("URL"),
     )
