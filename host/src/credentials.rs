@@ -13,13 +13,16 @@ use baseten_plugin_api::ErrorKind;
 use crate::context::Context;
 use crate::env_vars;
 use crate::error::CliError;
+use crate::oauth::OAuthToken;
 use crate::profiles::{AUTH_TYPE_API_KEY, ProfileStore};
 use crate::remote::{self, DEFAULT_REMOTE_URL};
 
 /// A resolved credential and where requests go.
 pub struct Credential {
-    /// The API key. Never printed: `Debug` hides it.
+    /// The API key, or an OAuth profile's access token. Never printed: `Debug` hides it.
     pub api_key: String,
+    /// An OAuth profile's tokens (sent as `Bearer`); `None` for an API key.
+    pub oauth: Option<OAuthToken>,
     /// Where it came from, for `-v` and `auth status`.
     pub source: CredentialSource,
     /// The remote the key belongs to (what the user logged in to).
@@ -37,6 +40,7 @@ impl fmt::Debug for Credential {
         formatter
             .debug_struct("Credential")
             .field("api_key", &"<redacted>")
+            .field("oauth", &self.oauth)
             .field("source", &self.source)
             .field("remote_url", &self.remote_url)
             .field("auth_type", &self.auth_type)
@@ -137,6 +141,7 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
         let api_base = remote::api_base_for_remote(&remote_url)?;
         Credential {
             api_key: api_key.trim().to_owned(),
+            oauth: None,
             source: CredentialSource::Environment,
             remote_url,
             auth_type: AUTH_TYPE_API_KEY.to_owned(),
@@ -158,6 +163,9 @@ pub fn resolve(context: &Context, profile_flag: Option<&str>) -> Result<Credenti
     };
     // Whatever uses it, from now on the key is scrubbed wherever it would be printed.
     crate::secrets::register(&credential.api_key);
+    if let Some(token) = &credential.oauth {
+        crate::secrets::register(&token.refresh_token);
+    }
     match context.var(env_vars::MANAGEMENT_API_URL_OVERRIDE)? {
         Some(base) => Ok(Credential {
             api_base: remote::api_base_override(&base)?,
@@ -180,9 +188,16 @@ fn from_profile(
         .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
     // A bad remote is reported before the keyring is asked for anything.
     let api_base = remote::api_base_for_remote(&remote_url)?;
-    let (api_key, storage) = store.secret(name, &profile)?;
+    let (api_key, oauth, storage) = if profile.is_oauth() {
+        let (token, storage) = store.oauth_token(name, &profile)?;
+        (token.access_token.clone(), Some(token), storage)
+    } else {
+        let (api_key, storage) = store.secret(name, &profile)?;
+        (api_key, None, storage)
+    };
     Ok(Credential {
         api_key,
+        oauth,
         source: CredentialSource::Profile {
             name: name.to_owned(),
             chosen_by,

@@ -40,6 +40,12 @@ pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The user's home folder.
 pub const HOME: &str = "HOME";
+/// The browser `auth login --web` opens, instead of the platform's opener.
+pub const BROWSER: &str = "BROWSER";
+/// Set when an X11 display is there to open a browser on.
+pub const DISPLAY: &str = "DISPLAY";
+/// Set when a Wayland display is there to open a browser on.
+pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
 /// Debug builds only, for tests: the longest line an executable plugin may write, in bytes,
 /// instead of 1 GiB. Release builds never read it, so it is not in the README.
 #[cfg(debug_assertions)]

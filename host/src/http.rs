@@ -3,6 +3,7 @@
 
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{
@@ -20,7 +21,8 @@ use crate::context::Context;
 use crate::credentials::Credential;
 use crate::env_vars;
 use crate::error::CliError;
-use crate::log::{Logger, redact_body, redact_header};
+use crate::log::{Logger, redact_body, redact_form, redact_header};
+use crate::oauth;
 use crate::terminal::Terminal;
 
 /// Connecting may take this long.
@@ -52,8 +54,11 @@ pub struct ApiClient {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     credential: Credential,
-    /// `Api-Key …`, checked to be sendable when the client is built.
-    authorization: HeaderValue,
+    /// `Api-Key …` or `Bearer …`, checked to be sendable when the client is built; a refresh
+    /// replaces it.
+    authorization: Mutex<HeaderValue>,
+    /// For an OAuth profile: what renews its access token.
+    session: Option<oauth::Session>,
     timeout: Duration,
     /// The most bytes of a response body read before giving up.
     max_response_bytes: u64,
@@ -67,6 +72,7 @@ impl ApiClient {
         let timeout = request_timeout(context)?;
         let max_response_bytes = response_limit(context)?;
         let authorization = authorization(&credential)?;
+        let session = oauth::Session::for_credential(context, &credential)?;
         let proxy = proxy_for(context, &credential.api_base)?;
         let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
         let extra_roots = match &ca_bundle {
@@ -105,7 +111,8 @@ impl ApiClient {
             runtime,
             client,
             credential,
-            authorization,
+            authorization: Mutex::new(authorization),
+            session,
             timeout,
             max_response_bytes,
             ca_bundle,
@@ -114,6 +121,10 @@ impl ApiClient {
 
     /// Sends `request` with the retry policy; any status is an `Ok`, no answer an `Err`. While it
     /// is on its way, Ctrl-C on `terminal` warns that it may have been carried out.
+    ///
+    /// With an OAuth profile, an access token expiring within a minute is renewed first, and a
+    /// 401 renews it once and sends the request once more (a request refused with 401 was not
+    /// carried out); a second 401 is an authentication error.
     pub fn send(
         &self,
         request: &HttpRequest,
@@ -136,12 +147,89 @@ impl ApiClient {
             })?),
             None => None,
         };
+        let payload = match &body {
+            Some(body) => Payload::Json(body),
+            None => Payload::Empty,
+        };
+        if let Some(session) = &self.session
+            && let Some(renewed) = session.renew_if_expiring(self, logger)?
+        {
+            self.use_access_token(&renewed)?;
+        }
+        let response = self.send_tracked(&method, &url, payload, logger, terminal)?;
+        let Some(session) = &self.session else {
+            return Ok(response);
+        };
+        if response.status != 401 {
+            return Ok(response);
+        }
+        let renewed = session.renew_after_refusal(self, logger)?;
+        self.use_access_token(&renewed)?;
+        let response = self.send_tracked(&method, &url, payload, logger, terminal)?;
+        if response.status == 401 {
+            return Err(session.refused_after_renewal(&response).into());
+        }
+        Ok(response)
+    }
+
+    /// Sends with the retry policy, telling `terminal` while it is on its way.
+    fn send_tracked(
+        &self,
+        method: &Method,
+        url: &Url,
+        payload: Payload<'_>,
+        logger: &Logger,
+        terminal: &Terminal,
+    ) -> Result<HttpResponse, PluginError> {
         terminal.request_sending(method.as_str(), url.path());
-        let answer =
-            self.runtime
-                .block_on(self.send_with_retries(&method, &url, body.as_deref(), logger));
+        let answer = self
+            .runtime
+            .block_on(self.send_with_retries(method, url, payload, true, logger));
         terminal.request_answered();
         answer
+    }
+
+    /// Posts a form to `path` on the API base without the credential: the OAuth endpoints,
+    /// where the form itself says who is asking. Same retries, limits and logging (the form's
+    /// secret fields redacted) as any request.
+    pub fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        logger: &Logger,
+    ) -> Result<HttpResponse, PluginError> {
+        let url = self.url_for(&HttpRequest {
+            method: "POST".to_owned(),
+            path: path.to_owned(),
+            query: Vec::new(),
+            body: None,
+        })?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.runtime.block_on(self.send_with_retries(
+            &Method::POST,
+            &url,
+            Payload::Form(&body),
+            false,
+            logger,
+        ))
+    }
+
+    /// From now on, requests carry this access token.
+    fn use_access_token(&self, access_token: &str) -> Result<(), PluginError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {access_token}")).map_err(|_| {
+            PluginError::new(
+                ErrorKind::Auth,
+                "the renewed access token holds a line break or another control character",
+            )
+        })?;
+        value.set_sensitive(true);
+        *self
+            .authorization
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = value;
+        Ok(())
     }
 
     /// The base URL with the request's path and query; the path may not leave the base's origin.
@@ -171,7 +259,8 @@ impl ApiClient {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&str>,
+        payload: Payload<'_>,
+        authorize: bool,
         logger: &Logger,
     ) -> Result<HttpResponse, PluginError> {
         let mut attempt = 1;
@@ -180,7 +269,9 @@ impl ApiClient {
             logger.info(&format!(
                 "> {method} {url} (attempt {attempt}/{MAX_ATTEMPTS})"
             ));
-            let outcome = self.send_once(method, url, body, logger).await;
+            let outcome = self
+                .send_once(method, url, payload, authorize, logger)
+                .await;
             let elapsed = started.elapsed();
             let retry = match &outcome {
                 Ok((response, headers)) => {
@@ -239,25 +330,39 @@ impl ApiClient {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&str>,
+        payload: Payload<'_>,
+        authorize: bool,
         logger: &Logger,
     ) -> Result<(HttpResponse, HeaderMap), Failure> {
         let mut builder = self
             .client
             .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "application/json")
             .header(USER_AGENT_HEADER, USER_AGENT);
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_owned());
+        if authorize {
+            let authorization = self
+                .authorization
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            builder = builder.header(AUTHORIZATION, authorization);
         }
+        builder = match payload {
+            Payload::Empty => builder,
+            Payload::Json(body) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_owned()),
+            Payload::Form(body) => builder
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body.to_owned()),
+        };
         let request = builder.build().map_err(Failure::Unbuildable)?;
         if logger.enabled(2) {
             log_headers(logger, ">", request.headers());
-            if let Some(body) = body {
-                logger.debug(&format!("> {}", redact_body(body)));
+            match payload {
+                Payload::Empty => {}
+                Payload::Json(body) => logger.debug(&format!("> {}", redact_body(body))),
+                Payload::Form(body) => logger.debug(&format!("> {}", redact_form(body))),
             }
         }
         let response = self
@@ -503,6 +608,15 @@ impl Downloader {
         }
         Ok((status, headers, bytes))
     }
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Empty,
+    Json(&'a str),
+    /// `application/x-www-form-urlencoded`, for the OAuth endpoints.
+    Form(&'a str),
 }
 
 /// Why an attempt got no answer that can be handed to the plugin.
@@ -881,15 +995,26 @@ fn check_sendable(url: &Url) -> Result<(), PluginError> {
     }
 }
 
-/// `Api-Key …` as a header value marked sensitive; a key that cannot be sent (a line break or
-/// another control character inside) is a credential error, found before anything is sent.
+/// `Api-Key …` (or `Bearer …` for an OAuth profile's access token) as a header value marked
+/// sensitive; a secret that cannot be sent (a line break or another control character inside) is
+/// a credential error, found before anything is sent.
 fn authorization(credential: &Credential) -> Result<HeaderValue, CliError> {
+    let scheme = if credential.oauth.is_some() {
+        "Bearer"
+    } else {
+        "Api-Key"
+    };
     let mut value =
-        HeaderValue::from_str(&format!("Api-Key {}", credential.api_key)).map_err(|_| {
+        HeaderValue::from_str(&format!("{scheme} {}", credential.api_key)).map_err(|_| {
             CliError::new(
                 ErrorKind::Auth,
                 format!(
-                    "invalid API key from {}: it holds a line break or another control character",
+                    "invalid {} from {}: it holds a line break or another control character",
+                    if credential.oauth.is_some() {
+                        "access token"
+                    } else {
+                        "API key"
+                    },
                     credential.source
                 ),
             )

@@ -95,6 +95,19 @@ pub fn redact_body(body: &str) -> String {
     }
 }
 
+/// A form body (`a=1&b=2`) for the log: the value of every secret field replaced, as in
+/// [`redact_body`] (`device_code`, `refresh_token`…).
+pub fn redact_form(body: &str) -> String {
+    let redacted: Vec<String> = body
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_field(name) => format!("{name}={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    crate::sanitize::cut_bytes(&redacted.join("&"), 4096)
+}
+
 fn redact_value(value: &mut Value) {
     match value {
         Value::Object(fields) => {
@@ -154,6 +167,18 @@ mod tests {
         assert_eq!(
             logger.scrub("Authorization: Api-Key abcd1234.s3cret"),
             "Authorization: Api-Key <redacted>"
+        );
+    }
+
+    #[test]
+    fn secret_form_fields_are_redacted() {
+        assert_eq!(
+            redact_form("client_id=baseten-cli&device_code=abc&grant_type=x&refresh_token=r"),
+            "client_id=baseten-cli&device_code=<redacted>&grant_type=x&refresh_token=<redacted>"
+        );
+        assert_eq!(
+            redact_body(r#"{"device_code":"d","user_code":"U"}"#),
+            r#"{"device_code":"<redacted>","user_code":"U"}"#
         );
     }
 

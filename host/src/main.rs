@@ -15,6 +15,7 @@ mod interrupt;
 mod jq;
 mod jq_process;
 mod log;
+mod oauth;
 mod output;
 mod plugins;
 mod profiles;

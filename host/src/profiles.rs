@@ -6,8 +6,10 @@
 //!  "profiles": {"ci": {"remote_url": "https://app.baseten.co", "auth_type": "api_key"}}}
 //! ```
 //!
-//! The secret lives in the system keyring; `api_key` appears in a profile only when it could
-//! not. Writes happen under an exclusive lock on `auth.json.lock`, re-read the file under that
+//! The secret lives in the system keyring; `api_key` (an API-key profile) or `oauth_credential`
+//! (an OAuth profile, `auth_type: "oauth"`) appears in a profile only when it could not. An
+//! OAuth profile's secret is the JSON `{"access_token", "refresh_token", "expiry"}`
+//! ([`OAuthToken`]), in the keyring as text or inline as an object. Writes happen under an exclusive lock on `auth.json.lock`, re-read the file under that
 //! lock, and replace it atomically (temporary file, fsync, rename, fsync of the folder), so
 //! concurrent logins all land and an interrupt never leaves half a file. Fields this tool does
 //! not know are kept, at every level. A corrupt file is reported and never rewritten.
@@ -27,6 +29,7 @@ use crate::credentials::SecretStorage;
 use crate::env_vars;
 use crate::error::CliError;
 use crate::files::{self, Links};
+use crate::oauth::OAuthToken;
 use crate::system_keyring::{KeyringError, SystemKeyring};
 
 /// The file's name inside the config folder.
@@ -35,8 +38,10 @@ pub const AUTH_FILE: &str = "auth.json";
 const LOCK_FILE: &str = "auth.json.lock";
 /// The format version this tool reads and writes.
 const FORMAT_VERSION: u64 = 1;
-/// The only kind of credential a profile holds today.
+/// A profile holding an API key.
 pub const AUTH_TYPE_API_KEY: &str = "api_key";
+/// A profile holding the tokens of a browser login.
+pub const AUTH_TYPE_OAUTH: &str = "oauth";
 /// How long to wait for another process to finish its change.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
@@ -51,6 +56,9 @@ pub struct Profile {
     /// Present only when the secret could not go to the system keyring.
     #[serde(default)]
     pub api_key: Option<String>,
+    /// An OAuth profile's tokens, present only when they could not go to the system keyring.
+    #[serde(default)]
+    pub oauth_credential: Option<Value>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -60,11 +68,28 @@ impl std::fmt::Debug for Profile {
             .field("remote_url", &self.remote_url)
             .field("auth_type", &self.auth_type)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "oauth_credential",
+                &self.oauth_credential.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
 
 impl Profile {
+    /// Whether the profile holds the tokens of a browser login.
+    pub fn is_oauth(&self) -> bool {
+        self.auth_type.as_deref() == Some(AUTH_TYPE_OAUTH)
+    }
+
+    /// The OAuth tokens kept in the file, if any (or why they cannot be read).
+    pub fn inline_oauth(&self) -> Option<Result<OAuthToken, String>> {
+        self.oauth_credential
+            .as_ref()
+            .filter(|value| !value.is_null())
+            .map(OAuthToken::from_value)
+    }
+
     /// The secret kept in the file, if any.
     pub fn inline_api_key(&self) -> Option<&str> {
         self.api_key
@@ -187,6 +212,60 @@ impl AuthDocument {
     /// Stores an API-key profile: its remote, and its secret inline or (with `None`) not in the
     /// file. Fields of an earlier profile of that name that this tool does not know are kept.
     pub fn put_profile(&mut self, name: &str, remote_url: &str, inline_api_key: Option<&str>) {
+        let Some(profile) = self.profile_fields(name) else {
+            return;
+        };
+        profile.insert(
+            "remote_url".to_owned(),
+            Value::String(remote_url.to_owned()),
+        );
+        profile.insert(
+            "auth_type".to_owned(),
+            Value::String(AUTH_TYPE_API_KEY.to_owned()),
+        );
+        profile.shift_remove("oauth_credential");
+        match inline_api_key {
+            Some(key) => {
+                profile.insert("api_key".to_owned(), Value::String(key.to_owned()));
+            }
+            None => {
+                profile.shift_remove("api_key");
+            }
+        }
+    }
+
+    /// Stores an OAuth profile: its remote, and its tokens inline (`oauth_credential`) or (with
+    /// `None`) not in the file. Fields this tool does not know are kept.
+    pub fn put_oauth_profile(
+        &mut self,
+        name: &str,
+        remote_url: &str,
+        inline_token: Option<&OAuthToken>,
+    ) {
+        let Some(profile) = self.profile_fields(name) else {
+            return;
+        };
+        profile.insert(
+            "remote_url".to_owned(),
+            Value::String(remote_url.to_owned()),
+        );
+        profile.insert(
+            "auth_type".to_owned(),
+            Value::String(AUTH_TYPE_OAUTH.to_owned()),
+        );
+        profile.shift_remove("api_key");
+        match inline_token {
+            Some(token) => {
+                profile.insert("oauth_credential".to_owned(), token.to_value());
+            }
+            None => {
+                profile.shift_remove("oauth_credential");
+            }
+        }
+    }
+
+    /// The fields of the profile called `name`, created (with the file's version) if needed.
+    fn profile_fields(&mut self, name: &str) -> Option<&mut Map<String, Value>> {
         if self.fields.is_empty() {
             self.fields
                 .insert("version".to_owned(), Value::from(FORMAT_VERSION));
@@ -199,7 +278,7 @@ impl AuthDocument {
             *profiles = Value::Object(Map::new());
         }
         let Value::Object(profiles) = profiles else {
-            return;
+            return None;
         };
         let profile = profiles
             .entry(name)
@@ -207,24 +286,9 @@ impl AuthDocument {
         if !profile.is_object() {
             *profile = Value::Object(Map::new());
         }
-        let Value::Object(profile) = profile else {
-            return;
-        };
-        profile.insert(
-            "remote_url".to_owned(),
-            Value::String(remote_url.to_owned()),
-        );
-        profile.insert(
-            "auth_type".to_owned(),
-            Value::String(AUTH_TYPE_API_KEY.to_owned()),
-        );
-        match inline_api_key {
-            Some(key) => {
-                profile.insert("api_key".to_owned(), Value::String(key.to_owned()));
-            }
-            None => {
-                profile.shift_remove("api_key");
-            }
+        match profile {
+            Value::Object(profile) => Some(profile),
+            _ => None,
         }
     }
 
@@ -356,6 +420,16 @@ impl ProfileStore {
         }
     }
 
+    /// The tokens of a stored OAuth profile and where they were found: inline in the file, else
+    /// in the system keyring (as the JSON text the reference tool writes there).
+    pub fn oauth_token(
+        &self,
+        name: &str,
+        profile: &Profile,
+    ) -> Result<(OAuthToken, SecretStorage), CliError> {
+        read_oauth_token(self.keyring, &self.path, name, profile)
+    }
+
     /// Changes the file: under the lock, re-reads it, applies `change` and writes the result
     /// atomically. Nothing is written when `change` fails or the file is corrupt.
     pub fn update<T>(
@@ -380,6 +454,59 @@ impl ProfileStore {
         })?;
         self.document = document;
         Ok(answer)
+    }
+}
+
+/// The tokens of the OAuth profile `name` of the file at `path`: inline in it, else in `keyring`
+/// (as the JSON text the reference tool writes there); and where they were found.
+pub fn read_oauth_token(
+    keyring: SystemKeyring,
+    path: &Path,
+    name: &str,
+    profile: &Profile,
+) -> Result<(OAuthToken, SecretStorage), CliError> {
+    let login_again = format!("run `baseten auth login --web --profile {name}`");
+    let unreadable = |why: String| {
+        CliError::new(
+            ErrorKind::Auth,
+            format!("the stored login of profile `{name}` cannot be read: {why}"),
+        )
+        .with_hint(login_again.clone())
+    };
+    if let Some(inline) = profile.inline_oauth() {
+        return inline
+            .map(|token| (token, SecretStorage::File))
+            .map_err(unreadable);
+    }
+    match keyring.get(name) {
+        Ok(Some(secret)) if !secret.trim().is_empty() => OAuthToken::from_json(&secret)
+            .map(|token| (token, SecretStorage::Keyring))
+            .map_err(unreadable),
+        Ok(_) => Err(CliError::new(
+            ErrorKind::Auth,
+            format!("profile `{name}` has no stored login"),
+        )
+        .with_hint(login_again)),
+        Err(KeyringError::Disabled) => Err(CliError::new(
+            ErrorKind::Auth,
+            format!(
+                "profile `{name}` has no login in `{}`, and {}=1 keeps the system keyring \
+                 closed",
+                path.display(),
+                env_vars::NO_KEYRING
+            ),
+        )
+        .with_hint(format!(
+            "unset {}, or {login_again} --insecure-storage",
+            env_vars::NO_KEYRING
+        ))),
+        Err(why) => Err(CliError::new(
+            ErrorKind::Auth,
+            format!("could not read the login of profile `{name}` from the system keyring: {why}"),
+        )
+        .with_hint(format!(
+            "unlock the system keyring, or {login_again} --insecure-storage"
+        ))),
     }
 }
 
@@ -626,6 +753,7 @@ mod tests {
             remote_url: Some("https://app.baseten.co".to_owned()),
             auth_type: Some(AUTH_TYPE_API_KEY.to_owned()),
             api_key: Some("abcd1234.supersecret".to_owned()),
+            oauth_credential: Some(serde_json::json!({"access_token": "supersecret"})),
         };
         let shown = format!("{profile:?} {profile:#?}");
         assert!(!shown.contains("supersecret"), "{shown}");
@@ -650,6 +778,26 @@ mod tests {
         store.update(|_| Ok(())).expect("updates");
         let mode = fs::metadata(dir.path()).expect("stat").permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn an_oauth_profile_replaces_an_api_key_profile_and_back() {
+        let mut document = AuthDocument::default();
+        document.put_profile("a", "https://app.baseten.co", Some("abcd1234.secret"));
+        let token = OAuthToken {
+            access_token: "at".to_owned(),
+            refresh_token: "rt".to_owned(),
+            expiry: None,
+        };
+        document.put_oauth_profile("a", "https://app.baseten.co", Some(&token));
+        let profile = document.profile("a").expect("stored");
+        assert!(profile.is_oauth());
+        assert_eq!(profile.api_key, None);
+        assert_eq!(profile.inline_oauth(), Some(Ok(token)));
+        document.put_profile("a", "https://app.baseten.co", None);
+        let profile = document.profile("a").expect("stored");
+        assert!(!profile.is_oauth());
+        assert_eq!(profile.oauth_credential, None);
     }
 
     #[test]

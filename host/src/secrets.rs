@@ -26,7 +26,7 @@ const MIN_REGISTERED_PART: usize = 8;
 
 /// Field names (lowercase, without `_` and `-`) whose values are secrets, wherever they appear:
 /// `api_key`, `apiKey` and `API-KEY` all read `apikey`.
-const SECRET_FIELDS: [&str; 14] = [
+const SECRET_FIELDS: [&str; 15] = [
     "apikey",
     "xapikey",
     "key",
@@ -36,6 +36,7 @@ const SECRET_FIELDS: [&str; 14] = [
     "accesstoken",
     "refreshtoken",
     "idtoken",
+    "devicecode",
     "clientsecret",
     "secret",
     "password",

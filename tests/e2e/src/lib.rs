@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-pub use baseten_emulator::{BackgroundEmulator, Emulator};
+pub use baseten_emulator::{BackgroundEmulator, Emulator, EmulatorHandle};
 use tempfile::TempDir;
 
 /// The folder cargo put the binaries and plugin libraries in (`target/debug`).

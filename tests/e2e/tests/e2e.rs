@@ -34,6 +34,8 @@ mod http_hardening;
 mod install_script;
 #[path = "e2e/key_safety.rs"]
 mod key_safety;
+#[path = "e2e/oauth.rs"]
+mod oauth;
 #[path = "e2e/org_api_key.rs"]
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]

@@ -3,6 +3,7 @@
 //! Handlers take the raw body and parse it here, rather than through axum's `Json` extractor, so
 //! that every refusal is a `{"message": ...}` naming exactly what was wrong.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,8 +15,9 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 
-use crate::auth::{authenticate, authenticate_manager};
+use crate::auth::{Scheme, authenticate, authenticate_manager, credential};
 use crate::http_error::{HttpError, json_response};
+use crate::oauth::{CLIENT_ID, DEVICE_GRANT, TokenAnswer};
 use crate::shared::{Shared, TeamChoice};
 use crate::state::{KeyType, NewKey};
 
@@ -56,6 +58,155 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/v1/teams/{team_id}/api_keys", post(create_team_key))
         .route("/v1/users/me", get(who_am_i))
         .route("/_files/{*path}", get(serve_file))
+        .route("/v1/users/auth/device/authorize", post(device_authorize))
+        .route("/v1/users/auth/device/token", post(device_token))
+        .route("/v1/users/auth/logout", post(logout))
+}
+
+/// `POST /v1/users/auth/device/authorize`: starts a browser login for the public client.
+async fn device_authorize(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let form = parse_form(&headers, &body)?;
+    if let Some(refusal) = check_client(&form) {
+        return Ok(refusal);
+    }
+    let answer = shared.oauth().authorize(shared.base_url());
+    Ok(json_response(
+        StatusCode::OK,
+        answer.to_string().into_bytes(),
+    ))
+}
+
+/// `POST /v1/users/auth/device/token`: a device-code poll or a refresh, answered as RFC 6749
+/// says: tokens, or 400 with `error` and `error_description`.
+async fn device_token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let form = parse_form(&headers, &body)?;
+    if let Some(refusal) = check_client(&form) {
+        return Ok(refusal);
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let answer = match field("grant_type") {
+        DEVICE_GRANT => match field("device_code") {
+            "" => return Ok(token_error("invalid_request", "missing `device_code`")),
+            code => shared.oauth().poll(code),
+        },
+        "refresh_token" => match field("refresh_token") {
+            "" => return Ok(token_error("invalid_request", "missing `refresh_token`")),
+            token => shared.oauth().refresh(token),
+        },
+        other => {
+            return Ok(token_error(
+                "unsupported_grant_type",
+                &format!("unsupported grant type `{other}`"),
+            ));
+        }
+    };
+    Ok(match answer {
+        TokenAnswer::Tokens(tokens) => {
+            json_response(StatusCode::OK, tokens.to_string().into_bytes())
+        }
+        TokenAnswer::Error { error, description } => token_error(error, &description),
+    })
+}
+
+/// `POST /v1/users/auth/logout`: ends the session of the calling access token.
+async fn logout(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let token = match credential(&headers) {
+        Some((Scheme::Bearer, token)) => token,
+        _ => {
+            return Err(HttpError::unauthorized(
+                "logout needs `Authorization: Bearer <access token>`",
+            ));
+        }
+    };
+    if !shared.oauth().revoke(token) {
+        return Err(HttpError::unauthorized("invalid or expired access token"));
+    }
+    Ok(json_response(StatusCode::OK, b"{}".to_vec()))
+}
+
+/// An OAuth error answer: 400 (401 for a bad client) with `error` and `error_description`.
+fn token_error(error: &str, description: &str) -> Response {
+    let status = if error == "invalid_client" {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    json_response(
+        status,
+        json!({ "error": error, "error_description": description })
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+/// The refusal of any client but `baseten-cli`, if this is one.
+fn check_client(form: &HashMap<String, String>) -> Option<Response> {
+    match form.get("client_id").map(String::as_str) {
+        Some(CLIENT_ID) => None,
+        Some(other) => Some(token_error(
+            "invalid_client",
+            &format!("unknown client `{other}`"),
+        )),
+        None => Some(token_error("invalid_client", "missing `client_id`")),
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body as its fields (the last of a repeated name wins).
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, HttpError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(HttpError::bad_request(
+            "send the fields as `Content-Type: application/x-www-form-urlencoded`",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| HttpError::bad_request("the form body is not UTF-8"))?;
+    let mut fields = HashMap::new();
+    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |part: &str| {
+            percent_decode(part)
+                .ok_or_else(|| HttpError::bad_request("malformed percent-encoding in the form"))
+        };
+        fields.insert(decode(name)?, decode(value)?);
+    }
+    Ok(fields)
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; `None` when that is not valid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => decoded.push(b' '),
+            b'%' => {
+                let hex = text.get(index + 1..index + 3)?;
+                decoded.push(u8::from_str_radix(hex, 16).ok()?);
+                index += 2;
+            }
+            byte => decoded.push(byte),
+        }
+        index += 1;
+    }
+    String::from_utf8(decoded).ok()
 }
 
 async fn list_keys(
@@ -278,6 +429,24 @@ mod tests {
         assert!(refusal(r#"{"type":"WORKSPACE_INVOKE","model_ids":[1]}"#).contains("model_ids"));
         assert!(refusal("[1]").contains("object"));
         assert!(refusal("{").contains("malformed"));
+    }
+
+    #[test]
+    fn form_fields_are_percent_decoded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let form = parse_form(
+            &headers,
+            b"client_id=baseten-cli&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&x=a+b",
+        )
+        .unwrap();
+        assert_eq!(form["grant_type"], DEVICE_GRANT);
+        assert_eq!(form["x"], "a b");
+        assert!(parse_form(&headers, b"a=%zz").is_err());
+        assert!(parse_form(&json_headers(), b"a=b").is_err());
     }
 
     #[test]

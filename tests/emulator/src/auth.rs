@@ -1,5 +1,6 @@
 //! Who is calling: the `Authorization` header, in either of the schemes the service accepts
-//! (`Api-Key <key>` and `Bearer <key>`), checked against the stored secret hashes.
+//! (`Api-Key <key>` and `Bearer <key>`), checked against the stored secret hashes. `Bearer` also
+//! takes the access token of a browser login.
 
 use axum::http::{HeaderMap, header};
 
@@ -45,11 +46,20 @@ pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<KeyTy
             "missing `Authorization` header; send `Api-Key <key>`",
         ));
     }
-    let Some((_, token)) = credential(headers) else {
+    let Some((scheme, token)) = credential(headers) else {
         return Err(HttpError::unauthorized(
             "malformed `Authorization` header; send `Api-Key <key>` or `Bearer <key>`",
         ));
     };
+    // A browser login's access token acts for the workspace's one user, who may manage keys.
+    if scheme == Scheme::Bearer {
+        if shared.oauth().access_token_is_live(token) {
+            return Ok(KeyType::Personal);
+        }
+        if !token.contains('.') {
+            return Err(HttpError::unauthorized("invalid or expired access token"));
+        }
+    }
     let Some((prefix, secret)) = token.split_once('.') else {
         return Err(HttpError::unauthorized(
             "malformed API key; expected `<prefix>.<secret>`",

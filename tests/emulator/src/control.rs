@@ -31,7 +31,14 @@ const CONTROL_PREFIX: &str = "/_emulator/";
 /// Body of an injected error when the fault names none.
 const DEFAULT_FAULT_BODY: &str = r#"{"message":"injected fault"}"#;
 /// Body fields whose values are replaced in the log, should a client ever send a secret.
-const SECRET_FIELDS: [&str; 3] = ["api_key", "key", "secret"];
+const SECRET_FIELDS: [&str; 6] = [
+    "api_key",
+    "key",
+    "secret",
+    "access_token",
+    "refresh_token",
+    "device_code",
+];
 
 /// Pending faults and requests seen.
 #[derive(Debug, Default)]
@@ -238,6 +245,62 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/faults", post(add_fault))
         .route("/_emulator/requests", get(list_requests))
         .route("/_emulator/reset", post(reset))
+        .route("/_emulator/device/approve", post(approve_login))
+        .route("/_emulator/device/deny", post(deny_login))
+        .route("/_emulator/oauth", get(oauth_summary))
+        .route("/_emulator/oauth/expire", post(expire_access_tokens))
+        .route("/_emulator/oauth/revoke", post(revoke_sessions))
+}
+
+async fn approve_login(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    decide_login(&shared, &body, true)
+}
+
+async fn deny_login(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, HttpError> {
+    decide_login(&shared, &body, false)
+}
+
+/// Reads `{"user_code": "..."}` and approves or denies that pending login; 404 when none waits.
+fn decide_login(shared: &Shared, body: &[u8], approve: bool) -> Result<Response, HttpError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| HttpError::bad_request(format!("malformed JSON body: {error}")))?;
+    let Some(user_code) = value.get("user_code").and_then(Value::as_str) else {
+        return Err(HttpError::bad_request(
+            "the body needs `user_code`, a string",
+        ));
+    };
+    if !shared.oauth().decide(user_code, approve) {
+        return Err(HttpError::not_found(format!(
+            "no login waits for approval with the code `{user_code}`"
+        )));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "user_code": user_code, "approved": approve })
+            .to_string()
+            .into_bytes(),
+    ))
+}
+
+async fn oauth_summary(State(shared): State<Arc<Shared>>) -> Response {
+    let summary = shared.oauth().summary();
+    json_response(StatusCode::OK, summary.to_string().into_bytes())
+}
+
+async fn expire_access_tokens(State(shared): State<Arc<Shared>>) -> Response {
+    let expired = shared.oauth().expire_access_tokens();
+    json_response(
+        StatusCode::OK,
+        json!({ "expired": expired }).to_string().into_bytes(),
+    )
+}
+
+async fn revoke_sessions(State(shared): State<Arc<Shared>>) -> Response {
+    shared.oauth().revoke_all();
+    json_response(StatusCode::OK, b"{}".to_vec())
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, HttpError> {

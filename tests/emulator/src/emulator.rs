@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::background::BackgroundEmulator;
 use crate::control::Fault;
 use crate::error::Error;
+use crate::oauth::OAuthSettings;
 use crate::persist;
 use crate::server;
 use crate::shared::Shared;
@@ -35,6 +37,7 @@ impl Emulator {
             seed_keys: 0,
             tls_ca_file: None,
             files: None,
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct EmulatorBuilder {
     seed_keys: usize,
     tls_ca_file: Option<PathBuf>,
     files: Option<PathBuf>,
+    oauth: OAuthSettings,
 }
 
 impl EmulatorBuilder {
@@ -100,6 +104,25 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Approves every browser login as soon as it starts, as a user who is already signed in
+    /// and clicks at once would.
+    pub fn auto_approve(mut self, auto_approve: bool) -> Self {
+        self.oauth.auto_approve = auto_approve;
+        self
+    }
+
+    /// How long access tokens from browser logins and refreshes live (default one hour).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.oauth.token_ttl = ttl;
+        self
+    }
+
+    /// The `interval` (seconds between polls) a browser login is told to keep (default 5).
+    pub fn device_interval(mut self, seconds: u64) -> Self {
+        self.oauth.interval = seconds;
+        self
+    }
+
     /// Loads state, binds the address and serves on the current tokio runtime. With
     /// [`EmulatorBuilder::tls`], the CA certificate file is written before this returns.
     pub async fn start(self) -> Result<RunningEmulator, Error> {
@@ -135,7 +158,15 @@ impl EmulatorBuilder {
                     source,
                 })?;
         }
-        let shared = Arc::new(Shared::new(state, self.state_file).with_files(self.files));
+        let shared = Arc::new(
+            Shared::new(
+                state,
+                self.state_file,
+                self.oauth,
+                base_url(addr, tls.is_some()),
+            )
+            .with_files(self.files),
+        );
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (acceptor, ca_certificate_pem) = match tls {
             Some(tls) => (Some(tls.acceptor), Some(tls.ca_pem)),
@@ -305,6 +336,35 @@ impl EmulatorHandle {
     /// Queues a fault, described as for `POST /_emulator/faults`; returns its id.
     pub fn try_inject_fault(&self, fault: Value) -> Result<u64, Error> {
         try_inject_fault(&self.shared, &fault)
+    }
+
+    /// Approves the pending browser login with this user code, as `POST /_emulator/device/approve`;
+    /// whether there was one.
+    pub fn approve_login(&self, user_code: &str) -> bool {
+        self.shared.oauth().decide(user_code, true)
+    }
+
+    /// Denies the pending browser login with this user code, as `POST /_emulator/device/deny`;
+    /// whether there was one.
+    pub fn deny_login(&self, user_code: &str) -> bool {
+        self.shared.oauth().decide(user_code, false)
+    }
+
+    /// Browser-login counters (`logins`, `refreshes`, `refused_refreshes`, `revocations`,
+    /// `live_access_tokens`) and `pending_user_codes`, as `GET /_emulator/oauth` shows them.
+    pub fn oauth(&self) -> Value {
+        self.shared.oauth().summary()
+    }
+
+    /// Makes every access token expire now (refresh tokens still work), as
+    /// `POST /_emulator/oauth/expire`; how many there were.
+    pub fn expire_access_tokens(&self) -> usize {
+        self.shared.oauth().expire_access_tokens()
+    }
+
+    /// Ends every browser session, refresh tokens included, as `POST /_emulator/oauth/revoke`.
+    pub fn revoke_sessions(&self) {
+        self.shared.oauth().revoke_all();
     }
 
     /// Forgets pending faults and the request log, as `POST /_emulator/reset`.

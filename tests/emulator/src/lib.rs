@@ -1,10 +1,11 @@
 //! A local, faithful stand-in for the Baseten management API, for tests, benchmarks and trying
 //! the `baseten` command without an account.
 //!
-//! It serves every endpoint the CLI calls (`/v1/api_keys`, `/v1/teams`, `/v1/users/me`) over real
-//! HTTP, or HTTPS under a throwaway CA ([`EmulatorBuilder::tls`]), keeps only hashes of secrets,
-//! can persist its state across restarts, and has control endpoints under `/_emulator/` to inject
-//! faults and read back the requests it saw.
+//! It serves every endpoint the CLI calls (`/v1/api_keys`, `/v1/teams`, `/v1/users/me`, and the
+//! browser login's device flow under `/v1/users/auth/`) over real HTTP, or HTTPS under a
+//! throwaway CA ([`EmulatorBuilder::tls`]), keeps only hashes of secrets, can persist its state
+//! across restarts, and has control endpoints under `/_emulator/` to inject faults, approve
+//! browser logins and read back the requests it saw.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), baseten_emulator::Error> {
@@ -25,6 +26,7 @@ mod control;
 mod emulator;
 mod error;
 mod http_error;
+mod oauth;
 mod persist;
 mod server;
 mod shared;

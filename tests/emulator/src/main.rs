@@ -13,12 +13,14 @@
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use baseten_emulator::{Emulator, EmulatorBuilder};
 
 const USAGE: &str = "\
 usage: baseten-emulator [--listen ADDR] [--tls CA_FILE] [--state FILE] [--api-key KEY]...
-                        [--team NAME]... [--seed-keys N]
+                        [--team NAME]... [--seed-keys N] [--auto-approve] [--token-ttl SECS]
+                        [--device-interval SECS]
 
   --listen ADDR    address to serve on (default 127.0.0.1:0, a free port)
   --tls CA_FILE    serve HTTPS instead of HTTP, under a throwaway CA made at each start for
@@ -29,7 +31,12 @@ usage: baseten-emulator [--listen ADDR] [--tls CA_FILE] [--state FILE] [--api-ke
   --api-key KEY    register KEY (<8-char prefix>.<secret>) as a WORKSPACE_MANAGE_ALL key;
                    without one, a key is generated and printed
   --team NAME      add a team besides `Default Team`
-  --seed-keys N    create N keys at start, for scale tests";
+  --seed-keys N    create N keys at start, for scale tests
+  --auto-approve   approve every browser login at once (otherwise approve one with
+                   `POST /_emulator/device/approve` and `{\"user_code\": \"...\"}`)
+  --token-ttl SECS how long browser-login access tokens live (default 3600)
+  --device-interval SECS
+                   seconds between polls a browser login is told to keep (default 5)";
 
 /// The command line, parsed.
 struct Options {
@@ -58,6 +65,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         if flag == "-h" || flag == "--help" {
             return Ok(Parsed::Help);
         }
+        if flag == "--auto-approve" {
+            if inline.is_some() {
+                return Err("`--auto-approve` takes no value".to_owned());
+            }
+            builder = builder.auto_approve(true);
+            continue;
+        }
         if ![
             "--listen",
             "--tls",
@@ -65,6 +79,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
             "--api-key",
             "--team",
             "--seed-keys",
+            "--token-ttl",
+            "--device-interval",
         ]
         .contains(&flag.as_str())
         {
@@ -83,6 +99,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 builder.api_key(value)
             }
             "--team" => builder.team(value),
+            "--token-ttl" => builder.token_ttl(Duration::from_secs(seconds(&flag, &value)?)),
+            "--device-interval" => builder.device_interval(seconds(&flag, &value)?),
             _ => builder.seed_keys(
                 value
                     .parse()
@@ -94,6 +112,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         builder,
         generated_key,
     }))
+}
+
+/// A whole number of seconds.
+fn seconds(flag: &str, text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("`{flag}` needs whole seconds, not `{text}`"))
 }
 
 /// An `IP:PORT`, or a `HOST:PORT` resolved to its first address (e.g. `localhost:8080`).
@@ -234,6 +258,13 @@ mod tests {
             }))
         ));
         assert!(matches!(parse(&["--help"]), Ok(Parsed::Help)));
+        assert!(matches!(
+            parse(&["--auto-approve", "--token-ttl", "30", "--device-interval=1"]),
+            Ok(Parsed::Run(_))
+        ));
+        assert!(
+            matches!(parse(&["--token-ttl", "soon"]), Err(message) if message.contains("soon"))
+        );
     }
 
     #[test]

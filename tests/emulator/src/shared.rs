@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::control::Control;
 use crate::http_error::HttpError;
+use crate::oauth::{OAuth, OAuthSettings};
 use crate::persist;
 use crate::state::{NewKey, State};
 
@@ -22,6 +23,9 @@ pub(crate) struct Shared {
     control: Mutex<Control>,
     /// The folder `GET /_files/PATH` serves, if any.
     files: Option<PathBuf>,
+    oauth: Mutex<OAuth>,
+    /// Where the emulator serves, for the verification URLs of browser logins.
+    base_url: String,
 }
 
 /// Which team a new key goes to.
@@ -31,12 +35,19 @@ pub(crate) enum TeamChoice<'a> {
 }
 
 impl Shared {
-    pub(crate) fn new(state: State, state_file: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        state: State,
+        state_file: Option<PathBuf>,
+        oauth: OAuthSettings,
+        base_url: String,
+    ) -> Self {
         Self {
             workspace: Mutex::new(state),
             state_file,
             control: Mutex::new(Control::default()),
             files: None,
+            oauth: Mutex::new(OAuth::new(oauth)),
+            base_url,
         }
     }
 
@@ -49,6 +60,16 @@ impl Shared {
     /// The folder `GET /_files/PATH` serves, if any.
     pub(crate) fn files(&self) -> Option<&std::path::Path> {
         self.files.as_deref()
+    }
+
+    /// Browser logins and their tokens, locked.
+    pub(crate) fn oauth(&self) -> MutexGuard<'_, OAuth> {
+        lock(&self.oauth)
+    }
+
+    /// Where the emulator serves, e.g. `http://127.0.0.1:41234`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Runs `read` with the workspace locked.

@@ -267,10 +267,13 @@ fn every_example_in_help_runs_as_written_against_the_emulator() {
     );
 }
 
-/// An emulator holding one key besides the bootstrap one.
+/// An emulator holding one key besides the bootstrap one, approving every browser login at once
+/// (`auth login --web`), polled every second.
 fn emulator_with_a_key() -> BackgroundEmulator {
     Emulator::builder()
         .seed_keys(1)
+        .auto_approve(true)
+        .device_interval(1)
         .start_in_background()
         .expect("the emulator starts")
 }

@@ -7,5 +7,6 @@ mod api;
 mod binary;
 mod client;
 mod faults;
+mod oauth;
 mod persistence;
 mod tls;
