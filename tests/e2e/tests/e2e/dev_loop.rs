@@ -59,17 +59,18 @@ esac
 printf '%s\n' '{"type":"result","result":{"ok":{"payload":{"built":"installed"},"text":{"lines":["built installed"]}}}}'
 "#;
 
-/// Where the crate builds: inside the workspace's target folder, kept between runs.
-fn target_dir() -> PathBuf {
+/// Where the crate of test `name` builds: inside the workspace's target folder, kept between
+/// runs; one per test, since tests run at once and one breaks its copy of the crate.
+fn target_dir(name: &str) -> PathBuf {
     build_dir()
         .parent()
         .expect("the build folder is inside the target folder")
-        .join("dev-loop")
+        .join(name)
 }
 
 /// A sandbox whose home holds the plugin crate and whose user plugin folder holds an installed
-/// copy of the plugin; cargo works offline into [`target_dir`].
-fn sandbox() -> Sandbox {
+/// copy of the plugin; cargo works offline into [`target_dir`] `name`.
+fn sandbox(name: &str) -> Sandbox {
     let mut sandbox = Sandbox::new();
     // cargo and the rustc it runs find their toolchain as in this test's own environment.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
@@ -89,7 +90,7 @@ fn sandbox() -> Sandbox {
         }
     }
     sandbox.set("CARGO_NET_OFFLINE", "true");
-    sandbox.set("CARGO_TARGET_DIR", target_dir());
+    sandbox.set("CARGO_TARGET_DIR", target_dir(name));
     let crate_dir = sandbox.home().to_path_buf();
     fs::create_dir_all(crate_dir.join("src")).expect("creates src");
     fs::write(crate_dir.join("Cargo.toml"), MANIFEST).expect("writes Cargo.toml");
@@ -114,7 +115,7 @@ fn ran_from(run: &Run) -> &str {
 
 #[test]
 fn plugin_dev_builds_the_working_copy_and_runs_it_before_the_installed_one() {
-    let sandbox = sandbox();
+    let sandbox = sandbox("dev-loop");
     let installed = sandbox
         .home()
         .join(".local/share/baseten/plugins/baseten-plugin-devloop");
@@ -135,7 +136,7 @@ fn plugin_dev_builds_the_working_copy_and_runs_it_before_the_installed_one() {
     let run = sandbox.run(&["plugin", "dev", "-v", "--", "devloop", "run"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "built one\n");
-    let debug_copy = target_dir()
+    let debug_copy = target_dir("dev-loop")
         .join("debug")
         .join("baseten-dev")
         .join("baseten-plugin-devloop");
@@ -167,7 +168,7 @@ fn plugin_dev_builds_the_working_copy_and_runs_it_before_the_installed_one() {
     let run = sandbox.run(&["-v", "plugin", "dev", "--release", "--", "devloop", "run"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "built two\n");
-    let release_copy = target_dir()
+    let release_copy = target_dir("dev-loop")
         .join("release")
         .join("baseten-dev")
         .join("baseten-plugin-devloop");
@@ -195,7 +196,7 @@ fn plugin_dev_builds_the_working_copy_and_runs_it_before_the_installed_one() {
 
 #[test]
 fn plugin_dev_fails_with_cargos_reason_when_the_build_fails() {
-    let sandbox = sandbox();
+    let sandbox = sandbox("dev-loop-broken");
     fs::write(sandbox.home().join("src/main.rs"), "fn main() { not rust }")
         .expect("breaks main.rs");
     let manifest = sandbox.home().join("Cargo.toml");
