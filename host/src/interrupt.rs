@@ -19,7 +19,7 @@
 //! and requests in flight and the `--jq` child reach it through the terminal too, which leaves
 //! this state alone for a terminal over memory.
 
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// The published output: a leaked buffer and its length (null when none).
 static PENDING: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
@@ -31,12 +31,27 @@ static PLUGIN: AtomicI32 = AtomicI32::new(0);
 /// A warning about a request sent and not yet answered (a leaked buffer; null when none).
 static IN_FLIGHT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static IN_FLIGHT_LEN: AtomicUsize = AtomicUsize::new(0);
+/// Whether an interruption waits for the end of a [`Hold`].
+static HOLDING: AtomicBool = AtomicBool::new(false);
+/// The signal that arrived during a [`Hold`], 0 when none.
+static HELD: AtomicI32 = AtomicI32::new(0);
 
 /// Installs the handler for `SIGINT`, `SIGTERM` and `SIGHUP`. Cheap: a few system calls at
 /// start-up. A signal ignored when the tool started (`nohup`) stays ignored.
 #[cfg(unix)]
 pub fn install() {
     extern "C" fn on_signal(signal: libc::c_int) {
+        // The first signal during a hold waits for its end; a second one stops at once.
+        if HOLDING.load(Ordering::SeqCst)
+            && HELD
+                .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            let note: &[u8] = b"Stopping once the renewed login is saved...\n";
+            // SAFETY: write(2) is async-signal-safe; the note is a static.
+            unsafe { write_all(libc::STDERR_FILENO, note.as_ptr(), note.len()) };
+            return;
+        }
         let message: &[u8] = match signal {
             libc::SIGINT => b"Canceled.\n",
             libc::SIGTERM => b"Terminated.\n",
@@ -115,6 +130,36 @@ pub fn publish(output: Vec<u8>) {
     PENDING.store(std::ptr::null_mut(), Ordering::SeqCst);
     PENDING_LEN.store(leaked.len(), Ordering::SeqCst);
     PENDING.store(leaked.as_mut_ptr(), Ordering::SeqCst);
+}
+
+/// Holds an interruption back until dropped: for the few steps that must not be cut in two, such
+/// as renewing an OAuth login, where the server has spent the old refresh token as soon as it
+/// read the request, and stopping before the new one is saved would log the profile out. The
+/// first Ctrl-C says it waits, and takes effect when the hold ends; a second one stops at once.
+#[must_use = "the hold ends when this is dropped"]
+pub struct Hold(());
+
+/// Starts a [`Hold`].
+pub fn hold() -> Hold {
+    HOLDING.store(true, Ordering::SeqCst);
+    Hold(())
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        HOLDING.store(false, Ordering::SeqCst);
+        let signal = HELD.swap(0, Ordering::SeqCst);
+        #[cfg(unix)]
+        if signal != 0 {
+            // SAFETY: raise(3) delivers the signal to this thread; the handler, no longer
+            // holding, ends the process as it would have.
+            unsafe {
+                libc::raise(signal);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = signal;
+    }
 }
 
 /// The published output was fully shown: Ctrl-C no longer prints it.

@@ -367,6 +367,9 @@ impl Session {
     /// renewed them meanwhile, else renews them with the newest refresh token and stores the
     /// result where the old ones were (keyring or `auth.json`).
     fn renew(&self, client: &ApiClient, logger: &Logger) -> Result<String, CliError> {
+        // From the refresh request until the new tokens are saved, Ctrl-C waits: the server
+        // spends the old refresh token when it reads the request.
+        let _hold = crate::interrupt::hold();
         let held = lock(&self.token).clone();
         let mut store = lock(&self.store);
         let keyring = store.keyring();

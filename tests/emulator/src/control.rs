@@ -219,8 +219,8 @@ impl Fault {
                 retry_after,
             },
             (None, false) => {
-                if after_processing {
-                    return Err("`after_processing` needs `status` or `drop`".into());
+                if delay.is_none() && after_processing {
+                    return Err("`after_processing` needs `status`, `drop` or `delay_ms`".into());
                 }
                 if delay.is_none() {
                     return Err("a fault needs `status`, `drop` or `delay_ms`".into());
@@ -381,7 +381,7 @@ pub(crate) async fn intercept(
         return response;
     };
 
-    if let Some(delay) = fault.delay {
+    if let Some(delay) = fault.delay.filter(|_| !fault.after_processing) {
         tokio::time::sleep(delay).await;
     }
     let served = if fault.after_processing || matches!(fault.outcome, FaultOutcome::Serve) {
@@ -392,6 +392,10 @@ pub(crate) async fn intercept(
     } else {
         None
     };
+    // After processing, the delay comes between the change and its answer.
+    if let Some(delay) = fault.delay.filter(|_| fault.after_processing) {
+        tokio::time::sleep(delay).await;
+    }
     match (fault.outcome, served) {
         (FaultOutcome::Serve, Some(response)) => {
             entry.status = Some(response.status().as_u16());
@@ -517,7 +521,9 @@ mod tests {
     fn faults_that_do_nothing_or_contradict_are_refused() {
         assert!(Fault::parse(&json!({})).is_err());
         assert!(Fault::parse(&json!({"status": 500, "drop": true})).is_err());
-        assert!(Fault::parse(&json!({"after_processing": true, "delay_ms": 5})).is_err());
+        assert!(Fault::parse(&json!({"after_processing": true})).is_err());
+        // A request carried out, then answered late: the answer a client may never read.
+        assert!(Fault::parse(&json!({"after_processing": true, "delay_ms": 5})).is_ok());
         assert!(Fault::parse(&json!({"status": 500, "times": 0})).is_err());
         assert!(Fault::parse(&json!({"status": 5000})).is_err());
         let unknown = Fault::parse(&json!({"status": 500, "colour": "red"})).unwrap_err();

@@ -613,6 +613,55 @@ fn a_token_expiring_within_a_minute_is_renewed_before_the_request() {
 }
 
 #[test]
+fn ctrl_c_during_a_renewal_waits_until_the_new_tokens_are_saved() {
+    use std::io::{BufRead, Read};
+    let emulator = oauth_emulator(true, 30);
+    let sandbox = logged_in(&emulator);
+    let before = inline_credential(&sandbox, &emulator_profile());
+    emulator.reset();
+    // The server rotates the refresh token at once, and answers only seconds later: a client
+    // stopped meanwhile would hold a spent refresh token.
+    emulator.inject_fault(
+        json!({"path": TOKEN_PATH, "delay_ms": 1500, "after_processing": true, "times": 1}),
+    );
+    let mut child = spawn(&sandbox, &["-v", "org", "api-key", "list"]);
+    let pid = child.id().to_string();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("a pipe"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).expect("stderr is readable");
+        assert!(read > 0, "the renewal was never sent: {seen}");
+        seen.push_str(&line);
+        if line.starts_with(&format!("> POST {TOKEN_PATH}")) || line.contains(TOKEN_PATH) {
+            break;
+        }
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let run = finish(child, "a renewal interrupted");
+    let mut rest = String::new();
+    stderr
+        .read_to_string(&mut rest)
+        .expect("stderr is readable");
+    run.assert_code(130);
+    assert!(
+        rest.contains("Stopping once the renewed login is saved...\n"),
+        "{rest}"
+    );
+    assert!(rest.ends_with("Canceled.\n"), "{rest}");
+    assert_eq!(run.stdout, "");
+    // The renewed tokens were saved: the next command renews with them and works.
+    let after = inline_credential(&sandbox, &emulator_profile());
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+    sandbox.run(&["org", "api-key", "list"]).assert_code(0);
+    assert_eq!(emulator.oauth()["refused_refreshes"], 0);
+}
+
+#[test]
 fn a_401_renews_once_and_repeats_the_request_once() {
     let emulator = oauth_emulator(true, 3600);
     let sandbox = logged_in(&emulator);
