@@ -1,0 +1,223 @@
+//! The author's path of docs/writing-a-plugin.md ("From a new project to your users"), step by
+//! step as written: `plugin new`, `cargo test`, `cargo build`, `plugin pack`, the printed entry
+//! in an index, `plugin search`, `plugin install NAME`, the command against the emulator, a new
+//! version built, packed and listed, `plugin upgrade NAME`, and `plugin remove NAME`. The index
+//! and the files are served by the emulator over loopback http; the project builds offline
+//! against the SDK of this repository through the override the guide documents.
+
+#![cfg(unix)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use baseten_e2e::{
+    Emulator, Sandbox, cargo_on_project, fixtures_target_dir, plugin_file_name, repository_root,
+};
+use serde_json::{Value, json};
+
+/// Builds the project as the guide says (`cargo build`; debug, which the guide's `--release`
+/// does not change but for speed) and copies the library to where it is published:
+/// `published/NAME/VERSION/FILE`. Returns that path, relative to `published`.
+fn build_and_publish(project: &Path, name: &str, version: &str, published: &Path) -> String {
+    let target = fixtures_target_dir();
+    cargo_on_project(project, &["build"], &target).unwrap_or_else(|why| panic!("{why}"));
+    let library = plugin_file_name(name);
+    let built = target.join("debug").join(&library);
+    assert!(built.is_file(), "cargo built no `{}`", built.display());
+    let relative = format!("{name}/{version}/{library}");
+    let at = published.join(&relative);
+    fs::create_dir_all(at.parent().expect("a folder")).expect("creates a folder");
+    fs::copy(&built, &at).expect("copies the library");
+    relative
+}
+
+/// `baseten plugin pack FILE --url URL` as the guide shows it: the entry is what it prints.
+fn pack(sandbox: &Sandbox, file: &Path, url: &str) -> Value {
+    let run = sandbox.run(&["plugin", "pack", &file.display().to_string(), "--url", url]);
+    run.assert_code(0);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|error| {
+        panic!(
+            "`plugin pack` printed no JSON entry ({error}):\n{}",
+            run.stdout
+        )
+    })
+}
+
+fn write_index(published: &Path, index: &Value) {
+    fs::write(
+        published.join("index.json"),
+        serde_json::to_vec_pretty(index).expect("encodes"),
+    )
+    .expect("writes the index");
+}
+
+/// The version `plugin list` shows for `name`, if it lists it.
+fn listed_version(sandbox: &Sandbox, name: &str) -> Option<String> {
+    let run = sandbox.run(&["plugin", "list", "-o", "json"]);
+    run.assert_code(0);
+    run.json()["plugins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|plugin| plugin["name"] == name)
+        .and_then(|plugin| plugin["version"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn a_new_plugin_is_packed_listed_installed_by_name_upgraded_and_removed_as_the_guide_says() {
+    let name = "wave";
+    let published = tempfile::tempdir().expect("a temp folder");
+    let emulator = Emulator::builder()
+        .files(published.path())
+        .start_in_background()
+        .expect("the emulator starts");
+    let mut sandbox = Sandbox::for_emulator(&emulator);
+
+    // New.
+    sandbox.run(&["plugin", "new", name]).assert_code(0);
+    let project: PathBuf = sandbox.home().join(format!("baseten-plugin-{name}"));
+
+    // Test, and build.
+    let target = fixtures_target_dir();
+    cargo_on_project(&project, &["test"], &target).unwrap_or_else(|why| panic!("{why}"));
+    let first = build_and_publish(&project, name, "0.1.0", published.path());
+
+    // Pack: a URL relative to the index, which the index's own address resolves.
+    let mut entry = pack(&sandbox, &published.path().join(&first), &first);
+    assert_eq!(entry["name"], name);
+    assert_eq!(entry["versions"][0]["version"], "0.1.0");
+    assert_eq!(entry["versions"][0]["artifacts"][0]["url"], first.as_str());
+
+    // Index: the printed entry, pasted into `plugins`.
+    write_index(published.path(), &json!({"plugins": [entry.clone()]}));
+    sandbox.set(
+        "BASETEN_PLUGIN_INDEX",
+        format!("{}/_files/index.json", emulator.url()),
+    );
+
+    // Install and run.
+    let run = sandbox.run(&["plugin", "search", name]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.lines().any(|line| line.starts_with(name)
+            && line.contains("0.1.0")
+            && line.contains(&format!("The `{name}` commands"))),
+        "{}",
+        run.stdout
+    );
+    sandbox.run(&["plugin", "install", name]).assert_code(0);
+    assert_eq!(listed_version(&sandbox, name).as_deref(), Some("0.1.0"));
+    let run = sandbox.run(&[name, "greet", "--name", "Ada"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Hello, Ada.\n");
+    // Without --name it asks the emulator who the user is.
+    let run = sandbox.run(&[name, "greet"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Hello, Emulator User.\n");
+
+    // A new release: bump `version` in Cargo.toml, build, pack, add the version to the index.
+    let manifest = project.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).expect("reads Cargo.toml");
+    assert!(text.contains("\nversion = \"0.1.0\"\n"), "{text}");
+    fs::write(
+        &manifest,
+        text.replacen("\nversion = \"0.1.0\"\n", "\nversion = \"0.2.0\"\n", 1),
+    )
+    .expect("writes Cargo.toml");
+    let second = build_and_publish(&project, name, "0.2.0", published.path());
+    let packed = pack(&sandbox, &published.path().join(&second), &second);
+    assert_eq!(packed["versions"][0]["version"], "0.2.0");
+    entry["versions"]
+        .as_array_mut()
+        .expect("versions")
+        .push(packed["versions"][0].clone());
+    write_index(published.path(), &json!({"plugins": [entry]}));
+
+    // Upgrade: one line saying what changed.
+    let run = sandbox.run(&["plugin", "upgrade", "--all", "--dry-run"]);
+    run.assert_code(0);
+    assert_eq!(listed_version(&sandbox, name).as_deref(), Some("0.1.0"));
+    let run = sandbox.run(&["plugin", "upgrade", name]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{name} 0.1.0 -> 0.2.0\n"));
+    assert_eq!(listed_version(&sandbox, name).as_deref(), Some("0.2.0"));
+    let run = sandbox.run(&[name, "greet", "--name", "Ada"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Hello, Ada.\n");
+    let run = sandbox.run(&["plugin", "info", name, "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(run.json()["receipt"]["version"], "0.2.0");
+
+    // Remove.
+    sandbox.run(&["plugin", "remove", name]).assert_code(0);
+    assert_eq!(listed_version(&sandbox, name), None);
+    let run = sandbox.run(&[name, "greet", "--name", "Ada"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+}
+
+/// Every `](#anchor)` link of the guide and the README names a heading of the same page, as
+/// GitHub derives anchors from headings.
+#[test]
+fn every_anchor_link_of_the_guide_and_the_readme_names_a_heading() {
+    for page in ["docs/writing-a-plugin.md", "README.md"] {
+        let text = fs::read_to_string(repository_root().join(page)).expect("reads the page");
+        let anchors = headings(&text);
+        let mut missing = Vec::new();
+        for (at, _) in text.match_indices("](#") {
+            let rest = &text[at + 3..];
+            let Some(end) = rest.find(')') else { continue };
+            let anchor = &rest[..end];
+            if !anchors.iter().any(|known| known == anchor) {
+                missing.push(anchor.to_owned());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{page} links to {missing:?}, which no heading of it is"
+        );
+    }
+}
+
+/// The anchors GitHub gives a page's headings (outside code blocks): lowercase, spaces as `-`,
+/// everything but letters, digits, `-` and `_` dropped; a repeated one gets `-1`, `-2`, ….
+fn headings(text: &str) -> Vec<String> {
+    let mut anchors: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let base: String = title
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        let mut anchor = base.clone();
+        let mut repeat = 0;
+        while anchors.contains(&anchor) {
+            repeat += 1;
+            anchor = format!("{base}-{repeat}");
+        }
+        anchors.push(anchor);
+    }
+    anchors
+}
+
+#[test]
+fn heading_anchors_are_derived_as_github_derives_them() {
+    assert_eq!(
+        headings(
+            "# A\n## 2. `Cargo.toml`\n```\n# not a heading\n```\n## What it does, and why\n## A\n"
+        ),
+        ["a", "2-cargotoml", "what-it-does-and-why", "a-1"]
+    );
+}
