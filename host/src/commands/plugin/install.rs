@@ -494,7 +494,12 @@ pub fn install_file(
     request.logger.info(&format!(
         "* loading `{shown}` to check it is a compatible plugin"
     ));
-    let (source, manifest) = check_library(request.context, file, shown, kind)?;
+    let (source, manifest) = check_plugin_file(
+        request.context,
+        file,
+        &format!("cannot install `{shown}`"),
+        kind,
+    )?;
     if let Some((name, version)) = &options.expected
         && (&manifest.name != name || &manifest.version != version)
     {
@@ -653,25 +658,28 @@ pub fn install_file(
     })
 }
 
-/// Loads the library in a child process (a library that crashes while loading cannot take
-/// `plugin install` down) and reads and checks its manifest, as discovery would. `source` is
-/// what the user typed, and is used for messages; the file checked is the one it names from the
-/// current folder, never one the dynamic loader would search for.
-fn check_library(
+/// Loads the plugin file in a child process (a library that crashes while loading cannot take
+/// `baseten` down; an executable answers `describe`) and reads and checks its manifest, as
+/// discovery would: what `plugin install` installs and `plugin pack` publishes. `source` names
+/// the file from the current folder, never one the dynamic loader would search for; `refused`
+/// starts every error (``cannot install `x` ``).
+pub fn check_plugin_file(
     context: &Context,
     source: &Path,
-    shown: &str,
+    refused: &str,
     kind: PluginKind,
 ) -> Result<(PathBuf, Manifest), CliError> {
-    let refuse =
-        |kind, why: String| CliError::new(kind, format!("cannot install `{shown}`: {why}"));
+    let refuse = |kind, why: String| CliError::new(kind, format!("{refused}: {why}"));
     if source.is_dir() {
         return Err(refuse(ErrorKind::Usage, "it is a folder".to_owned())
-            .with_hint("pass the path of a built plugin library file"));
+            .with_hint("pass the path of a built plugin file"));
     }
     if !source.is_file() {
-        return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
-            .with_hint("pass the path of a built plugin library"));
+        return Err(
+            refuse(ErrorKind::Failure, "no such file".to_owned()).with_hint(
+                "pass the path of a built plugin file: `cargo build --release` builds one",
+            ),
+        );
     }
     let absolute = std::path::absolute(source).map_err(|error| {
         refuse(
@@ -907,10 +915,10 @@ mod tests {
 
     #[test]
     fn a_missing_library_is_refused_before_anything_is_copied() {
-        let error = check_library(
+        let error = check_plugin_file(
             &Context::for_tests(&[]),
             Path::new("/nonexistent/libbaseten_plugin_x.so"),
-            "/nonexistent/libbaseten_plugin_x.so",
+            "cannot install `/nonexistent/libbaseten_plugin_x.so`",
             PluginKind::Library,
         )
         .expect_err("refused");
@@ -971,10 +979,10 @@ mod tests {
     #[test]
     fn a_folder_is_a_usage_error() {
         let folder = tempfile::tempdir().expect("a temp folder");
-        let error = check_library(
+        let error = check_plugin_file(
             &Context::for_tests(&[]),
             folder.path(),
-            "x",
+            "cannot install `x`",
             PluginKind::Library,
         )
         .expect_err("refused");

@@ -16,15 +16,13 @@ use baseten_plugin_api::protocol::Manifest;
 use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, ErrorKind, FlagSpec};
 
 use crate::commands::plugin::fetch::sha256_hex;
-use crate::commands::plugin::install::kind_of_source;
-use crate::commands::plugin::is_valid_name;
+use crate::commands::plugin::install::{check_plugin_file, kind_of_source};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::context::Context;
 use crate::error::CliError;
+use crate::plugins::PluginKind;
 use crate::plugins::archive::{self, Refused};
 use crate::plugins::index::{Artifact, IndexPlugin, IndexVersion};
-use crate::plugins::probe::{self, Examined};
-use crate::plugins::{PluginKind, executable};
 
 pub use crate::plugins::index::{ANY_TARGET, HOST_TARGET};
 
@@ -281,7 +279,7 @@ fn check_url(url: &str) -> Result<(), CliError> {
             _ => Err(refuse("it is not a URL")),
         },
         "http" => match url::Url::parse(url) {
-            Ok(parsed) if is_loopback(&parsed) => Ok(()),
+            Ok(parsed) if crate::remote::is_loopback(&parsed) => Ok(()),
             Ok(_) => Err(refuse(
                 "plain http is downloaded only from a loopback address; use https",
             )),
@@ -290,15 +288,6 @@ fn check_url(url: &str) -> Result<(), CliError> {
         _ => Err(refuse(
             "only https URLs and paths relative to the index are downloaded",
         )),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        None => false,
     }
 }
 
@@ -328,53 +317,13 @@ fn check_target(target: &str) -> Result<(), CliError> {
 
 /// Reads and checks the manifest of the plugin file at `file` as `plugin install` does.
 fn read_manifest(context: &Context, file: &Path, kind: PluginKind) -> Result<Manifest, CliError> {
-    let refuse =
-        |kind, why: String| CliError::new(kind, format!("cannot pack `{}`: {why}", file.display()));
-    if file.is_dir() {
-        return Err(refuse(ErrorKind::Usage, "it is a folder".to_owned())
-            .with_hint("pass the path of a built plugin file"));
-    }
-    if !file.is_file() {
-        return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
-            .with_hint("build the plugin first: `cargo build --release`"));
-    }
-    let absolute: PathBuf = std::path::absolute(file).map_err(|error| {
-        refuse(
-            ErrorKind::Failure,
-            format!("cannot resolve the path: {error}"),
-        )
-    })?;
-    let answer = match kind {
-        PluginKind::Library => probe::read_one(context.current_exe(), &absolute),
-        PluginKind::Executable => executable::read_one(context, &absolute),
-    };
-    let with_hint = |error: CliError, hint: Option<String>| match hint {
-        Some(hint) => error.with_hint(hint),
-        None => error,
-    };
-    let manifest = match answer.examined {
-        Examined::Manifest(manifest) => manifest,
-        Examined::Failed(why) | Examined::Incompatible { reason: why, .. } => {
-            let (message, hint) = match why.split_once("; ") {
-                Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
-                None => (why, None),
-            };
-            return Err(with_hint(
-                refuse(ErrorKind::Plugin, message),
-                answer.hint.or(hint),
-            ));
-        }
-    };
-    if !is_valid_name(&manifest.name) {
-        return Err(refuse(
-            ErrorKind::Plugin,
-            format!(
-                "its name `{}` is not lowercase words joined by `-`",
-                manifest.name
-            ),
-        ));
-    }
-    Ok(manifest)
+    check_plugin_file(
+        context,
+        file,
+        &format!("cannot pack `{}`", file.display()),
+        kind,
+    )
+    .map(|(_, manifest)| manifest)
 }
 
 #[cfg(test)]
