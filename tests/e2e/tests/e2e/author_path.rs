@@ -221,3 +221,47 @@ fn heading_anchors_are_derived_as_github_derives_them() {
         ["a", "2-cargotoml", "what-it-does-and-why", "a-1"]
     );
 }
+
+/// The guide's `plugin pack` example, run as shown on the guide's own plugin, prints the entry
+/// the guide shows: the same fields in the same order, the same name, description, version and
+/// plugin API. Only the digest and the platform are the build's.
+#[test]
+fn the_guide_s_pack_example_prints_what_pack_prints() {
+    let guide = fs::read_to_string(repository_root().join("docs/writing-a-plugin.md"))
+        .expect("reads the guide");
+    let start = guide
+        .find("$ baseten plugin pack target/release/libbaseten_plugin_hello.so \\\n")
+        .expect("the guide shows `plugin pack`");
+    let example = &guide[start..];
+    let example = &example[..example.find("```").expect("the example ends")];
+    let (command, shown) = example
+        .split_once("\n{")
+        .expect("the example prints an entry");
+    let url = command
+        .split_whitespace()
+        .skip_while(|word| *word != "--url")
+        .nth(1)
+        .expect("the example passes --url");
+    let shown: Value = serde_json::from_str(&format!("{{{shown}")).expect("the shown entry");
+
+    let sandbox = Sandbox::new();
+    let library = baseten_e2e::hello_plugin().display().to_string();
+    let run = sandbox.run(&["plugin", "pack", &library, "--url", url]);
+    run.assert_code(0);
+    let mut printed: Value = serde_json::from_str(&run.stdout).expect("pack prints JSON");
+    let artifact = &mut printed["versions"][0]["artifacts"][0];
+    let shown_artifact = &shown["versions"][0]["artifacts"][0];
+    assert!(
+        shown_artifact["sha256"]
+            .as_str()
+            .is_some_and(|digest| digest.len() == 64),
+        "{shown_artifact}"
+    );
+    artifact["sha256"] = shown_artifact["sha256"].clone();
+    artifact["target"] = shown_artifact["target"].clone();
+    assert_eq!(
+        serde_json::to_string_pretty(&printed).expect("encodes"),
+        serde_json::to_string_pretty(&shown).expect("encodes"),
+        "the guide's `plugin pack` example differs from what it prints"
+    );
+}
