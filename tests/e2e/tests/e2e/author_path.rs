@@ -136,6 +136,10 @@ fn a_new_plugin_is_packed_listed_installed_by_name_upgraded_and_removed_as_the_g
     // Upgrade: one line saying what changed.
     let run = sandbox.run(&["plugin", "upgrade", "--all", "--dry-run"]);
     run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("{name} 0.1.0 -> 0.2.0 (dry run: not installed)\n")
+    );
     assert_eq!(listed_version(&sandbox, name).as_deref(), Some("0.1.0"));
     let run = sandbox.run(&["plugin", "upgrade", name]);
     run.assert_code(0);
