@@ -251,15 +251,15 @@ fn install_path(
         None
     };
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    install_file(request, path, &shown, kind, options, |manifest| Receipt {
-        name: manifest.name.clone(),
-        version: manifest.version.clone(),
-        source: Source::File {
-            path: absolute.display().to_string(),
-        },
-        sha256: digest.clone().unwrap_or_default(),
-        installed_at: receipt::now_utc(),
-        pinned: options.pinned,
+    install_file(request, path, &shown, kind, options, |manifest| {
+        Receipt::new(
+            manifest,
+            Source::File {
+                path: absolute.display().to_string(),
+            },
+            digest.clone().unwrap_or_default(),
+            options.pinned,
+        )
     })
 }
 
@@ -272,15 +272,11 @@ pub fn install_url(
     options: &Options,
 ) -> Result<Installed, CliError> {
     install_download(request, fetcher, url, expected_digest, options, |digest| {
-        Box::new(move |manifest: &Manifest| Receipt {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
-            source: Source::Url {
+        Box::new(move |manifest: &Manifest| {
+            let source = Source::Url {
                 url: url.to_string(),
-            },
-            sha256: digest.clone(),
-            installed_at: receipt::now_utc(),
-            pinned: options.pinned,
+            };
+            Receipt::new(manifest, source, digest.clone(), options.pinned)
         })
     })
 }
@@ -363,16 +359,12 @@ pub fn install_resolved(
         Some(&resolved.artifact.sha256),
         &options,
         |digest| {
-            Box::new(move |manifest: &Manifest| Receipt {
-                name: manifest.name.clone(),
-                version: manifest.version.clone(),
-                source: Source::Index {
+            Box::new(move |manifest: &Manifest| {
+                let source = Source::Index {
                     index: index_location.clone(),
                     name: name.clone(),
-                },
-                sha256: digest.clone(),
-                installed_at: receipt::now_utc(),
-                pinned,
+                };
+                Receipt::new(manifest, source, digest.clone(), pinned)
             })
         },
     )
