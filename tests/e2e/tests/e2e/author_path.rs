@@ -269,3 +269,40 @@ fn the_guide_s_pack_example_prints_what_pack_prints() {
         "the guide's `plugin pack` example differs from what it prints"
     );
 }
+
+/// The guide's index "or a file, for trying it": an index file beside the plugin, its URL
+/// relative to the index, named by a relative path, installs by name; the receipt holds the
+/// index's absolute path, so `plugin upgrade` finds it from anywhere.
+#[test]
+fn an_index_file_with_a_relative_url_installs_by_name() {
+    let sandbox = Sandbox::new();
+    let published = sandbox.home().join("published");
+    fs::create_dir_all(published.join("hello")).expect("creates a folder");
+    let library = plugin_file_name("hello");
+    fs::copy(
+        baseten_e2e::hello_plugin(),
+        published.join("hello").join(&library),
+    )
+    .expect("copies the plugin");
+    let relative = format!("hello/{library}");
+    let entry = pack(&sandbox, &published.join(&relative), &relative);
+    write_index(&published, &json!({"plugins": [entry]}));
+
+    let mut sandbox = sandbox;
+    sandbox.set("BASETEN_PLUGIN_INDEX", "published/index.json");
+    sandbox.run(&["plugin", "install", "hello"]).assert_code(0);
+    assert_eq!(listed_version(&sandbox, "hello").as_deref(), Some("0.1.0"));
+    let run = sandbox.run(&["plugin", "info", "hello", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.json()["receipt"]["source"],
+        json!({"kind": "index", "name": "hello",
+               "index": published.join("index.json").display().to_string()})
+    );
+    let run = sandbox.run(&["hello", "greet", "--name", "Ada"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Hello, Ada.\n");
+    let run = sandbox.run(&["plugin", "upgrade", "hello"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "hello 0.1.0 is up to date\n");
+}
