@@ -268,6 +268,21 @@ fn the_guide_s_pack_example_prints_what_pack_prints() {
         serde_json::to_string_pretty(&shown).expect("encodes"),
         "the guide's `plugin pack` example differs from what it prints"
     );
+
+    // The index the guide shows next holds that entry as printed, a homepage added: copy, paste.
+    let index_start = guide
+        .find("### Index")
+        .expect("the guide has an Index step");
+    let block = &guide[index_start..];
+    let block = &block[block.find("```json\n").expect("an index example") + 8..];
+    let block = &block[..block.find("```").expect("the example ends")];
+    let index: Value = serde_json::from_str(block).expect("the guide's index is JSON");
+    let mut listed = index["plugins"][0].clone();
+    listed.as_object_mut().expect("an entry").remove("homepage");
+    assert_eq!(
+        listed, shown,
+        "the guide's index does not hold the entry its pack example prints"
+    );
 }
 
 /// The guide's index "or a file, for trying it": an index file beside the plugin, its URL
