@@ -391,32 +391,8 @@ impl ApiClient {
             .execute(request)
             .await
             .map_err(Failure::classify)?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-            return Err(Failure::Redirected { status, location });
-        }
-        let headers = response.headers().clone();
-        let limit = self.max_response_bytes;
-        // Refused before reading when the size is announced; otherwise counted as it comes, and
-        // the connection dropped as soon as it is over.
-        let announced = response.content_length().unwrap_or(0);
-        if announced > limit {
-            return Err(Failure::TooLarge { limit });
-        }
-        // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
-        let capacity = announced.min(MAX_PREALLOCATION);
-        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut response = response;
-        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
-            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(Failure::TooLarge { limit });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let (status, headers, bytes) =
+            read_response(response, self.max_response_bytes, &mut |_, _| {}).await?;
         let status = status.as_u16();
         let body = String::from_utf8(bytes)
             .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
@@ -575,34 +551,45 @@ impl Downloader {
             .execute(request)
             .await
             .map_err(Failure::classify)?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-            return Err(Failure::Redirected { status, location });
-        }
-        let headers = response.headers().clone();
-        let limit = self.max_response_bytes;
-        let announced = response.content_length();
-        if announced.unwrap_or(0) > limit {
+        read_response(response, self.max_response_bytes, progress).await
+    }
+}
+
+/// The status, headers and body of `response`. A redirect is not followed but reported. A body
+/// over `limit` is refused before reading when its size is announced, else counted as it comes
+/// and the connection dropped as soon as it is over. `progress` hears of every chunk of a 2xx
+/// body, with the size announced.
+async fn read_response(
+    mut response: reqwest::Response,
+    limit: u64,
+    progress: Progress<'_>,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), Failure> {
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        return Err(Failure::Redirected { status, location });
+    }
+    let headers = response.headers().clone();
+    let announced = response.content_length();
+    if announced.unwrap_or(0) > limit {
+        return Err(Failure::TooLarge { limit });
+    }
+    // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
+    let capacity = announced.unwrap_or(0).min(MAX_PREALLOCATION);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
+        if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
             return Err(Failure::TooLarge { limit });
         }
-        let capacity = announced.unwrap_or(0).min(MAX_PREALLOCATION);
-        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut response = response;
-        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
-            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(Failure::TooLarge { limit });
-            }
-            bytes.extend_from_slice(&chunk);
-            if status.is_success() {
-                progress(u64::try_from(bytes.len()).unwrap_or(u64::MAX), announced);
-            }
+        bytes.extend_from_slice(&chunk);
+        if status.is_success() {
+            progress(u64::try_from(bytes.len()).unwrap_or(u64::MAX), announced);
         }
-        Ok((status, headers, bytes))
     }
+    Ok((status, headers, bytes))
 }
 
 /// What a request carries.
