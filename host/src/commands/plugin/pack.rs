@@ -17,6 +17,7 @@ use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, ErrorKind, FlagSpe
 
 use crate::commands::plugin::fetch::sha256_hex;
 use crate::commands::plugin::install::{check_plugin_file, kind_of_source};
+use crate::commands::plugin::major_minor;
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::context::Context;
 use crate::error::CliError;
@@ -160,15 +161,6 @@ pub fn index_entry(manifest: &Manifest, target: &str, url: &str, sha256: &str) -
                 sha256: sha256.to_owned(),
             }],
         }],
-    }
-}
-
-/// `1.1` of `1.1.0`; a version of another shape as it is.
-fn major_minor(version: &str) -> String {
-    let mut parts = version.split('.');
-    match (parts.next(), parts.next()) {
-        (Some(major), Some(minor)) => format!("{major}.{minor}"),
-        _ => version.to_owned(),
     }
 }
 
