@@ -159,25 +159,44 @@ fn a_new_plugin_is_packed_listed_installed_by_name_upgraded_and_removed_as_the_g
     assert_ne!(run.code, 0, "{}", run.stdout);
 }
 
-/// Every `](#anchor)` link of the guide and the README names a heading of the same page, as
-/// GitHub derives anchors from headings.
+/// Every link of the guide and the README leads somewhere: `](#anchor)` names a heading of the
+/// same page, as GitHub derives anchors from headings, and a relative link (inline or a
+/// reference definition) names a file of the repository.
 #[test]
-fn every_anchor_link_of_the_guide_and_the_readme_names_a_heading() {
+fn every_link_of_the_guide_and_the_readme_leads_somewhere() {
     for page in ["docs/writing-a-plugin.md", "README.md"] {
-        let text = fs::read_to_string(repository_root().join(page)).expect("reads the page");
+        let path = repository_root().join(page);
+        let text = fs::read_to_string(&path).expect("reads the page");
+        let folder = path.parent().expect("a folder");
         let anchors = headings(&text);
-        let mut missing = Vec::new();
-        for (at, _) in text.match_indices("](#") {
-            let rest = &text[at + 3..];
-            let Some(end) = rest.find(')') else { continue };
-            let anchor = &rest[..end];
-            if !anchors.iter().any(|known| known == anchor) {
-                missing.push(anchor.to_owned());
+        let mut targets: Vec<&str> = text
+            .match_indices("](")
+            .filter_map(|(at, _)| {
+                let rest = &text[at + 2..];
+                rest.find(')').map(|end| &rest[..end])
+            })
+            .collect();
+        // Reference definitions: `[name]: target`.
+        targets.extend(text.lines().filter_map(|line| {
+            let (label, target) = line.split_once("]: ")?;
+            (label.starts_with('[') && !label.contains(' ')).then_some(target.trim())
+        }));
+        let mut broken = Vec::new();
+        for target in targets {
+            if let Some(anchor) = target.strip_prefix('#') {
+                if !anchors.iter().any(|known| known == anchor) {
+                    broken.push(target.to_owned());
+                }
+            } else if !target.contains("://") && !target.starts_with("mailto:") {
+                let file = target.split('#').next().unwrap_or_default();
+                if !folder.join(file).exists() {
+                    broken.push(target.to_owned());
+                }
             }
         }
         assert!(
-            missing.is_empty(),
-            "{page} links to {missing:?}, which no heading of it is"
+            broken.is_empty(),
+            "{page} links to {broken:?}, which lead nowhere"
         );
     }
 }
