@@ -87,11 +87,14 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* reading the manifest of `{}` as `plugin install` would",
         file.display()
     ));
+    let read = || {
+        fs::read(file).map_err(|error| {
+            CliError::failure(format!("could not read `{}`: {error}", file.display()))
+        })
+    };
     // Read once: the archive's plugin file and the digest come from the same bytes.
     let archive_bytes = if is_archive(file) && file.is_file() {
-        Some(fs::read(file).map_err(|error| {
-            CliError::failure(format!("could not read `{}`: {error}", file.display()))
-        })?)
+        Some(read()?)
     } else {
         None
     };
@@ -119,12 +122,10 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             },
             None => error,
         })?;
-    let sha256 = match archive_bytes {
-        Some(bytes) => sha256_hex(&bytes),
-        None => sha256_hex(&fs::read(file).map_err(|error| {
-            CliError::failure(format!("could not read `{}`: {error}", file.display()))
-        })?),
-    };
+    let sha256 = sha256_hex(&match archive_bytes {
+        Some(bytes) => bytes,
+        None => read()?,
+    });
     let target = match given_target {
         Some(target) => target.to_owned(),
         None if kind == PluginKind::Executable && is_script(plugin_file) => ANY_TARGET.to_owned(),
