@@ -49,6 +49,60 @@ const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("baseten/", env!("CARGO_PKG_VERSION"));
 
+/// What the API client and the downloader share: the runtime, and a client with the connect and
+/// request timeouts, no redirects followed, the proxy the environment names for `proxied`, and
+/// the certificates of `BASETEN_CA_BUNDLE` besides the platform's.
+struct Transport {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    /// `BASETEN_CA_BUNDLE`, when its certificates are trusted besides the platform's.
+    ca_bundle: Option<PathBuf>,
+}
+
+impl Transport {
+    fn new(context: &Context, timeout: Duration, proxied: &Url) -> Result<Self, CliError> {
+        let proxy = proxy_for(context, proxied)?;
+        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
+        let extra_roots = match &ca_bundle {
+            Some(path) => read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        // Several providers could be linked in; this process uses ring. A second call finds one
+        // installed and changes nothing.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            // The management API never redirects: a 3xx is reported, and the credential is never
+            // sent to wherever it points. Downloads refuse redirects alike.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_rustls()
+            // With extra roots, reqwest verifies with the platform verifier plus these roots.
+            .tls_certs_merge(extra_roots);
+        // Proxies come from this process's environment as read by `proxy_for`, never from
+        // reqwest's own reading of it (which would send plain `http` through `HTTP_PROXY`).
+        let builder = match proxy {
+            Some(proxy) => builder.proxy(proxy),
+            None => builder.no_proxy(),
+        };
+        let client = builder.build().map_err(|error| {
+            CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                CliError::failure(format!("could not start the async runtime: {error}"))
+            })?;
+        Ok(Self {
+            runtime,
+            client,
+            ca_bundle,
+        })
+    }
+}
+
 /// A client bound to one credential.
 pub struct ApiClient {
     runtime: tokio::runtime::Runtime,
@@ -73,49 +127,16 @@ impl ApiClient {
         let max_response_bytes = response_limit(context)?;
         let authorization = authorization(&credential)?;
         let session = oauth::Session::for_credential(context, &credential)?;
-        let proxy = proxy_for(context, &credential.api_base)?;
-        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
-        let extra_roots = match &ca_bundle {
-            Some(path) => read_ca_bundle(path)?,
-            None => Vec::new(),
-        };
-        // Several providers could be linked in; this process uses ring. A second call finds one
-        // installed and changes nothing.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
-            // The management API never redirects: a 3xx is reported, and the credential is never
-            // sent to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_rustls()
-            // With extra roots, reqwest verifies with the platform verifier plus these roots.
-            .tls_certs_merge(extra_roots);
-        // Proxies come from this process's environment as read by `proxy_for`, never from
-        // reqwest's own reading of it (which would send plain `http` through `HTTP_PROXY`).
-        let builder = match proxy {
-            Some(proxy) => builder.proxy(proxy),
-            None => builder.no_proxy(),
-        };
-        let client = builder.build().map_err(|error| {
-            CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
-        })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| {
-                CliError::failure(format!("could not start the async runtime: {error}"))
-            })?;
+        let transport = Transport::new(context, timeout, &credential.api_base)?;
         Ok(Self {
-            runtime,
-            client,
+            runtime: transport.runtime,
+            client: transport.client,
             credential,
             authorization: Mutex::new(authorization),
             session,
             timeout,
             max_response_bytes,
-            ca_bundle,
+            ca_bundle: transport.ca_bundle,
         })
     }
 
@@ -370,32 +391,8 @@ impl ApiClient {
             .execute(request)
             .await
             .map_err(Failure::classify)?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-            return Err(Failure::Redirected { status, location });
-        }
-        let headers = response.headers().clone();
-        let limit = self.max_response_bytes;
-        // Refused before reading when the size is announced; otherwise counted as it comes, and
-        // the connection dropped as soon as it is over.
-        let announced = response.content_length().unwrap_or(0);
-        if announced > limit {
-            return Err(Failure::TooLarge { limit });
-        }
-        // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
-        let capacity = announced.min(MAX_PREALLOCATION);
-        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut response = response;
-        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
-            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(Failure::TooLarge { limit });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let (status, headers, bytes) =
+            read_response(response, self.max_response_bytes, &mut |_, _| {}).await?;
         let status = status.as_u16();
         let body = String::from_utf8(bytes)
             .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
@@ -426,39 +423,13 @@ impl Downloader {
         // only) never does: `Proxy::https` applies to `https` URLs alone.
         let https = Url::parse("https://downloads.invalid")
             .map_err(|error| CliError::failure(format!("could not set up HTTP: {error}")))?;
-        let proxy = proxy_for(context, &https)?;
-        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
-        let extra_roots = match &ca_bundle {
-            Some(path) => read_ca_bundle(path)?,
-            None => Vec::new(),
-        };
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_rustls()
-            .tls_certs_merge(extra_roots);
-        let builder = match proxy {
-            Some(proxy) => builder.proxy(proxy),
-            None => builder.no_proxy(),
-        };
-        let client = builder.build().map_err(|error| {
-            CliError::failure(format!("could not set up HTTP: {}", chain(&error)))
-        })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| {
-                CliError::failure(format!("could not start the async runtime: {error}"))
-            })?;
+        let transport = Transport::new(context, timeout, &https)?;
         Ok(Self {
-            runtime,
-            client,
+            runtime: transport.runtime,
+            client: transport.client,
             timeout,
             max_response_bytes,
-            ca_bundle,
+            ca_bundle: transport.ca_bundle,
         })
     }
 
@@ -580,34 +551,45 @@ impl Downloader {
             .execute(request)
             .await
             .map_err(Failure::classify)?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-            return Err(Failure::Redirected { status, location });
-        }
-        let headers = response.headers().clone();
-        let limit = self.max_response_bytes;
-        let announced = response.content_length();
-        if announced.unwrap_or(0) > limit {
+        read_response(response, self.max_response_bytes, progress).await
+    }
+}
+
+/// The status, headers and body of `response`. A redirect is not followed but reported. A body
+/// over `limit` is refused before reading when its size is announced, else counted as it comes
+/// and the connection dropped as soon as it is over. `progress` hears of every chunk of a 2xx
+/// body, with the size announced.
+async fn read_response(
+    mut response: reqwest::Response,
+    limit: u64,
+    progress: Progress<'_>,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), Failure> {
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        return Err(Failure::Redirected { status, location });
+    }
+    let headers = response.headers().clone();
+    let announced = response.content_length();
+    if announced.unwrap_or(0) > limit {
+        return Err(Failure::TooLarge { limit });
+    }
+    // Read into one buffer sized from Content-Length: a large body is not copied as it grows.
+    let capacity = announced.unwrap_or(0).min(MAX_PREALLOCATION);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
+        if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
             return Err(Failure::TooLarge { limit });
         }
-        let capacity = announced.unwrap_or(0).min(MAX_PREALLOCATION);
-        let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut response = response;
-        while let Some(chunk) = response.chunk().await.map_err(Failure::Lost)? {
-            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(Failure::TooLarge { limit });
-            }
-            bytes.extend_from_slice(&chunk);
-            if status.is_success() {
-                progress(u64::try_from(bytes.len()).unwrap_or(u64::MAX), announced);
-            }
+        bytes.extend_from_slice(&chunk);
+        if status.is_success() {
+            progress(u64::try_from(bytes.len()).unwrap_or(u64::MAX), announced);
         }
-        Ok((status, headers, bytes))
     }
+    Ok((status, headers, bytes))
 }
 
 /// What a request carries.

@@ -1,7 +1,7 @@
 //! The plugin index: a JSON document listing plugins, their versions and, per version, one
-//! artifact per platform with its sha256 (README, "Plugin index"). This module reads and checks
-//! one, and picks what `plugin install NAME[@VERSION]`, `plugin search` and `plugin upgrade`
-//! install; fetching it is the caller's.
+//! artifact per platform with its sha256 (README, "Installing from a URL or a plugin index").
+//! This module reads and checks one, and picks what `plugin install NAME[@VERSION]`,
+//! `plugin search` and `plugin upgrade` install; fetching it is the caller's.
 //!
 //! ```json
 //! {"plugins": [{"name": "hello", "description": "Say hello", "homepage": "https://example.com",

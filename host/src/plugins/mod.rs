@@ -6,6 +6,7 @@
 //! is kept in the registry with its reason, so `plugin list` and `-v` can say why, while every
 //! other command keeps working.
 
+pub mod archive;
 mod cache;
 mod discovery;
 pub mod executable;

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use baseten_plugin_api::protocol::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{self, Links};
@@ -47,6 +48,20 @@ pub struct Receipt {
     /// Installed as `NAME@VERSION` or with `--sha256`: `plugin upgrade` leaves it alone unless
     /// it is named.
     pub pinned: bool,
+}
+
+impl Receipt {
+    /// The receipt of a plugin installed now: its name and version as its manifest declares them.
+    pub fn new(manifest: &Manifest, source: Source, sha256: String, pinned: bool) -> Self {
+        Self {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            source,
+            sha256,
+            installed_at: now_utc(),
+            pinned,
+        }
+    }
 }
 
 /// The receipt file of the plugin called `name` in `folder`.

@@ -10,6 +10,8 @@
 
 #[path = "e2e/auth.rs"]
 mod auth;
+#[path = "e2e/author_path.rs"]
+mod author_path;
 #[path = "e2e/built_ins.rs"]
 mod built_ins;
 #[path = "e2e/completion.rs"]

@@ -3,22 +3,20 @@
 //! sha256; and unpacking a `.tar.gz` that holds exactly one plugin file into a staging folder.
 
 use std::cell::OnceCell;
-use std::io::{Read, Write as _};
-use std::path::{Component, Path, PathBuf};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
-
-use baseten_plugin_api::ErrorKind;
 
 use crate::context::Context;
 use crate::env_vars;
 use crate::error::CliError;
 use crate::http::Downloader;
 use crate::log::Logger;
-use crate::plugins::PluginKind;
 use crate::plugins::index::Index;
+use crate::plugins::{PluginKind, archive};
 
 /// How long a download runs before it shows progress on a terminal.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
@@ -213,11 +211,6 @@ pub fn check_digest(shown: &str, actual: &str, expected: &str) -> Result<(), Cli
     .with_hint("the file is not the one published; nothing was installed"))
 }
 
-/// Whether `bytes` start like gzip.
-fn is_gzip(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0x1f, 0x8b])
-}
-
 /// A plugin file written into `staging`, ready to be checked and installed.
 pub struct Staged {
     pub path: PathBuf,
@@ -234,8 +227,18 @@ pub fn stage(
     staging: &Path,
     limit: u64,
 ) -> Result<Staged, CliError> {
-    let (name, content) = if is_gzip(bytes) {
-        unpack_one(bytes, shown, limit)?
+    let (name, content) = if archive::is_gzip(bytes) {
+        let file = archive::unpack_one(bytes, limit).map_err(|refused| {
+            let error = CliError::failure(format!("cannot install from `{shown}`: {refused}"));
+            match refused {
+                archive::Refused::TooLarge(_) => error.with_hint(format!(
+                    "if a plugin this large is expected, raise {} (bytes)",
+                    env_vars::MAX_RESPONSE_BYTES
+                )),
+                _ => error,
+            }
+        })?;
+        (file.name, file.content)
     } else {
         let name = Path::new(file_name)
             .file_name()
@@ -244,15 +247,7 @@ pub fn stage(
             .unwrap_or_else(|| "plugin".to_owned());
         (name, bytes.to_vec())
     };
-    let lower = name.to_ascii_lowercase();
-    let kind = if [".so", ".dylib", ".dll"]
-        .iter()
-        .any(|suffix| lower.ends_with(suffix))
-    {
-        PluginKind::Library
-    } else {
-        PluginKind::Executable
-    };
+    let kind = archive::kind_by_name(&name);
     let path = staging.join(&name);
     crate::files::write_atomically(&path, &content, 0o755, crate::files::Links::Replace).map_err(
         |error| CliError::failure(format!("could not write `{}`: {error}", path.display())),
@@ -260,201 +255,9 @@ pub fn stage(
     Ok(Staged { path, kind })
 }
 
-/// The one plugin file of a `.tar.gz`: its file name and content. Entries with an absolute path
-/// or `..`, links and special files are refused, as is an archive with no or several plugin
-/// files (named `libbaseten_plugin_NAME.so` or the like, or `baseten-plugin-NAME`).
-fn unpack_one(bytes: &[u8], shown: &str, limit: u64) -> Result<(String, Vec<u8>), CliError> {
-    let refuse = |why: String| {
-        CliError::new(
-            ErrorKind::Failure,
-            format!("cannot install from `{shown}`: {why}"),
-        )
-    };
-    let unreadable = |error: std::io::Error| refuse(format!("the archive cannot be read: {error}"));
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let mut found: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut unpacked: u64 = 0;
-    for entry in archive.entries().map_err(unreadable)? {
-        let mut entry = entry.map_err(unreadable)?;
-        let path = entry.path().map_err(unreadable)?.into_owned();
-        let shown_path = crate::sanitize::printable(&path.to_string_lossy());
-        if path
-            .components()
-            .any(|component| !matches!(component, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(refuse(format!(
-                "the archive entry `{shown_path}` has an absolute path or `..`"
-            )));
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            continue;
-        }
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(refuse(format!(
-                "the archive entry `{shown_path}` is a link; only plain files are unpacked"
-            )));
-        }
-        if !kind.is_file() {
-            if matches!(
-                kind,
-                tar::EntryType::XGlobalHeader
-                    | tar::EntryType::XHeader
-                    | tar::EntryType::GNULongName
-            ) {
-                continue;
-            }
-            return Err(refuse(format!(
-                "the archive entry `{shown_path}` is not a plain file"
-            )));
-        }
-        if crate::plugins::name_from_file(&path).is_none() {
-            continue;
-        }
-        let mut content = Vec::new();
-        let room = limit.saturating_sub(unpacked);
-        (&mut entry)
-            .take(room.saturating_add(1))
-            .read_to_end(&mut content)
-            .map_err(unreadable)?;
-        unpacked = unpacked.saturating_add(u64::try_from(content.len()).unwrap_or(u64::MAX));
-        if unpacked > limit {
-            return Err(refuse(format!(
-                "it unpacks to more than the limit of {limit} bytes"
-            ))
-            .with_hint(format!(
-                "if a plugin this large is expected, raise {} (bytes)",
-                env_vars::MAX_RESPONSE_BYTES
-            )));
-        }
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        found.push((name, content));
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(refuse(
-            "the archive holds no plugin file (`libbaseten_plugin_NAME.so`, `.dylib`, `.dll` or `baseten-plugin-NAME`)"
-                .to_owned(),
-        )),
-        several => {
-            let names: Vec<String> = found.iter().map(|(name, _)| format!("`{name}`")).collect();
-            Err(refuse(format!(
-                "the archive holds {several} plugin files ({}); it must hold exactly one",
-                names.join(", ")
-            )))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        for (path, content) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(content.len() as u64);
-            header.set_mode(0o755);
-            header.set_entry_type(tar::EntryType::Regular);
-            // Written raw, so that a test can put `..` or an absolute path in an entry.
-            let name = &mut header.as_old_mut().name;
-            name[..path.len()].copy_from_slice(path.as_bytes());
-            header.set_cksum();
-            builder.append(&header, *content).expect("appends");
-        }
-        builder
-            .into_inner()
-            .expect("finishes")
-            .finish()
-            .expect("compresses")
-    }
-
-    #[test]
-    fn the_one_plugin_file_is_taken_and_other_files_skipped() {
-        let bytes = archive(&[
-            ("hello/README.md", b"read me"),
-            ("hello/libbaseten_plugin_hello.so", b"library"),
-        ]);
-        let (name, content) = unpack_one(&bytes, "x.tar.gz", 1000).expect("one plugin");
-        assert_eq!(name, "libbaseten_plugin_hello.so");
-        assert_eq!(content, b"library");
-    }
-
-    #[test]
-    fn no_or_several_plugin_files_are_refused() {
-        let none =
-            unpack_one(&archive(&[("README.md", b"x")]), "x.tar.gz", 1000).expect_err("refused");
-        assert!(
-            none.message.contains("holds no plugin file"),
-            "{}",
-            none.message
-        );
-        let two = unpack_one(
-            &archive(&[("baseten-plugin-a", b"a"), ("libbaseten_plugin_b.so", b"b")]),
-            "x.tar.gz",
-            1000,
-        )
-        .expect_err("refused");
-        assert!(
-            two.message
-                .contains("holds 2 plugin files (`baseten-plugin-a`, `libbaseten_plugin_b.so`)"),
-            "{}",
-            two.message
-        );
-    }
-
-    #[test]
-    fn entries_leaving_the_folder_are_refused() {
-        for path in ["../baseten-plugin-a", "/tmp/baseten-plugin-a", "a/../../b"] {
-            let error =
-                unpack_one(&archive(&[(path, b"a")]), "x.tar.gz", 1000).expect_err("refused");
-            assert!(
-                error.message.contains("has an absolute path or `..`"),
-                "{path}: {}",
-                error.message
-            );
-        }
-    }
-
-    #[test]
-    fn links_are_refused() {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Symlink);
-        header.set_size(0);
-        builder
-            .append_link(&mut header, "baseten-plugin-a", "/bin/sh")
-            .expect("appends");
-        let bytes = builder
-            .into_inner()
-            .expect("finishes")
-            .finish()
-            .expect("compresses");
-        let error = unpack_one(&bytes, "x.tar.gz", 1000).expect_err("refused");
-        assert!(error.message.contains("is a link"), "{}", error.message);
-    }
-
-    #[test]
-    fn an_archive_over_the_limit_is_refused() {
-        let big = vec![0u8; 2000];
-        let error = unpack_one(&archive(&[("baseten-plugin-a", &big)]), "x.tar.gz", 1000)
-            .expect_err("refused");
-        assert!(
-            error.message.contains("more than the limit"),
-            "{}",
-            error.message
-        );
-    }
 
     #[test]
     fn digests_are_compared_in_any_case_and_both_shown() {

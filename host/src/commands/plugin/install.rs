@@ -251,15 +251,15 @@ fn install_path(
         None
     };
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    install_file(request, path, &shown, kind, options, |manifest| Receipt {
-        name: manifest.name.clone(),
-        version: manifest.version.clone(),
-        source: Source::File {
-            path: absolute.display().to_string(),
-        },
-        sha256: digest.clone().unwrap_or_default(),
-        installed_at: receipt::now_utc(),
-        pinned: options.pinned,
+    install_file(request, path, &shown, kind, options, |manifest| {
+        Receipt::new(
+            manifest,
+            Source::File {
+                path: absolute.display().to_string(),
+            },
+            digest.clone().unwrap_or_default(),
+            options.pinned,
+        )
     })
 }
 
@@ -272,15 +272,11 @@ pub fn install_url(
     options: &Options,
 ) -> Result<Installed, CliError> {
     install_download(request, fetcher, url, expected_digest, options, |digest| {
-        Box::new(move |manifest: &Manifest| Receipt {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
-            source: Source::Url {
+        Box::new(move |manifest: &Manifest| {
+            let source = Source::Url {
                 url: url.to_string(),
-            },
-            sha256: digest.clone(),
-            installed_at: receipt::now_utc(),
-            pinned: options.pinned,
+            };
+            Receipt::new(manifest, source, digest.clone(), options.pinned)
         })
     })
 }
@@ -363,16 +359,12 @@ pub fn install_resolved(
         Some(&resolved.artifact.sha256),
         &options,
         |digest| {
-            Box::new(move |manifest: &Manifest| Receipt {
-                name: manifest.name.clone(),
-                version: manifest.version.clone(),
-                source: Source::Index {
+            Box::new(move |manifest: &Manifest| {
+                let source = Source::Index {
                     index: index_location.clone(),
                     name: name.clone(),
-                },
-                sha256: digest.clone(),
-                installed_at: receipt::now_utc(),
-                pinned,
+                };
+                Receipt::new(manifest, source, digest.clone(), pinned)
             })
         },
     )
@@ -494,7 +486,12 @@ pub fn install_file(
     request.logger.info(&format!(
         "* loading `{shown}` to check it is a compatible plugin"
     ));
-    let (source, manifest) = check_library(request.context, file, shown, kind)?;
+    let (source, manifest) = check_plugin_file(
+        request.context,
+        file,
+        &format!("cannot install `{shown}`"),
+        kind,
+    )?;
     if let Some((name, version)) = &options.expected
         && (&manifest.name != name || &manifest.version != version)
     {
@@ -653,25 +650,28 @@ pub fn install_file(
     })
 }
 
-/// Loads the library in a child process (a library that crashes while loading cannot take
-/// `plugin install` down) and reads and checks its manifest, as discovery would. `source` is
-/// what the user typed, and is used for messages; the file checked is the one it names from the
-/// current folder, never one the dynamic loader would search for.
-fn check_library(
+/// Loads the plugin file in a child process (a library that crashes while loading cannot take
+/// `baseten` down; an executable answers `describe`) and reads and checks its manifest, as
+/// discovery would: what `plugin install` installs and `plugin pack` publishes. `source` names
+/// the file from the current folder, never one the dynamic loader would search for; `refused`
+/// starts every error (``cannot install `x` ``).
+pub fn check_plugin_file(
     context: &Context,
     source: &Path,
-    shown: &str,
+    refused: &str,
     kind: PluginKind,
 ) -> Result<(PathBuf, Manifest), CliError> {
-    let refuse =
-        |kind, why: String| CliError::new(kind, format!("cannot install `{shown}`: {why}"));
+    let refuse = |kind, why: String| CliError::new(kind, format!("{refused}: {why}"));
     if source.is_dir() {
         return Err(refuse(ErrorKind::Usage, "it is a folder".to_owned())
-            .with_hint("pass the path of a built plugin library file"));
+            .with_hint("pass the path of a built plugin file"));
     }
     if !source.is_file() {
-        return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
-            .with_hint("pass the path of a built plugin library"));
+        return Err(
+            refuse(ErrorKind::Failure, "no such file".to_owned()).with_hint(
+                "pass the path of a built plugin file: `cargo build --release` builds one",
+            ),
+        );
     }
     let absolute = std::path::absolute(source).map_err(|error| {
         refuse(
@@ -907,10 +907,10 @@ mod tests {
 
     #[test]
     fn a_missing_library_is_refused_before_anything_is_copied() {
-        let error = check_library(
+        let error = check_plugin_file(
             &Context::for_tests(&[]),
             Path::new("/nonexistent/libbaseten_plugin_x.so"),
-            "/nonexistent/libbaseten_plugin_x.so",
+            "cannot install `/nonexistent/libbaseten_plugin_x.so`",
             PluginKind::Library,
         )
         .expect_err("refused");
@@ -971,10 +971,10 @@ mod tests {
     #[test]
     fn a_folder_is_a_usage_error() {
         let folder = tempfile::tempdir().expect("a temp folder");
-        let error = check_library(
+        let error = check_plugin_file(
             &Context::for_tests(&[]),
             folder.path(),
-            "x",
+            "cannot install `x`",
             PluginKind::Library,
         )
         .expect_err("refused");

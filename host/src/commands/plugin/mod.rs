@@ -56,6 +56,27 @@ pub fn is_valid_name(name: &str) -> bool {
         })
 }
 
+/// The plugins of the user plugin folder, where `plugin install` puts them, in search order.
+pub fn in_user_folder<'a>(request: &'a Request<'_>) -> Vec<&'a PluginRecord> {
+    let folder = user_folder(request.context).map(|folder| identity(&folder));
+    request
+        .registry
+        .records
+        .iter()
+        .filter(|record| folder.is_some() && record.path.parent().map(identity) == folder)
+        .collect()
+}
+
+/// `1.1` of `1.1.0`: the `MAJOR.MINOR` Cargo and the plugin index read as "compatible with"; a
+/// version of another shape as it is.
+pub fn major_minor(version: &str) -> String {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) => format!("{major}.{minor}"),
+        _ => version.to_owned(),
+    }
+}
+
 /// The records whose plugin is called `name`, in search order.
 pub fn records_named<'a>(request: &'a Request<'_>, name: &str) -> Vec<&'a PluginRecord> {
     request

@@ -166,11 +166,7 @@ impl Project {
 
     /// The SDK requirement: this SDK's major and minor, which Cargo reads as "compatible with".
     fn sdk_requirement() -> String {
-        let mut parts = SDK_VERSION.split('.');
-        match (parts.next(), parts.next()) {
-            (Some(major), Some(minor)) => format!("{major}.{minor}"),
-            _ => SDK_VERSION.to_owned(),
-        }
+        super::major_minor(SDK_VERSION)
     }
 
     fn fill(&self, template: &str) -> String {

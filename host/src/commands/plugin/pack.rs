@@ -9,22 +9,21 @@
 //! archive's.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use baseten_plugin_api::protocol::Manifest;
 use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, ErrorKind, FlagSpec};
 
-use crate::commands::plugin::install::kind_of_source;
-use crate::commands::plugin::is_valid_name;
+use crate::commands::plugin::fetch::sha256_hex;
+use crate::commands::plugin::install::{check_plugin_file, kind_of_source};
+use crate::commands::plugin::major_minor;
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::context::Context;
 use crate::error::CliError;
-use crate::plugins::probe::{self, Examined};
-use crate::plugins::{PluginKind, executable};
+use crate::plugins::PluginKind;
+use crate::plugins::archive::{self, Refused};
+use crate::plugins::index::{Artifact, IndexPlugin, IndexVersion};
 
 pub use crate::plugins::index::{ANY_TARGET, HOST_TARGET};
 
@@ -88,10 +87,20 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         "* reading the manifest of `{}` as `plugin install` would",
         file.display()
     ));
-    let extracted = if is_archive(file) && file.is_file() {
-        Some(extract(file)?)
+    let read = || {
+        fs::read(file).map_err(|error| {
+            CliError::failure(format!("could not read `{}`: {error}", file.display()))
+        })
+    };
+    // Read once: the archive's plugin file and the digest come from the same bytes.
+    let archive_bytes = if is_archive(file) && file.is_file() {
+        Some(read()?)
     } else {
         None
+    };
+    let extracted = match &archive_bytes {
+        Some(bytes) => Some(extract(file, bytes)?),
+        None => None,
     };
     let (plugin_file, kind) = match &extracted {
         Some(extracted) => (extracted.file.as_path(), extracted.kind),
@@ -113,9 +122,10 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             },
             None => error,
         })?;
-    let sha256 = sha256_of(file).map_err(|error| {
-        CliError::failure(format!("could not read `{}`: {error}", file.display()))
-    })?;
+    let sha256 = sha256_hex(&match archive_bytes {
+        Some(bytes) => bytes,
+        None => read()?,
+    });
     let target = match given_target {
         Some(target) => target.to_owned(),
         None if kind == PluginKind::Executable && is_script(plugin_file) => ANY_TARGET.to_owned(),
@@ -123,9 +133,12 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     };
     drop(extracted);
     let entry = index_entry(&manifest, &target, url, &sha256);
-    let text = serde_json::to_string_pretty(&entry)
-        .map_err(|error| CliError::failure(format!("could not encode the entry: {error}")))?;
-    Ok(CommandOutput::lines(entry, text.lines().map(str::to_owned).collect())
+    let encode = |error: serde_json::Error| {
+        CliError::failure(format!("could not encode the entry: {error}"))
+    };
+    let text = serde_json::to_string_pretty(&entry).map_err(encode)?;
+    let payload = serde_json::to_value(&entry).map_err(encode)?;
+    Ok(CommandOutput::lines(payload, text.lines().map(str::to_owned).collect())
         .notice(format!(
             "Upload `{}` so that it is served at `{url}`, then add this entry to the index's `plugins` (or its version to the `versions` of plugin `{}`)",
             file.display(),
@@ -135,28 +148,20 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
 
 /// The plugin's entry in the index format: one version, one artifact. The plugin API is given as
 /// `MAJOR.MINOR`: a patch of the plugin API never changes what a host can load.
-pub fn index_entry(manifest: &Manifest, target: &str, url: &str, sha256: &str) -> Value {
-    json!({
-        "name": manifest.name,
-        "description": manifest.description,
-        "versions": [{
-            "version": manifest.version,
-            "plugin_api": major_minor(&manifest.plugin_api_version),
-            "artifacts": [{
-                "target": target,
-                "url": url,
-                "sha256": sha256,
+pub fn index_entry(manifest: &Manifest, target: &str, url: &str, sha256: &str) -> IndexPlugin {
+    IndexPlugin {
+        name: manifest.name.clone(),
+        description: manifest.description.clone(),
+        homepage: None,
+        versions: vec![IndexVersion {
+            version: manifest.version.clone(),
+            plugin_api: major_minor(&manifest.plugin_api_version),
+            artifacts: vec![Artifact {
+                target: target.to_owned(),
+                url: url.to_owned(),
+                sha256: sha256.to_owned(),
             }],
         }],
-    })
-}
-
-/// `1.1` of `1.1.0`; a version of another shape as it is.
-fn major_minor(version: &str) -> String {
-    let mut parts = version.split('.');
-    match (parts.next(), parts.next()) {
-        (Some(major), Some(minor)) => format!("{major}.{minor}"),
-        _ => version.to_owned(),
     }
 }
 
@@ -169,164 +174,57 @@ fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
-/// What kind of plugin a file in an archive is, by its name: `baseten-plugin-<name>` is an
-/// executable, `{lib}baseten_plugin_<name>.{so,dylib,dll}` a library; anything else is not a
-/// plugin file.
-fn plugin_kind_by_name(name: &str) -> Option<PluginKind> {
-    let library = (name.starts_with("libbaseten_plugin_") || name.starts_with("baseten_plugin_"))
-        && [".so", ".dylib", ".dll"]
-            .iter()
-            .any(|suffix| name.ends_with(suffix));
-    if library {
-        Some(PluginKind::Library)
-    } else if name.starts_with("baseten-plugin-") && name.len() > "baseten-plugin-".len() {
-        Some(PluginKind::Executable)
-    } else {
-        None
-    }
-}
-
 /// The largest plugin file taken out of an archive: far above any real plugin, far below what
 /// fills a disk.
 const MAX_EXTRACTED_BYTES: u64 = 1 << 30;
 
 /// The one plugin file of an archive, taken out into a private folder that goes away with it.
 struct Extracted {
-    folder: PathBuf,
+    _folder: tempfile::TempDir,
     file: PathBuf,
     /// Its path inside the archive, for messages.
     name: String,
     kind: PluginKind,
 }
 
-impl Drop for Extracted {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.folder);
-    }
-}
-
-/// Takes the one plugin file out of the `.tar.gz` at `archive`; an archive that cannot be read,
-/// or holds no plugin file or more than one, is refused.
-fn extract(archive: &Path) -> Result<Extracted, CliError> {
-    let refuse = |why: String| {
-        CliError::new(
+/// Takes the one plugin file out of `bytes`, the `.tar.gz` at `archive`, as `plugin install`
+/// would; an archive `plugin install` refuses is refused.
+fn extract(archive: &Path, bytes: &[u8]) -> Result<Extracted, CliError> {
+    let file = archive::unpack_one(bytes, MAX_EXTRACTED_BYTES).map_err(|refused| {
+        let error = CliError::new(
             ErrorKind::Plugin,
-            format!("cannot pack `{}`: {why}", archive.display()),
-        )
-    };
-    let unreadable = |error: io::Error| refuse(format!("it is not a readable .tar.gz: {error}"));
-    let file = File::open(archive).map_err(|error| {
-        CliError::failure(format!("could not read `{}`: {error}", archive.display()))
+            format!("cannot pack `{}`: {refused}", archive.display()),
+        );
+        match refused {
+            Refused::Several(_) => error.with_hint("publish one plugin file per archive"),
+            _ => error,
+        }
     })?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut found: Option<Extracted> = None;
-    for entry in tar.entries().map_err(unreadable)? {
-        let mut entry = entry.map_err(unreadable)?;
-        let path = entry.path().map_err(unreadable)?.into_owned();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-            continue;
-        };
-        let Some(kind) = plugin_kind_by_name(name) else {
-            continue;
-        };
-        let shown = path.display().to_string();
-        if !entry.header().entry_type().is_file() {
-            return Err(refuse(format!(
-                "`{shown}` in it is not a regular file (a link or a folder)"
-            )));
-        }
-        if let Some(first) = &found {
-            return Err(refuse(format!(
-                "it holds two plugin files, `{}` and `{shown}`",
-                first.name
-            ))
-            .with_hint("publish one plugin file per archive"));
-        }
-        if entry.header().size().map_err(unreadable)? > MAX_EXTRACTED_BYTES {
-            return Err(refuse(format!("`{shown}` in it is larger than 1 GiB")));
-        }
-        let folder = private_folder().map_err(|error| {
+    let folder = tempfile::Builder::new()
+        .prefix("baseten-pack-")
+        .tempdir()
+        .map_err(|error| {
             CliError::failure(format!(
-                "could not create a temporary folder to check `{shown}`: {error}"
+                "could not create a temporary folder to check `{}`: {error}",
+                file.path
             ))
         })?;
-        let extracted = Extracted {
-            file: folder.join(name),
-            folder,
-            name: shown,
-            kind,
-        };
-        let mode = match kind {
-            PluginKind::Executable => 0o755,
-            PluginKind::Library => 0o644,
-        };
-        write_new(&extracted.file, &mut entry, mode).map_err(unreadable)?;
-        found = Some(extracted);
-    }
-    found.ok_or_else(|| {
-        refuse("it holds no plugin file (`baseten-plugin-<name>` or `libbaseten_plugin_<name>.so`, `.dylib`, `baseten_plugin_<name>.dll`)".to_owned())
+    let kind = archive::kind_by_name(&file.name);
+    let mode = match kind {
+        PluginKind::Executable => 0o755,
+        PluginKind::Library => 0o644,
+    };
+    let path = folder.path().join(&file.name);
+    crate::files::write_atomically(&path, &file.content, mode, crate::files::Links::Replace)
+        .map_err(|error| {
+            CliError::failure(format!("could not write `{}`: {error}", path.display()))
+        })?;
+    Ok(Extracted {
+        _folder: folder,
+        file: path,
+        name: file.path,
+        kind,
     })
-}
-
-/// A new folder only this user can enter, in the system's temporary folder.
-fn private_folder() -> io::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    let mut builder = fs::DirBuilder::new();
-    // The folder itself is new: one left by someone else is never used.
-    builder.recursive(false);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.subsec_nanos())
-            .unwrap_or_default();
-        let folder = base.join(format!(
-            "baseten-pack-{}-{nanos:x}-{attempt}",
-            std::process::id()
-        ));
-        match builder.create(&folder) {
-            Ok(()) => return Ok(folder),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(error),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "every name tried was taken",
-    ))
-}
-
-/// Writes what `from` reads to a new file at `path` with `mode`.
-fn write_new(path: &Path, from: &mut impl Read, mode: u32) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(path)?;
-    io::copy(&mut from.take(MAX_EXTRACTED_BYTES), &mut file)?;
-    file.sync_all()
-}
-
-/// The lowercase hex sha256 of a file's bytes.
-pub fn sha256_of(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
 }
 
 /// Whether the file is a script: its first bytes are `#!`, so it runs wherever its interpreter
@@ -374,7 +272,7 @@ fn check_url(url: &str) -> Result<(), CliError> {
             _ => Err(refuse("it is not a URL")),
         },
         "http" => match url::Url::parse(url) {
-            Ok(parsed) if is_loopback(&parsed) => Ok(()),
+            Ok(parsed) if crate::remote::is_loopback(&parsed) => Ok(()),
             Ok(_) => Err(refuse(
                 "plain http is downloaded only from a loopback address; use https",
             )),
@@ -383,15 +281,6 @@ fn check_url(url: &str) -> Result<(), CliError> {
         _ => Err(refuse(
             "only https URLs and paths relative to the index are downloaded",
         )),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        None => false,
     }
 }
 
@@ -421,53 +310,13 @@ fn check_target(target: &str) -> Result<(), CliError> {
 
 /// Reads and checks the manifest of the plugin file at `file` as `plugin install` does.
 fn read_manifest(context: &Context, file: &Path, kind: PluginKind) -> Result<Manifest, CliError> {
-    let refuse =
-        |kind, why: String| CliError::new(kind, format!("cannot pack `{}`: {why}", file.display()));
-    if file.is_dir() {
-        return Err(refuse(ErrorKind::Usage, "it is a folder".to_owned())
-            .with_hint("pass the path of a built plugin file"));
-    }
-    if !file.is_file() {
-        return Err(refuse(ErrorKind::Failure, "no such file".to_owned())
-            .with_hint("build the plugin first: `cargo build --release`"));
-    }
-    let absolute: PathBuf = std::path::absolute(file).map_err(|error| {
-        refuse(
-            ErrorKind::Failure,
-            format!("cannot resolve the path: {error}"),
-        )
-    })?;
-    let answer = match kind {
-        PluginKind::Library => probe::read_one(context.current_exe(), &absolute),
-        PluginKind::Executable => executable::read_one(context, &absolute),
-    };
-    let with_hint = |error: CliError, hint: Option<String>| match hint {
-        Some(hint) => error.with_hint(hint),
-        None => error,
-    };
-    let manifest = match answer.examined {
-        Examined::Manifest(manifest) => manifest,
-        Examined::Failed(why) | Examined::Incompatible { reason: why, .. } => {
-            let (message, hint) = match why.split_once("; ") {
-                Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
-                None => (why, None),
-            };
-            return Err(with_hint(
-                refuse(ErrorKind::Plugin, message),
-                answer.hint.or(hint),
-            ));
-        }
-    };
-    if !is_valid_name(&manifest.name) {
-        return Err(refuse(
-            ErrorKind::Plugin,
-            format!(
-                "its name `{}` is not lowercase words joined by `-`",
-                manifest.name
-            ),
-        ));
-    }
-    Ok(manifest)
+    check_plugin_file(
+        context,
+        file,
+        &format!("cannot pack `{}`", file.display()),
+        kind,
+    )
+    .map(|(_, manifest)| manifest)
 }
 
 #[cfg(test)]
@@ -531,16 +380,5 @@ mod tests {
     fn the_plugin_api_is_given_as_major_and_minor() {
         assert_eq!(major_minor("1.1.0"), "1.1");
         assert_eq!(major_minor("2"), "2");
-    }
-
-    #[test]
-    fn the_sha256_is_of_the_bytes() {
-        let folder = tempfile::tempdir().expect("a temp folder");
-        let path = folder.path().join("x");
-        std::fs::write(&path, b"abc").expect("writes");
-        assert_eq!(
-            sha256_of(&path).expect("hashes"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

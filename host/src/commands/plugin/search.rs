@@ -6,8 +6,7 @@ use serde_json::json;
 use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, FlagSpec, Table};
 
 use crate::commands::plugin::fetch::Fetcher;
-use crate::commands::plugin::identity;
-use crate::commands::plugin::user_folder;
+use crate::commands::plugin::in_user_folder;
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 use crate::plugins::index::HOST_TARGET;
@@ -46,13 +45,11 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     let fetcher = Fetcher::new(request.context, request.logger);
     let loaded = fetcher.index()?;
     // The version of the copy in the user plugin folder, where `plugin install` puts it.
-    let user = user_folder(request.context).map(|folder| identity(&folder));
+    let user_plugins = in_user_folder(request);
     let installed = |name: &str| {
-        request
-            .registry
-            .records
+        user_plugins
             .iter()
-            .find(|record| record.name() == name && record.path.parent().map(identity) == user)
+            .find(|record| record.name() == name)
             .and_then(|record| {
                 record
                     .manifest

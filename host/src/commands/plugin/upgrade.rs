@@ -10,7 +10,7 @@ use baseten_plugin_api::{ArgSpec, CommandOutput, CommandSpec, ErrorKind, FlagSpe
 
 use crate::commands::plugin::fetch::{Fetcher, LoadedIndex};
 use crate::commands::plugin::install::{self, Options, is_newer};
-use crate::commands::plugin::{identity, no_such_plugin, receipt_of, records_named, user_folder};
+use crate::commands::plugin::{in_user_folder, no_such_plugin, receipt_of, records_named};
 use crate::commands::{BuiltIn, Declare, Request};
 use crate::error::CliError;
 use crate::plugins::PluginRecord;
@@ -83,7 +83,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             .iter()
             .map(|name| installed_named(request, name))
             .collect::<Result<Vec<_>, _>>()?,
-        (false, true) => installed(request),
+        (false, true) => in_user_folder(request),
     };
     let fetcher = Fetcher::new(request.context, request.logger);
     let mut indexes: Vec<LoadedIndex> = Vec::new();
@@ -139,23 +139,12 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     Ok(output)
 }
 
-/// The user folder's plugins, in search order.
-fn installed<'a>(request: &'a Request<'_>) -> Vec<&'a PluginRecord> {
-    let folder = user_folder(request.context).map(|folder| identity(&folder));
-    request
-        .registry
-        .records
-        .iter()
-        .filter(|record| folder.is_some() && record.path.parent().map(identity) == folder)
-        .collect()
-}
-
 /// The user folder's copy of plugin `name`.
 fn installed_named<'a>(request: &'a Request<'_>, name: &str) -> Result<&'a PluginRecord, CliError> {
     if records_named(request, name).is_empty() {
         return Err(no_such_plugin(name));
     }
-    installed(request)
+    in_user_folder(request)
         .into_iter()
         .find(|record| record.name() == name)
         .ok_or_else(|| {

@@ -216,8 +216,9 @@ fn an_archive_of_one_plugin_file_is_packed_with_the_archive_digest() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: cannot pack `two.tar.gz`: it holds two plugin files, `{library_name}` and \
-             `baseten-plugin-whoami`\nhint: publish one plugin file per archive\n"
+            "error: cannot pack `two.tar.gz`: the archive holds 2 plugin files (`{library_name}`, \
+             `baseten-plugin-whoami`); it must hold exactly one\n\
+             hint: publish one plugin file per archive\n"
         )
     );
     assert!(run.stdout.is_empty());
@@ -226,10 +227,27 @@ fn an_archive_of_one_plugin_file_is_packed_with_the_archive_digest() {
     run.assert_code(8);
     assert!(
         run.stderr
-            .starts_with("error: cannot pack `none.tar.gz`: it holds no plugin file"),
+            .starts_with("error: cannot pack `none.tar.gz`: the archive holds no plugin file"),
         "{}",
         run.stderr
     );
+    #[cfg(unix)]
+    {
+        // A link anywhere in it, which `plugin install` would refuse to unpack.
+        std::os::unix::fs::symlink("/etc/passwd", contents.join("LICENSE")).expect("links");
+        tar_gz(
+            &home.join("linked.tar.gz"),
+            &contents,
+            &[&library_name, "LICENSE"],
+        );
+        let run = sandbox.run(&["plugin", "pack", "linked.tar.gz", "--url", "l.tar.gz"]);
+        run.assert_code(8);
+        assert_eq!(
+            run.stderr,
+            "error: cannot pack `linked.tar.gz`: the archive entry `LICENSE` is a link; only plain \
+             files are unpacked\n"
+        );
+    }
     fs::write(home.join("broken.tar.gz"), "not gzip").expect("writes");
     let run = sandbox.run(&["plugin", "pack", "broken.tar.gz", "--url", "b.tar.gz"]);
     run.assert_code(8);
