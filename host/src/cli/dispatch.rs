@@ -91,15 +91,16 @@ pub fn plugin_command(
                 &record.path,
                 invocation,
             )
-            .map_err(|why| {
+            .map_err(|failure| {
                 let error = CliError::new(
                     ErrorKind::Plugin,
-                    format!("plugin `{}` {why}", record.name()),
+                    format!("plugin `{}` {}", record.name(), failure.why),
                 );
-                if logger.enabled(1) {
-                    error
-                } else {
+                // Pointing at the plugin's stderr only when it wrote something there.
+                if failure.wrote_stderr && !logger.enabled(1) {
                     error.with_hint("run with -v to see what the plugin wrote on stderr")
+                } else {
+                    error
                 }
             })?
         }

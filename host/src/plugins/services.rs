@@ -1,7 +1,7 @@
 //! What the host lends a plugin during a command: HTTP with credentials, logging, and questions
 //! to the user. Credentials and the HTTP client are set up on the first request only.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use baseten_plugin_api::abi::HostFunctions;
 use baseten_plugin_api::protocol::{HttpOutcome, HttpRequest};
@@ -9,7 +9,7 @@ use baseten_plugin_api::{ErrorKind, PluginError};
 
 use crate::context::Context;
 use crate::credentials;
-use crate::http::ApiClient;
+use crate::http::{ApiClient, Transport};
 use crate::log::Logger;
 
 /// The host side of one plugin invocation.
@@ -18,6 +18,8 @@ pub struct PluginServices<'a> {
     profile: Option<&'a str>,
     logger: &'a Logger,
     client: OnceCell<Result<ApiClient, PluginError>>,
+    /// The transport built ahead of the first request ([`Self::prepare`]), until it is used.
+    prepared: Cell<Option<Transport>>,
 }
 
 impl<'a> PluginServices<'a> {
@@ -27,6 +29,21 @@ impl<'a> PluginServices<'a> {
             profile,
             logger,
             client: OnceCell::new(),
+            prepared: Cell::new(None),
+        }
+    }
+
+    /// Builds the credential-free part of HTTP now, while the host would otherwise wait (for an
+    /// executable plugin to start), and starts loading the platform's certificates on a thread.
+    /// No credential is looked for: a command that sends nothing still never touches it, and a
+    /// problem setting up is reported by the first request, in its usual place.
+    pub fn prepare(&self) {
+        if self.client.get().is_some() {
+            return;
+        }
+        if let Ok(transport) = Transport::new(self.context) {
+            transport.warm_up(self.context);
+            self.prepared.set(Some(transport));
         }
     }
 
@@ -50,7 +67,11 @@ impl<'a> PluginServices<'a> {
                     credential.source,
                     credential.api_base.as_str().trim_end_matches('/')
                 ));
-                Ok(ApiClient::new(self.context, credential)?)
+                Ok(ApiClient::with_transport(
+                    self.context,
+                    credential,
+                    self.prepared.take(),
+                )?)
             })
             .as_ref()
             .map_err(Clone::clone)

@@ -50,6 +50,8 @@ mod reliability;
 mod sanitize;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/startup.rs"]
+mod startup;
 #[path = "e2e/support.rs"]
 mod support;
 #[path = "e2e/terminal.rs"]
