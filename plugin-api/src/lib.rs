@@ -27,5 +27,5 @@ pub use protocol::{
     CommandOutput, CommandSpec, ErrorKind, FlagSpec, OutputMode, PLUGIN_API_VERSION, PluginError,
     Table, TextView,
 };
-pub use sdk::{Args, Command, Host, PluginDefinition};
+pub use sdk::{Args, Body, Command, Host, PluginDefinition};
 pub use serve::serve;

@@ -130,7 +130,31 @@ pub fn plugin_command(
     // The payload is borrowed from the plugin's answer, not copied out of it.
     let result: CommandResultRef<'_> = serde_json::from_str(result).map_err(unreadable)?;
     match result {
-        CommandResultRef::Ok(output) => show(context, &output, &settings, &spec.output),
+        CommandResultRef::Ok(mut output) => {
+            // A payload that is a response body the host holds: shown from there, not copied.
+            if let Some(id) = output.payload_body {
+                output.payload = services
+                    .body(id)
+                    .ok_or_else(|| {
+                        CliError::new(
+                            ErrorKind::Plugin,
+                            format!(
+                                "plugin `{}` returned an unreadable result: its payload names no \
+                                 response it was given",
+                                record.name()
+                            ),
+                        )
+                    })
+                    .and_then(|body| {
+                        // The API's answer, handed back unchecked: worded as the SDK words an
+                        // answer that is not JSON.
+                        serde_json::from_str(body).map_err(|error| {
+                            CliError::failure(format!("unexpected response from the API: {error}"))
+                        })
+                    })?;
+            }
+            show(context, &output, &settings, &spec.output)
+        }
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
                 show_as_received(context, &text);

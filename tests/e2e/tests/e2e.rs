@@ -34,6 +34,8 @@ mod key_safety;
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]
 mod output_modes;
+#[path = "e2e/passthrough.rs"]
+mod passthrough;
 #[path = "e2e/pipe_driver.rs"]
 mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
