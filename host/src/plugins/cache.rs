@@ -212,7 +212,12 @@ impl ManifestCache {
     /// Drops entries of files that were not seen this run (removed plugins).
     pub fn retain_only(&mut self, seen: &[PathBuf]) {
         let before = self.file.entries.len();
-        self.file.entries.retain(|path, _| seen.contains(path));
+        // A set: a list searched once per entry compared paths component by component, 10,000
+        // times with 100 plugins.
+        let seen: std::collections::HashSet<&Path> = seen.iter().map(PathBuf::as_path).collect();
+        self.file
+            .entries
+            .retain(|path, _| seen.contains(path.as_path()));
         if self.file.entries.len() != before {
             self.changed = true;
         }
