@@ -627,7 +627,8 @@ fn ctrl_c_after_an_executables_result_prints_its_new_key_first() {
     sandbox.set("FIXTURE_EXEC_MODE", "unseen");
     let child = spawn(&sandbox, &["fixture", "exec", "--jq", "last(range(1e12))"]);
     let pid = child.id().to_string();
-    // The plugin is gone and the filter runs: the host's child is now its own `--jq` process.
+    // The plugin is gone and the filter runs: the host's child is now its own `--jq` process,
+    // known by its hidden command (a plugin between fork and exec is named `baseten` too).
     let children = format!("/proc/{pid}/task/{pid}/children");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -635,8 +636,8 @@ fn ctrl_c_after_an_executables_result_prints_its_new_key_first() {
             .unwrap_or_default()
             .split_whitespace()
             .any(|child| {
-                fs::read_to_string(format!("/proc/{child}/comm"))
-                    .is_ok_and(|comm| comm.trim() == "baseten")
+                fs::read(format!("/proc/{child}/cmdline"))
+                    .is_ok_and(|line| line.split(|byte| *byte == 0).any(|arg| arg == b"__jq"))
             });
         if filtering {
             break;
