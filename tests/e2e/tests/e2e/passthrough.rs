@@ -3,10 +3,7 @@
 //! payload that names it is shown from the host's copy, byte for byte as received. A payload
 //! naming a body the host never lent is an unreadable result.
 
-use baseten_e2e::{
-    BackgroundEmulator, Sandbox, emulator, executable_plugin_folder, fixture_library,
-    plugin_folder, repository_root,
-};
+use baseten_e2e::{BackgroundEmulator, Sandbox, emulator, fixture_library, plugin_folder};
 use serde_json::json;
 
 fn sandbox_with_fixture(emulator: &BackgroundEmulator) -> (Sandbox, tempfile::TempDir) {
@@ -129,8 +126,14 @@ fn a_payload_naming_a_body_never_lent_is_an_unreadable_result() {
         "error: plugin `passthrough` returned an unreadable result: its payload names no \
          response it was given\n"
     );
+}
 
-    // An executable plugin is lent no body at all.
+#[cfg(unix)]
+#[test]
+fn an_executable_plugin_is_lent_no_body_to_name() {
+    use baseten_e2e::{executable_plugin_folder, repository_root};
+
+    let emulator = emulator();
     let folder = executable_plugin_folder(&[(
         &repository_root().join("tests/e2e/fixtures/executables/fixture-exec"),
         "fixture-exec",
