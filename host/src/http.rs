@@ -3,7 +3,7 @@
 
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{
@@ -11,8 +11,11 @@ use reqwest::header::{
     USER_AGENT as USER_AGENT_HEADER,
 };
 use reqwest::{Method, NoProxy, Proxy, StatusCode, Url};
-use rustls::pki_types::CertificateDer;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use baseten_plugin_api::protocol::{HttpRequest, HttpResponse};
 use baseten_plugin_api::{ErrorKind, PluginError};
@@ -49,40 +52,37 @@ const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("baseten/", env!("CARGO_PKG_VERSION"));
 
-/// What the API client and the downloader share: the runtime, and a client with the connect and
-/// request timeouts, no redirects followed, the proxy the environment names for `proxied`, and
-/// the certificates of `BASETEN_CA_BUNDLE` besides the platform's.
-struct Transport {
+/// What every request shares whatever the credential: the runtime, the connection pool with its
+/// proxy, and the TLS set-up (the roots of `BASETEN_CA_BUNDLE`; the platform's certificates are
+/// loaded only for a request over `https`). Reads only the environment and the CA bundle: it can
+/// be built before a credential is looked for, while a plugin process starts.
+pub struct Transport {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
-    /// `BASETEN_CA_BUNDLE`, when its certificates are trusted besides the platform's.
-    ca_bundle: Option<PathBuf>,
+    verifier: Arc<LazyVerifier>,
 }
 
 impl Transport {
-    fn new(context: &Context, timeout: Duration, proxied: &Url) -> Result<Self, CliError> {
-        let proxy = proxy_for(context, proxied)?;
+    /// Builds the transport `context`'s environment asks for.
+    pub fn new(context: &Context) -> Result<Self, CliError> {
         let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
         let extra_roots = match &ca_bundle {
             Some(path) => read_ca_bundle(path)?,
             None => Vec::new(),
         };
-        // Several providers could be linked in; this process uses ring. A second call finds one
-        // installed and changes nothing.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let verifier = Arc::new(LazyVerifier::new(extra_roots));
         let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
             // The management API never redirects: a 3xx is reported, and the credential is never
             // sent to wherever it points. Downloads refuse redirects alike.
             .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_rustls()
-            // With extra roots, reqwest verifies with the platform verifier plus these roots.
-            .tls_certs_merge(extra_roots);
-        // Proxies come from this process's environment as read by `proxy_for`, never from
-        // reqwest's own reading of it (which would send plain `http` through `HTTP_PROXY`).
-        let builder = match proxy {
+            .tls_backend_preconfigured(verifier.client_config());
+        // Proxies come from this process's environment as read by `https_proxy`, never from
+        // reqwest's own reading of it (which would send plain `http` through `HTTP_PROXY`). The
+        // proxy is for `https` only; a value that is not a proxy URL is reported by
+        // `ApiClient::new` for an `https` API, and means no proxy for a plain `http` one.
+        let builder = match https_proxy(context).ok().flatten() {
             Some(proxy) => builder.proxy(proxy),
             None => builder.no_proxy(),
         };
@@ -98,15 +98,38 @@ impl Transport {
         Ok(Self {
             runtime,
             client,
-            ca_bundle,
+            verifier,
         })
+    }
+
+    /// Starts loading the platform's certificates on a thread of its own, unless the API is
+    /// known to be plain `http` (`BASETEN_MANAGEMENT_API_URL_OVERRIDE`): the first `https`
+    /// request then finds them loaded, or waits for the rest.
+    pub fn warm_up(&self, context: &Context) {
+        let plain = context
+            .var(env_vars::MANAGEMENT_API_URL_OVERRIDE)
+            .ok()
+            .flatten()
+            .is_some_and(|base| {
+                base.trim()
+                    .get(..7)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+            });
+        if plain {
+            return;
+        }
+        let verifier = Arc::clone(&self.verifier);
+        let _ = std::thread::Builder::new()
+            .name("tls-roots".to_owned())
+            .spawn(move || {
+                let _ = verifier.get();
+            });
     }
 }
 
 /// A client bound to one credential.
 pub struct ApiClient {
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    transport: Transport,
     credential: Credential,
     /// `Api-Key …` or `Bearer …`, checked to be sendable when the client is built; a refresh
     /// replaces it.
@@ -123,20 +146,47 @@ pub struct ApiClient {
 impl ApiClient {
     /// Builds the runtime and the TLS client for `credential`.
     pub fn new(context: &Context, credential: Credential) -> Result<Self, CliError> {
+        Self::with_transport(context, credential, None)
+    }
+
+    /// The client for `credential` over `transport` when one was built for `context` already
+    /// ([`Transport::new`]), else over a new one. Errors come in the same order either way.
+    pub fn with_transport(
+        context: &Context,
+        credential: Credential,
+        transport: Option<Transport>,
+    ) -> Result<Self, CliError> {
         let timeout = request_timeout(context)?;
         let max_response_bytes = response_limit(context)?;
         let authorization = authorization(&credential)?;
         let session = oauth::Session::for_credential(context, &credential)?;
-        let transport = Transport::new(context, timeout, &credential.api_base)?;
+        // Checked here, where the scheme of the API is known; the transport has the same proxy.
+        proxy_for(context, &credential.api_base)?;
+        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
+        let transport = match transport {
+            Some(transport) => transport,
+            None => Transport::new(context)?,
+        };
+        // Plain `http` (only to this machine) never needs the platform's certificates; for
+        // `https` they are loaded now (or waited for), so that a platform without any is
+        // reported here, before anything is sent.
+        if credential.api_base.scheme() == "https" {
+            // Worded as when reqwest loaded them while building its client.
+            transport.verifier.get().map_err(|error| {
+                CliError::failure(format!(
+                    "could not set up HTTP: builder error: {}",
+                    chain(&error)
+                ))
+            })?;
+        }
         Ok(Self {
-            runtime: transport.runtime,
-            client: transport.client,
+            transport,
             credential,
             authorization: Mutex::new(authorization),
             session,
             timeout,
             max_response_bytes,
-            ca_bundle: transport.ca_bundle,
+            ca_bundle,
         })
     }
 
@@ -204,6 +254,7 @@ impl ApiClient {
     ) -> Result<HttpResponse, PluginError> {
         terminal.request_sending(method.as_str(), url.path());
         let answer = self
+            .transport
             .runtime
             .block_on(self.send_with_retries(method, url, payload, true, logger));
         terminal.request_answered();
@@ -228,7 +279,7 @@ impl ApiClient {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        self.runtime.block_on(self.send_with_retries(
+        self.transport.runtime.block_on(self.send_with_retries(
             &Method::POST,
             &url,
             Payload::Form(&body),
@@ -356,8 +407,10 @@ impl ApiClient {
         logger: &Logger,
     ) -> Result<(HttpResponse, HeaderMap), Failure> {
         let mut builder = self
+            .transport
             .client
             .request(method.clone(), url.clone())
+            .timeout(self.timeout)
             .header(ACCEPT, "application/json")
             .header(USER_AGENT_HEADER, USER_AGENT);
         if authorize {
@@ -387,6 +440,7 @@ impl ApiClient {
             }
         }
         let response = self
+            .transport
             .client
             .execute(request)
             .await
@@ -404,8 +458,7 @@ impl ApiClient {
 /// retries for GET, proxies, `BASETEN_CA_BUNDLE`, `-v` logging and size limit, but never a
 /// credential or any `Authorization` header, and never a redirect followed.
 pub struct Downloader {
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    transport: Transport,
     timeout: Duration,
     max_response_bytes: u64,
     ca_bundle: Option<PathBuf>,
@@ -423,13 +476,15 @@ impl Downloader {
         // only) never does: `Proxy::https` applies to `https` URLs alone.
         let https = Url::parse("https://downloads.invalid")
             .map_err(|error| CliError::failure(format!("could not set up HTTP: {error}")))?;
-        let transport = Transport::new(context, timeout, &https)?;
+        // Checked here: the transport takes the proxy for `https` without reporting a bad one.
+        proxy_for(context, &https)?;
+        let ca_bundle = context.var_os(env_vars::CA_BUNDLE).map(PathBuf::from);
+        let transport = Transport::new(context)?;
         Ok(Self {
-            runtime: transport.runtime,
-            client: transport.client,
+            transport,
             timeout,
             max_response_bytes,
-            ca_bundle: transport.ca_bundle,
+            ca_bundle,
         })
     }
 
@@ -446,7 +501,10 @@ impl Downloader {
         loop {
             let started = Instant::now();
             logger.info(&format!("> GET {url} (attempt {attempt}/{MAX_ATTEMPTS})"));
-            let outcome = self.runtime.block_on(self.get_once(url, logger, progress));
+            let outcome = self
+                .transport
+                .runtime
+                .block_on(self.get_once(url, logger, progress));
             let elapsed = started.elapsed();
             let retry = match &outcome {
                 Ok((status, headers, body)) => {
@@ -538,8 +596,10 @@ impl Downloader {
         progress: Progress<'_>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), Failure> {
         let request = self
+            .transport
             .client
             .get(url.clone())
+            .timeout(self.timeout)
             .header(USER_AGENT_HEADER, USER_AGENT)
             .build()
             .map_err(Failure::Unbuildable)?;
@@ -547,6 +607,7 @@ impl Downloader {
             log_headers(logger, ">", request.headers());
         }
         let response = self
+            .transport
             .client
             .execute(request)
             .await
@@ -599,6 +660,111 @@ enum Payload<'a> {
     Json(&'a str),
     /// `application/x-www-form-urlencoded`, for the OAuth endpoints.
     Form(&'a str),
+}
+
+/// The server certificate verifier: the platform's (its root store, plus the roots of
+/// `BASETEN_CA_BUNDLE`), built on first use. Building it reads and parses every certificate the
+/// system has (about 16 M instructions, three quarters of a small command's whole run on Linux),
+/// which a request over plain `http` never needs.
+#[derive(Debug)]
+struct LazyVerifier {
+    extra_roots: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+}
+
+impl LazyVerifier {
+    fn new(extra_roots: Vec<CertificateDer<'static>>) -> Self {
+        // Several providers could be linked in; this process uses ring. A second call finds one
+        // installed and changes nothing.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let provider = CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        Self {
+            extra_roots,
+            provider,
+            verifier: OnceLock::new(),
+        }
+    }
+
+    /// The platform verifier, built now if it was not yet.
+    fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        self.verifier
+            .get_or_init(|| {
+                let provider = Arc::clone(&self.provider);
+                if self.extra_roots.is_empty() {
+                    rustls_platform_verifier::Verifier::new(provider)
+                } else {
+                    rustls_platform_verifier::Verifier::new_with_extra_roots(
+                        self.extra_roots.iter().cloned(),
+                        provider,
+                    )
+                }
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The TLS configuration reqwest would build with the platform verifier and these roots:
+    /// every protocol version, HTTP/1.1 announced, no client certificate.
+    fn client_config(self: &Arc<Self>) -> rustls::ClientConfig {
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_protocol_versions(rustls::ALL_VERSIONS);
+        let builder = match builder {
+            Ok(builder) => builder,
+            // The provider supports every version rustls has: never reached.
+            Err(_) => rustls::ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+                .with_safe_default_protocol_versions()
+                .unwrap_or_else(|_| rustls::ClientConfig::builder()),
+        };
+        let mut config = builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::clone(self) as Arc<dyn ServerCertVerifier>)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config
+    }
+}
+
+impl ServerCertVerifier for LazyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    /// Asked for the first message of a handshake: answered from the provider, as the platform
+    /// verifier does, without loading any certificate.
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Why an attempt got no answer that can be handed to the plugin.
@@ -873,7 +1039,7 @@ fn is_certificate_error(error: &reqwest::Error) -> bool {
 
 /// The certificates of the `BASETEN_CA_BUNDLE` file, checked as the verifier will check them,
 /// so that a bad bundle is named here rather than reported as a failure to set up HTTP.
-fn read_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, CliError> {
+fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, CliError> {
     let hint = format!(
         "point {} at a PEM file of CA certificates, or unset it",
         env_vars::CA_BUNDLE
@@ -897,7 +1063,7 @@ fn read_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, CliError> {
 }
 
 /// Every `CERTIFICATE` section of a PEM bundle (other sections are skipped); at least one.
-fn parse_ca_bundle(bytes: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+fn parse_ca_bundle(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let mut certificates = Vec::new();
     for certificate in CertificateDer::pem_slice_iter(bytes) {
         let certificate = certificate.map_err(|error| match error {
@@ -909,10 +1075,7 @@ fn parse_ca_bundle(bytes: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
         rustls::RootCertStore::empty()
             .add(certificate.clone())
             .map_err(|_| format!("certificate {number} is not a valid X.509 certificate"))?;
-        certificates.push(
-            reqwest::Certificate::from_der(certificate.as_ref())
-                .map_err(|error| format!("certificate {number}: {error}"))?,
-        );
+        certificates.push(certificate);
     }
     if certificates.is_empty() {
         return Err("no `-----BEGIN CERTIFICATE-----` section in it".into());
@@ -1013,6 +1176,12 @@ fn proxy_for(context: &Context, api_base: &Url) -> Result<Option<Proxy>, CliErro
     if api_base.scheme() != "https" {
         return Ok(None);
     }
+    https_proxy(context)
+}
+
+/// The proxy for `https` requests, whatever the API's scheme: `HTTPS_PROXY`, else `ALL_PROXY`
+/// (upper case first), minus the hosts of `NO_PROXY`.
+fn https_proxy(context: &Context) -> Result<Option<Proxy>, CliError> {
     let found = match first_set(context, &env_vars::HTTPS_PROXY)? {
         Some(found) => Some(found),
         None => first_set(context, &env_vars::ALL_PROXY)?,

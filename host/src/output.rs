@@ -272,7 +272,54 @@ pub fn write_fields(fields: &[Field], stdout: &mut dyn Write) -> io::Result<()> 
 }
 
 /// A borderless table: a header row, then aligned columns two spaces apart, no trailing spaces.
+/// Streamed: widths measured in one pass over the cells, then each line written as it is built,
+/// with no copy of a cell that is printable already. The layout is comfy-table's (a test
+/// compares the two), which still lays out the rare table with a cell wider than it can hold.
 pub fn write_table(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let rows = || std::iter::once(&table.columns).chain(&table.rows);
+    let columns = rows().map(Vec::len).max().unwrap_or(0);
+    if columns == 0 {
+        // As comfy-table: a table without a column has no line at all.
+        return Ok(());
+    }
+    // As comfy-table: a column is at least one character wide.
+    let mut widths = vec![1_usize; columns];
+    for row in rows() {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            let cell_width = sanitize::printable_cow(cell).width();
+            if cell_width > usize::from(u16::MAX) {
+                return write_table_laid_out(table, bold, stdout);
+            }
+            *width = (*width).max(cell_width);
+        }
+    }
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout);
+    let mut line = String::new();
+    for (index, row) in rows().enumerate() {
+        line.clear();
+        for (column, width) in widths.iter().enumerate() {
+            let cell = row
+                .get(column)
+                .map(|cell| sanitize::printable_cow(cell))
+                .unwrap_or_default();
+            line.push_str(&cell);
+            let padding = width - cell.width() + 2;
+            line.extend(std::iter::repeat_n(' ', padding));
+        }
+        // Cells are padded to their column's width; the last one's padding is not content.
+        let line = line.trim_end();
+        if index == 0 && bold {
+            writeln!(out, "\x1b[1m{line}\x1b[0m")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()
+}
+
+/// [`write_table`] through comfy-table.
+fn write_table_laid_out(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Result<()> {
     let mut rendered = ComfyTable::new();
     rendered
         .load_preset(presets::NOTHING)
@@ -483,6 +530,75 @@ mod tests {
                 empty_message: Some("No API keys found.".to_owned()),
             },
         )
+    }
+
+    #[test]
+    fn the_streamed_table_is_laid_out_as_comfy_table_lays_it_out() {
+        let cells = [
+            "",
+            "a",
+            "ci",
+            "abcd1234****",
+            "Default Team",
+            "日本語",
+            "🔑 key",
+            "e\u{301}",
+            "tab\there",
+            "line\nbreak",
+            "\u{1b}[31mred",
+            "nbsp\u{a0}",
+            "trail ",
+            " lead",
+            "\u{202e}bidi",
+            "ｗｉｄｅ",
+            "x".repeat(40).leak(),
+            "\u{3000}",
+        ];
+        // A deterministic spread of shapes: ragged rows, empty headers, one to five columns.
+        let mut seed = 7_u64;
+        let mut next = |bound: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            usize::try_from(seed >> 33).unwrap_or(0) % bound
+        };
+        for _ in 0..400 {
+            let columns = next(5);
+            let header = (0..columns)
+                .map(|_| cells[next(cells.len())].to_owned())
+                .collect();
+            let rows = (0..1 + next(6))
+                .map(|_| {
+                    (0..next(6))
+                        .map(|_| cells[next(cells.len())].to_owned())
+                        .collect()
+                })
+                .collect();
+            let table = Table {
+                columns: header,
+                rows,
+                empty_message: None,
+            };
+            for bold in [false, true] {
+                let (mut streamed, mut laid_out) = (Vec::new(), Vec::new());
+                write_table(&table, bold, &mut streamed).expect("writes");
+                write_table_laid_out(&table, bold, &mut laid_out).expect("writes");
+                assert_eq!(
+                    String::from_utf8_lossy(&streamed),
+                    String::from_utf8_lossy(&laid_out),
+                    "{:?} {:?}",
+                    table.columns,
+                    table.rows
+                );
+            }
+        }
+        // A cell wider than comfy-table measures is laid out by it.
+        let table = Table {
+            columns: vec!["A".to_owned()],
+            rows: vec![vec!["y".repeat(70_000)]],
+            empty_message: None,
+        };
+        let mut streamed = Vec::new();
+        write_table(&table, false, &mut streamed).expect("writes");
+        assert!(streamed.len() > 70_000);
     }
 
     #[test]

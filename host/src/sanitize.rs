@@ -24,6 +24,19 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// As [`printable`], without a copy of text that is printable already (a table's cells, 400,000
+/// of them in a listing of 100,000 keys).
+pub fn printable_cow(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|character| character.is_control() || is_bidi_control(character))
+    {
+        std::borrow::Cow::Owned(printable(text))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// As [`printable`], but line breaks and tabs stay: for text printed on stdout as it is.
 pub fn printable_lines(text: &str) -> String {
     text.chars()

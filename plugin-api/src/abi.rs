@@ -19,7 +19,7 @@ use abi_stable::library::{
 };
 use abi_stable::prefix_type::WithMetadata;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RStr, RString};
+use abi_stable::std_types::{RSlice, RStr, RString};
 use abi_stable::{StableAbi, declare_root_module_statics};
 
 /// The symbol under which a plugin library exports its [`LibHeader`]; `abi_stable` looks it up
@@ -83,6 +83,26 @@ pub struct HostVtable {
     /// Asks the user a yes/no question; `false` unless they answer yes.
     #[sabi(last_prefix_field)]
     pub confirm: unsafe extern "C" fn(context: *const c_void, prompt: RStr<'_>) -> bool,
+    /// Added in plugin API 1.2, optional (a host built before it lacks it, and the SDK then
+    /// uses `http`): sends a JSON [`crate::protocol::HttpRequest`] and answers with the
+    /// response body as raw bytes beside a small JSON head, instead of escaped inside it. The
+    /// host keeps the body until `invoke` returns; a plugin may hand it back as its payload by
+    /// [`BodyAnswer::id`] without copying it ([`crate::protocol::CommandOutput::payload_body`]).
+    #[sabi(missing_field(option))]
+    pub http_body: unsafe extern "C" fn(context: *const c_void, request: RStr<'_>) -> BodyAnswer,
+}
+
+/// The answer of [`HostVtable::http_body`].
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct BodyAnswer {
+    /// A JSON [`crate::protocol::HttpOutcome`]; a `response`'s `body` is empty, its bytes are in
+    /// `body`.
+    pub head: RString,
+    /// The response body, UTF-8, owned by the host and valid until `invoke` returns.
+    pub body: RSlice<'static, u8>,
+    /// What names the body for the rest of the invocation; 0 for no body.
+    pub id: u64,
 }
 
 /// What the host implements to serve plugins; [`with_host_services`] turns it into the vtable.
@@ -96,6 +116,27 @@ pub trait HostFunctions {
     fn log(&self, level: u8, message: &str);
     /// Asks a yes/no question.
     fn confirm(&self, prompt: &str) -> bool;
+    /// Answers a JSON `HttpRequest` with a [`HostBody`]: the outcome with an empty body, and
+    /// the body kept by the host until the invocation ends. By default, [`Self::http`]'s answer
+    /// whole, with no separate body.
+    fn http_body(&self, request: &str) -> HostBody<'_> {
+        HostBody {
+            head: self.http(request),
+            body: "",
+            id: 0,
+        }
+    }
+}
+
+/// What [`HostFunctions::http_body`] answers.
+#[derive(Debug)]
+pub struct HostBody<'a> {
+    /// A JSON `HttpOutcome`; a response's body is empty when it is in `body`.
+    pub head: String,
+    /// The body, kept by the host until the invocation ends.
+    pub body: &'a str,
+    /// The body's name for the invocation; 0 for none.
+    pub id: u64,
 }
 
 struct HostVtableFor<H>(PhantomData<H>);
@@ -105,6 +146,7 @@ impl<H: HostFunctions> HostVtableFor<H> {
         http: http_shim::<H>,
         log: log_shim::<H>,
         confirm: confirm_shim::<H>,
+        http_body: http_body_shim::<H>,
     });
 }
 
@@ -134,6 +176,36 @@ unsafe extern "C" fn http_shim<H: HostFunctions>(
                 .to_owned()
         })
         .into()
+}
+
+/// # Safety
+/// As for [`http_shim`]; the body lives in the host until the invocation ends.
+unsafe extern "C" fn http_body_shim<H: HostFunctions>(
+    context: *const c_void,
+    request: RStr<'_>,
+) -> BodyAnswer {
+    // SAFETY: as in `http_shim`.
+    let host = unsafe { &*context.cast::<H>() };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let answer = host.http_body(request.as_str());
+        let body: &[u8] = answer.body.as_bytes();
+        // SAFETY: the host keeps the body until the invocation ends (the trait's contract); the
+        // plugin is told the same and never keeps it longer.
+        let body: &'static [u8] = unsafe { std::slice::from_raw_parts(body.as_ptr(), body.len()) };
+        BodyAnswer {
+            head: answer.head.into(),
+            body: RSlice::from_slice(body),
+            id: answer.id,
+        }
+    })) {
+        Ok(answer) => answer,
+        Err(_) => BodyAnswer {
+            head: r#"{"error":{"kind":"failure","message":"internal error in the host's HTTP layer"}}"#
+                .into(),
+            body: RSlice::from_slice(&[]),
+            id: 0,
+        },
+    }
 }
 
 /// # Safety
@@ -170,6 +242,15 @@ impl HostServices {
         let http = self.vtable.http();
         // SAFETY: `context` and `vtable` come together from `with_host_services`.
         unsafe { http(self.context, RStr::from_str(request)) }.into_string()
+    }
+
+    /// Sends a JSON request through the host, the body apart from the head, when the host
+    /// offers it (plugin API 1.2); `None` from an older host.
+    pub fn http_body(&self, request: &str) -> Option<(String, &[u8], u64)> {
+        let http_body = self.vtable.http_body()?;
+        // SAFETY: as in `http`.
+        let answer = unsafe { http_body(self.context, RStr::from_str(request)) };
+        Some((answer.head.into_string(), answer.body.as_slice(), answer.id))
     }
 
     /// Logs through the host.
@@ -367,5 +448,116 @@ mod tests {
     #[test]
     fn one_line_keeps_the_first_non_empty_line() {
         assert_eq!(one_line("\n  first \nsecond"), "first");
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    dead_code,
+    reason = "the 1.0 vtable's own accessors are never called: it is read as the newer one"
+)]
+mod body_tests {
+    use super::*;
+    use crate::protocol::{HttpOutcome, HttpRequest, HttpResponse, TextView};
+    use crate::sdk::{Body, BodyOutcome, Host, HostApi};
+
+    /// A host answering every request with `{"keys":[]}`, the body apart when asked.
+    struct Bodies {
+        body: String,
+    }
+
+    impl HostFunctions for Bodies {
+        fn http(&self, _request: &str) -> String {
+            serde_json::to_string(&HttpOutcome::Response(HttpResponse {
+                status: 200,
+                body: self.body.clone(),
+            }))
+            .expect("encodes")
+        }
+        fn log(&self, _level: u8, _message: &str) {}
+        fn confirm(&self, _prompt: &str) -> bool {
+            false
+        }
+        fn http_body(&self, _request: &str) -> HostBody<'_> {
+            HostBody {
+                head: r#"{"response":{"status":200,"body":""}}"#.to_owned(),
+                body: &self.body,
+                id: 7,
+            }
+        }
+    }
+
+    fn get(services: &HostServices) -> Body<'_> {
+        let request = HttpRequest {
+            method: "GET".to_owned(),
+            path: "/v1/api_keys".to_owned(),
+            query: Vec::new(),
+            body: None,
+        };
+        match HostApi::http_body(services, &request) {
+            BodyOutcome::Response { status: 200, body } => body,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_lent_by_the_host_is_borrowed_and_passed_back_by_its_id() {
+        let host = Bodies {
+            body: r#"{"keys":[]}"#.to_owned(),
+        };
+        with_host_services(&host, |services| {
+            let body = get(&services);
+            assert_eq!(body.as_str().as_ptr(), host.body.as_ptr(), "not copied");
+            let output = crate::CommandOutput::passthrough(body, TextView::Lines(Vec::new()))
+                .expect("passes through");
+            assert_eq!(output.payload_body, Some(7));
+            assert_eq!(output.payload.get(), "null");
+            // Through the SDK's Host as a command sees it.
+            let body = Host::new(&services)
+                .get_body("/v1/api_keys")
+                .expect("a body");
+            assert_eq!(body.as_str(), r#"{"keys":[]}"#);
+        });
+    }
+
+    /// The host vtable of plugin API 1.0, before `http_body` was appended. Its fields are read
+    /// through `HostVtableRef` only.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = HostVtable10Ref)))]
+    #[sabi(missing_field(panic))]
+    struct HostVtable10 {
+        http: unsafe extern "C" fn(context: *const c_void, request: RStr<'_>) -> RString,
+        log: unsafe extern "C" fn(context: *const c_void, level: u8, message: RStr<'_>),
+        #[sabi(last_prefix_field)]
+        confirm: unsafe extern "C" fn(context: *const c_void, prompt: RStr<'_>) -> bool,
+    }
+
+    const VTABLE_10: &WithMetadata<HostVtable10> = &WithMetadata::new(HostVtable10 {
+        http: http_shim::<Bodies>,
+        log: log_shim::<Bodies>,
+        confirm: confirm_shim::<Bodies>,
+    });
+
+    #[test]
+    fn from_a_host_without_http_body_the_body_travels_in_the_answer() {
+        let host = Bodies {
+            body: r#"{"keys":[{"prefix":"abcd1234"}]}"#.to_owned(),
+        };
+        let old = HostVtable10Ref(VTABLE_10.static_as_prefix());
+        // SAFETY: both are prefix references to the same leading fields; the metadata says how
+        // many fields there are, which is what a plugin loaded by a 1.0 host sees.
+        let vtable: HostVtableRef = unsafe { std::mem::transmute(old) };
+        assert!(vtable.http_body().is_none());
+        let services = HostServices {
+            context: std::ptr::from_ref(&host).cast::<c_void>(),
+            vtable,
+        };
+        let body = get(&services);
+        assert_eq!(body.as_str(), host.body);
+        let output = crate::CommandOutput::passthrough(body, TextView::Lines(Vec::new()))
+            .expect("passes through");
+        assert_eq!(output.payload_body, None);
+        assert_eq!(output.payload.get(), host.body);
     }
 }

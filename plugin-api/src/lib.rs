@@ -77,7 +77,7 @@ pub use protocol::{
     CommandOutput, CommandSpec, ErrorKind, Field, FlagSpec, OutputMode, PLUGIN_API_VERSION,
     PluginError, Table, TextView,
 };
-pub use sdk::{Args, Command, Host, PluginDefinition};
+pub use sdk::{Args, Body, Command, Host, PluginDefinition};
 pub use serve::serve;
 
 /// This SDK's own version (the `baseten-plugin-api` crate's), as opposed to the plugin API

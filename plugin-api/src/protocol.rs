@@ -296,6 +296,11 @@ pub struct CommandOutput {
     /// put a secret here: it goes to stderr.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_unseen: Option<PluginError>,
+    /// Plugin API 1.1: the payload is a response body the host still holds, named by the id it
+    /// gave with it ([`crate::abi::HostVtable::http_body`]); `payload` is then `null` and
+    /// ignored. Set by [`CommandOutput::passthrough`], never by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_body: Option<u64>,
 }
 
 /// A [`CommandResult`] read without copying its payload: what a host deserializes the JSON
@@ -324,6 +329,9 @@ pub struct CommandOutputRef<'a> {
     /// The error to fail with if the output cannot be written to stdout.
     #[serde(default)]
     pub if_unseen: Option<PluginError>,
+    /// The host's response body that is the payload instead of `payload` (plugin API 1.1).
+    #[serde(default)]
+    pub payload_body: Option<u64>,
 }
 
 /// A command's output can hold a new key (`org api-key create`): `Debug` gives the payload's size
@@ -370,6 +378,7 @@ impl<'a> From<&'a CommandOutput> for CommandOutputRef<'a> {
             text: output.text.clone(),
             notices: output.notices.clone(),
             if_unseen: output.if_unseen.clone(),
+            payload_body: output.payload_body,
         }
     }
 }

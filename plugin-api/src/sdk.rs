@@ -394,6 +394,71 @@ pub trait HostApi {
     fn log(&self, level: LogLevel, message: &str);
     /// Asks the user a yes/no question.
     fn confirm(&self, prompt: &str) -> bool;
+    /// Sends a request; the response body borrowed from the host when it offers that (plugin
+    /// API 1.1), so that a large answer is neither escaped nor copied on its way to the plugin,
+    /// and can be handed back as the payload by reference. By default [`Self::http`]'s body.
+    fn http_body(&self, request: &HttpRequest) -> BodyOutcome<'_> {
+        match self.http(request) {
+            HttpOutcome::Response(response) => BodyOutcome::Response {
+                status: response.status,
+                body: Body::owned(response.body),
+            },
+            HttpOutcome::Error(error) => BodyOutcome::Error(error),
+        }
+    }
+}
+
+/// What [`HostApi::http_body`] answers.
+#[derive(Debug)]
+pub enum BodyOutcome<'a> {
+    /// The server answered.
+    Response {
+        /// The HTTP status code.
+        status: u16,
+        /// The body.
+        body: Body<'a>,
+    },
+    /// No usable answer, as in [`HttpOutcome::Error`].
+    Error(PluginError),
+}
+
+/// A response body: borrowed from the host (which keeps it for the whole invocation) or owned.
+/// Hand it back unchanged as the payload with [`CommandOutput::passthrough`].
+pub struct Body<'a> {
+    text: std::borrow::Cow<'a, str>,
+    /// The host's name for it; 0 when it is not held by the host.
+    id: u64,
+}
+
+impl<'a> Body<'a> {
+    /// A body the plugin owns (from a host without `http_body`, or a test).
+    pub fn owned(text: String) -> Self {
+        Self {
+            text: std::borrow::Cow::Owned(text),
+            id: 0,
+        }
+    }
+
+    /// The body as text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The body as owned text (a copy only when it is borrowed).
+    pub fn into_string(self) -> String {
+        self.text.into_owned()
+    }
+}
+
+/// A body can hold a new key: `Debug` gives its size, never its text.
+impl std::fmt::Debug for Body<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Body")
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("id", &self.id)
+            .finish()
+    }
 }
 
 impl HostApi for HostServices {
@@ -418,6 +483,52 @@ impl HostApi for HostServices {
 
     fn log(&self, level: LogLevel, message: &str) {
         HostServices::log(self, level as u8, message);
+    }
+
+    fn http_body(&self, request: &HttpRequest) -> BodyOutcome<'_> {
+        let encoded = match serde_json::to_string(request) {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                return BodyOutcome::Error(PluginError::new(
+                    ErrorKind::Plugin,
+                    format!("could not encode request: {error}"),
+                ));
+            }
+        };
+        let Some((head, bytes, id)) = HostServices::http_body(self, &encoded) else {
+            // A host without the function: the body travels inside the answer.
+            return match HostApi::http(self, request) {
+                HttpOutcome::Response(response) => BodyOutcome::Response {
+                    status: response.status,
+                    body: Body::owned(response.body),
+                },
+                HttpOutcome::Error(error) => BodyOutcome::Error(error),
+            };
+        };
+        match serde_json::from_str::<HttpOutcome>(&head) {
+            Ok(HttpOutcome::Response(response)) if id == 0 => BodyOutcome::Response {
+                status: response.status,
+                body: Body::owned(response.body),
+            },
+            Ok(HttpOutcome::Response(response)) => match std::str::from_utf8(bytes) {
+                Ok(text) => BodyOutcome::Response {
+                    status: response.status,
+                    body: Body {
+                        text: std::borrow::Cow::Borrowed(text),
+                        id,
+                    },
+                },
+                Err(error) => BodyOutcome::Error(PluginError::new(
+                    ErrorKind::Plugin,
+                    format!("the host's answer is not UTF-8: {error}"),
+                )),
+            },
+            Ok(HttpOutcome::Error(error)) => BodyOutcome::Error(error),
+            Err(error) => BodyOutcome::Error(PluginError::new(
+                ErrorKind::Plugin,
+                format!("could not read the host's answer: {error}"),
+            )),
+        }
     }
 
     fn confirm(&self, prompt: &str) -> bool {
@@ -447,6 +558,23 @@ impl<'a> Host<'a> {
     pub fn get_raw(&self, path: &str) -> Result<Box<RawValue>, PluginError> {
         let response = self.answer(&request("GET", path, None))?;
         RawValue::from_string(response).map_err(unexpected_response)
+    }
+
+    /// `GET path`, the body of a 2xx answer borrowed from the host where it can be (anything
+    /// else a [`PluginError`]): for a payload shown as received, checked by the plugin on the
+    /// borrowed text and handed back with [`CommandOutput::passthrough`], never copied.
+    pub fn get_body(&self, path: &str) -> Result<Body<'a>, PluginError> {
+        let request = request("GET", path, None);
+        match self.api.http_body(&request) {
+            BodyOutcome::Error(error) => Err(error),
+            BodyOutcome::Response { status, body } if (200..300).contains(&status) => Ok(body),
+            BodyOutcome::Response { status, body } => Err(passed_on(
+                &request.method,
+                &request.path,
+                status,
+                body.into_string(),
+            )),
+        }
     }
 
     /// Sends `request`; the body of a 2xx answer, anything else a [`PluginError`].
@@ -616,7 +744,21 @@ impl CommandOutput {
             text,
             notices: Vec::new(),
             if_unseen: None,
+            payload_body: None,
         }
+    }
+
+    /// Output whose payload is a response body as received, passed back to the host by
+    /// reference when the host holds it ([`Host::get_body`]), else as JSON text. A body that is
+    /// not JSON is an unexpected response.
+    pub fn passthrough(body: Body<'_>, text: TextView) -> Result<Self, PluginError> {
+        if body.id != 0 {
+            let mut output = Self::raw(RawValue::NULL.to_owned(), text);
+            output.payload_body = Some(body.id);
+            return Ok(output);
+        }
+        let payload = RawValue::from_string(body.into_string()).map_err(unexpected_response)?;
+        Ok(Self::raw(payload, text))
     }
 
     /// The payload parsed, for tests and small payloads.

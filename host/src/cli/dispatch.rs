@@ -91,15 +91,16 @@ pub fn plugin_command(
                 &record.path,
                 invocation,
             )
-            .map_err(|why| {
+            .map_err(|failure| {
                 let error = CliError::new(
                     ErrorKind::Plugin,
-                    format!("plugin `{}` {why}", record.name()),
+                    format!("plugin `{}` {}", record.name(), failure.why),
                 );
-                if logger.enabled(1) {
-                    error
-                } else {
+                // Pointing at the plugin's stderr only when it wrote something there.
+                if failure.wrote_stderr && !logger.enabled(1) {
                     error.with_hint("run with -v to see what the plugin wrote on stderr")
+                } else {
+                    error
                 }
             })?
         }
@@ -129,7 +130,31 @@ pub fn plugin_command(
     // The payload is borrowed from the plugin's answer, not copied out of it.
     let result: CommandResultRef<'_> = serde_json::from_str(result).map_err(unreadable)?;
     match result {
-        CommandResultRef::Ok(output) => show(context, &output, &settings, &spec.output),
+        CommandResultRef::Ok(mut output) => {
+            // A payload that is a response body the host holds: shown from there, not copied.
+            if let Some(id) = output.payload_body {
+                output.payload = services
+                    .body(id)
+                    .ok_or_else(|| {
+                        CliError::new(
+                            ErrorKind::Plugin,
+                            format!(
+                                "plugin `{}` returned an unreadable result: its payload names no \
+                                 response it was given",
+                                record.name()
+                            ),
+                        )
+                    })
+                    .and_then(|body| {
+                        // The API's answer, handed back unchecked: worded as the SDK words an
+                        // answer that is not JSON.
+                        serde_json::from_str(body).map_err(|error| {
+                            CliError::failure(format!("unexpected response from the API: {error}"))
+                        })
+                    })?;
+            }
+            show(context, &output, &settings, &spec.output)
+        }
         CommandResultRef::Error(mut error) => {
             if let Some(text) = error.stdout.take() {
                 show_as_received(context, &text);

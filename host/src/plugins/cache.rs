@@ -96,6 +96,10 @@ struct Entry {
     #[serde(default)]
     kind: PluginKind,
     examined: Examined,
+    /// Asked again on the next run: the first time a plugin gave no answer in time (a slow cold
+    /// start). A second such answer in a row stays until the file changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    retry: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -119,6 +123,8 @@ pub struct ManifestCache {
     pub misses: usize,
     /// Why the cache could not be used, for `-v`.
     pub problem: Option<String>,
+    /// Files whose entry this run found marked to be asked again.
+    retried: Vec<PathBuf>,
 }
 
 impl ManifestCache {
@@ -154,6 +160,7 @@ impl ManifestCache {
             hits: 0,
             misses: 0,
             problem,
+            retried: Vec::new(),
         }
     }
 
@@ -168,12 +175,27 @@ impl ManifestCache {
         if entry.stamp != *stamp || entry.kind != super::discovery::kind_of(path) {
             return None;
         }
+        if entry.retry {
+            self.retried.push(path.to_path_buf());
+            return None;
+        }
         self.hits += 1;
         Some(entry.examined.clone())
     }
 
     /// Records what loading `path` found.
     pub fn put(&mut self, path: &Path, stamp: FileStamp, examined: Examined) {
+        self.put_entry(path, stamp, examined, false);
+    }
+
+    /// Records that `path` gave no answer in time: asked again on the next run, unless this run
+    /// was already that second chance.
+    pub fn put_timed_out(&mut self, path: &Path, stamp: FileStamp, examined: Examined) {
+        let retry = !self.retried.iter().any(|retried| retried == path);
+        self.put_entry(path, stamp, examined, retry);
+    }
+
+    fn put_entry(&mut self, path: &Path, stamp: FileStamp, examined: Examined, retry: bool) {
         self.misses += 1;
         self.changed = true;
         self.file.entries.insert(
@@ -182,6 +204,7 @@ impl ManifestCache {
                 stamp,
                 kind: super::discovery::kind_of(path),
                 examined,
+                retry,
             },
         );
     }
@@ -189,7 +212,12 @@ impl ManifestCache {
     /// Drops entries of files that were not seen this run (removed plugins).
     pub fn retain_only(&mut self, seen: &[PathBuf]) {
         let before = self.file.entries.len();
-        self.file.entries.retain(|path, _| seen.contains(path));
+        // A set: a list searched once per entry compared paths component by component, 10,000
+        // times with 100 plugins.
+        let seen: std::collections::HashSet<&Path> = seen.iter().map(PathBuf::as_path).collect();
+        self.file
+            .entries
+            .retain(|path, _| seen.contains(path.as_path()));
         if self.file.entries.len() != before {
             self.changed = true;
         }

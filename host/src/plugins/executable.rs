@@ -13,7 +13,8 @@ use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use baseten_plugin_api::PLUGIN_API_VERSION;
@@ -325,9 +326,9 @@ pub fn read_manifests(context: &Context, paths: &[PathBuf]) -> Vec<ProbeAnswer> 
     started
         .into_iter()
         .map(|started| {
-            let examined = match started {
+            let (examined, timed_out) = match started {
                 Ok(describing) => describing.finish(deadline),
-                Err(why) => Examined::Failed(why),
+                Err(why) => (Examined::Failed(why), false),
             };
             ProbeAnswer {
                 examined,
@@ -335,6 +336,7 @@ pub fn read_manifests(context: &Context, paths: &[PathBuf]) -> Vec<ProbeAnswer> 
                     "an executable plugin answers `describe` with a manifest for plugin API {PLUGIN_API_VERSION}; see docs/plugin-protocol.md"
                 )),
                 interrupted: false,
+                timed_out,
             }
         })
         .collect()
@@ -348,6 +350,7 @@ pub fn read_one(context: &Context, path: &Path) -> ProbeAnswer {
             examined: Examined::Failed("could not be checked".to_owned()),
             hint: None,
             interrupted: false,
+            timed_out: false,
         })
 }
 
@@ -382,18 +385,24 @@ fn start_describe(context: &Context, path: &Path) -> Result<Describing, String> 
 }
 
 impl Describing {
-    fn finish(mut self, deadline: Instant) -> Examined {
+    /// What the plugin's answer says, and whether it gave none in time.
+    fn finish(self, deadline: Instant) -> (Examined, bool) {
         let timeout = deadline.saturating_duration_since(Instant::now());
-        let line = match self.line.recv_timeout(timeout) {
-            Ok(line) => line,
+        match self.line.recv_timeout(timeout) {
+            Ok(line) => (self.read(line, deadline), false),
             Err(_) => {
-                let _ = self.plugin.child.kill();
-                return Examined::Failed(format!(
+                let mut plugin = self.plugin;
+                let _ = plugin.child.kill();
+                let why = format!(
                     "did not answer `describe` within {} s",
                     DESCRIBE_TIMEOUT.as_secs()
-                ));
+                );
+                (Examined::Failed(why), true)
             }
-        };
+        }
+    }
+
+    fn read(mut self, line: io::Result<Line>, deadline: Instant) -> Examined {
         let remaining = deadline.saturating_duration_since(Instant::now());
         match line {
             Ok(Line::Text(line)) => {
@@ -431,11 +440,13 @@ impl Describing {
 
 /// The plugin's stderr, relayed to the `-v` log line by line prefixed `[NAME] `, made printable
 /// and scrubbed; without `-v` it is read and dropped, so the plugin never blocks on a full pipe.
-/// The receiver hears when the plugin's stderr has closed (or never, if no thread started).
+/// The receiver hears when the plugin's stderr has closed (or never, if no thread started);
+/// `wrote` is set once a line with something to show was read.
 fn relay_stderr(
     stderr: std::process::ChildStderr,
     name: String,
     logger: Logger,
+    wrote: Arc<AtomicBool>,
 ) -> mpsc::Receiver<()> {
     let (closed, receiver) = mpsc::channel();
     let _ = std::thread::Builder::new()
@@ -456,6 +467,9 @@ fn relay_stderr(
                         return;
                     }
                 };
+                if !line.trim().is_empty() {
+                    wrote.store(true, Ordering::Relaxed);
+                }
                 if logger.enabled(1) {
                     logger.info(&format!("[{name}] {}", crate::sanitize::printable(&line)));
                 }
@@ -466,7 +480,7 @@ fn relay_stderr(
 
 /// Runs one command of the executable plugin `name` at `path`: writes `invoke` with
 /// `invocation`, serves its requests through `services` until its `result`, and returns that
-/// `result` line (a [`ResultLine`]). Every failure is a sentence to follow `plugin `NAME` `.
+/// `result` line (a [`ResultLine`]).
 pub fn invoke(
     context: &Context,
     logger: &Logger,
@@ -474,11 +488,17 @@ pub fn invoke(
     name: &str,
     path: &Path,
     invocation: baseten_plugin_api::protocol::Invocation,
-) -> Result<String, String> {
+) -> Result<String, RunFailure> {
     let (mut plugin, stderr) =
-        Plugin::start(context, path, Stdio::piped(), Some(context.terminal()))
-            .map_err(|error| format!("could not be started: {error}"))?;
-    let stderr_closed = stderr.map(|stderr| relay_stderr(stderr, name.to_owned(), logger.clone()));
+        Plugin::start(context, path, Stdio::piped(), Some(context.terminal())).map_err(
+            |error| RunFailure {
+                why: format!("could not be started: {error}"),
+                wrote_stderr: false,
+            },
+        )?;
+    let wrote = Arc::new(AtomicBool::new(false));
+    let stderr_closed = stderr
+        .map(|stderr| relay_stderr(stderr, name.to_owned(), logger.clone(), Arc::clone(&wrote)));
     let outcome = converse(context, services, &mut plugin, invocation);
     // The process is gone; what it wrote on stderr is logged before what comes next (a process
     // of its own still holding the pipe is not waited for long).
@@ -486,7 +506,19 @@ pub fn invoke(
     if let Some(closed) = stderr_closed {
         let _ = closed.recv_timeout(Duration::from_secs(2));
     }
-    outcome
+    outcome.map_err(|why| RunFailure {
+        why,
+        wrote_stderr: wrote.load(Ordering::Relaxed),
+    })
+}
+
+/// Why a run of an executable plugin failed.
+#[derive(Debug)]
+pub struct RunFailure {
+    /// A sentence to follow `plugin `NAME` `.
+    pub why: String,
+    /// Whether the plugin wrote anything on stderr (shown under `-v`).
+    pub wrote_stderr: bool,
 }
 
 /// How often a run whose plugin is silent looks whether the plugin is still there.
@@ -557,6 +589,9 @@ fn converse(
         return Err("its output cannot be read".to_owned());
     };
     let lines = read_lines(stdout, limit)?;
+    // The process takes about a millisecond to start and ask for anything: the host sets up HTTP
+    // meanwhile, instead of after the first request arrives.
+    services.prepare();
     // When the plugin was first seen gone with its stdout still open (held by a process it
     // started): what it wrote before is still read, then the run ends.
     let mut gone_since: Option<Instant> = None;

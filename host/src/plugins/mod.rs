@@ -185,7 +185,9 @@ impl Registry {
             let answers = read_manifests(context, &paths);
             for ((index, stamp), answer) in unknown.into_iter().zip(answers) {
                 let path = records[index].path.clone();
-                if !answer.interrupted {
+                if answer.timed_out {
+                    cache.put_timed_out(&path, stamp.clone(), answer.examined.clone());
+                } else if !answer.interrupted {
                     cache.put(&path, stamp.clone(), answer.examined.clone());
                 }
                 let cached = cache.path().map(|cache_file| CachedAs {
@@ -352,6 +354,7 @@ fn read_manifests(context: &Context, paths: &[PathBuf]) -> Vec<probe::ProbeAnswe
                 examined: cache::Examined::Failed("could not be checked".to_owned()),
                 hint: None,
                 interrupted: false,
+                timed_out: false,
             })
         })
         .collect()

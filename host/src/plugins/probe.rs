@@ -39,6 +39,9 @@ pub struct ProbeAnswer {
     /// The child was stopped by Ctrl-C: nothing is known about the library, nothing is cached.
     #[serde(skip)]
     pub interrupted: bool,
+    /// It gave no answer in time: maybe a slow start, so it is asked once more on the next run.
+    #[serde(skip)]
+    pub timed_out: bool,
 }
 
 /// The child's side: `baseten __read-manifest PATH`. Always answers on stdout and exits 0, unless
@@ -66,6 +69,7 @@ fn examine_here(path: &Path) -> ProbeAnswer {
                 "rebuild the plugin against the baseten plugin SDK for plugin API {PLUGIN_API_VERSION}"
             )),
             interrupted: false,
+            timed_out: false,
         },
         Err(error) => {
             let hint = match &error {
@@ -91,6 +95,7 @@ fn examine_here(path: &Path) -> ProbeAnswer {
                 examined,
                 hint: Some(hint),
                 interrupted: false,
+                timed_out: false,
             }
         }
     }
@@ -129,6 +134,7 @@ fn failed(reason: String) -> ProbeAnswer {
         examined: Examined::Failed(reason),
         hint: None,
         interrupted: false,
+        timed_out: false,
     }
 }
 
@@ -191,6 +197,7 @@ impl Running {
         if let Some(crash) = crashed(&status) {
             return ProbeAnswer {
                 interrupted: crash.ends_with("SIGINT"),
+                timed_out: false,
                 ..failed(crash)
             };
         }

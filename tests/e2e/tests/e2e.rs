@@ -44,6 +44,8 @@ mod org_api_key;
 mod output_modes;
 #[path = "e2e/pack.rs"]
 mod pack;
+#[path = "e2e/passthrough.rs"]
+mod passthrough;
 #[path = "e2e/pipe_driver.rs"]
 mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
@@ -62,6 +64,8 @@ mod sanitize;
 mod scaffold;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/startup.rs"]
+mod startup;
 #[path = "e2e/support.rs"]
 mod support;
 #[path = "e2e/terminal.rs"]

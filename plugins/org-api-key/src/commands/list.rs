@@ -4,6 +4,7 @@ use baseten_plugin_api::sdk::decode;
 use baseten_plugin_api::{
     Args, Command, CommandOutput, CommandSpec, Host, OutputMode, PluginError, Table, TextView,
 };
+use serde::de::IgnoredAny;
 
 use crate::api::{self, ListedKeys, ListingShape};
 
@@ -20,13 +21,20 @@ pub fn command() -> Command {
 }
 
 fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
-    // The answer stays JSON text, printed as received; here it is only checked for the expected
-    // shape, and read into rows when text mode shows a table.
+    // The answer stays JSON text held by the host, printed as received; here it is only checked
+    // for the expected shape on the borrowed text, and read into rows when text mode shows a
+    // table. The payload goes back to the host by reference.
     let payload = host
-        .get_raw(baseten_plugin_api::models::API_KEYS_PATH)
+        .get_body(baseten_plugin_api::models::API_KEYS_PATH)
         .map_err(|error| error.context("list API keys"))?;
+    // A body that is not JSON at all is reported as before the body was borrowed, when it was
+    // checked to be JSON first: with what the request was for.
+    let malformed = |error: PluginError| match decode::<IgnoredAny>(payload.as_str()) {
+        Err(syntax) => syntax.context("list API keys"),
+        Ok(_) => error,
+    };
     let rows = if args.invocation().output == OutputMode::Text {
-        let list: ListedKeys<'_> = decode(payload.get())?;
+        let list: ListedKeys<'_> = decode(payload.as_str()).map_err(malformed)?;
         list.keys
             .iter()
             .map(|key| {
@@ -39,17 +47,17 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
             })
             .collect()
     } else {
-        decode::<ListingShape>(payload.get())?;
+        decode::<ListingShape>(payload.as_str()).map_err(malformed)?;
         Vec::new()
     };
-    Ok(CommandOutput::raw(
+    CommandOutput::passthrough(
         payload,
         TextView::Table(Table {
             columns: ["NAME", "KEY", "TYPE", "TEAM"].map(str::to_owned).to_vec(),
             rows,
             empty_message: Some("No API keys found.".to_owned()),
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

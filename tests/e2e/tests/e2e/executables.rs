@@ -683,3 +683,58 @@ fn a_plugin_that_exits_leaving_its_output_open_ends_the_run() {
     // An upper bound: the process left behind holds the pipe for 60 s.
     assert!(started.elapsed() < Duration::from_secs(45));
 }
+
+#[test]
+fn the_verbose_hint_is_given_only_when_the_plugin_wrote_on_stderr() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "quiet-exit");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(8);
+    assert_eq!(
+        run.stderr,
+        "error: plugin `fixture-exec` exited with status 3 before its result\n"
+    );
+    // A plugin that wrote something there still gets the hint that -v shows it.
+    sandbox.set("FIXTURE_EXEC_MODE", "exit");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(8);
+    assert_eq!(
+        run.stderr,
+        "error: plugin `fixture-exec` exited with status 3 before its result\n\
+         hint: run with -v to see what the plugin wrote on stderr\n"
+    );
+}
+
+#[test]
+fn a_describe_that_timed_out_is_asked_again_on_the_next_run_once() {
+    let emulator = emulator();
+    // A slow first start: skipped on that run, used from the next one.
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    let marks = tempfile::tempdir().expect("a temp folder");
+    sandbox.set("FIXTURE_EXEC_MODE", "describe-slow-once");
+    sandbox.set(
+        "FIXTURE_EXEC_MARK",
+        marks.path().join("started").as_os_str(),
+    );
+    let entry = listed(&sandbox, "fixture-exec");
+    assert_eq!(entry["reason"], "did not answer `describe` within 5 s");
+    assert_eq!(listed(&sandbox, "fixture-exec")["status"], "ok");
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "emulator@example.com\n");
+
+    // One that never answers is asked twice in a row, then left until its file changes.
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    let starts_file = marks.path().join("starts");
+    sandbox.set("FIXTURE_EXEC_MODE", "describe-hang");
+    sandbox.set("FIXTURE_EXEC_STARTS", starts_file.as_os_str());
+    for _ in 0..3 {
+        let entry = listed(&sandbox, "fixture-exec");
+        assert_eq!(entry["reason"], "did not answer `describe` within 5 s");
+    }
+    assert_eq!(starts(&starts_file), 2);
+}

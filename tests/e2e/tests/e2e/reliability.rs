@@ -190,9 +190,15 @@ fn a_connection_refused_or_never_set_up_is_retried_for_a_create() {
 
 #[test]
 fn ctrl_c_during_a_request_exits_130_with_canceled() {
-    let emulator = emulator();
-    emulator.inject_fault(json!({"method": "GET", "path": "/v1/api_keys", "delay_ms": 10000}));
-    let sandbox = Sandbox::for_emulator(&emulator);
+    // A server that reads the request and never answers: the emulator logs a delayed request
+    // only once it answers, so waiting for its log raced the answer.
+    let server = LocalServer::start(|_, connection| {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(connection);
+    });
+    let mut sandbox = Sandbox::new();
+    sandbox.set("BASETEN_API_KEY", "abcd1234.0123456789abcdefghij0123");
+    sandbox.set("BASETEN_MANAGEMENT_API_URL_OVERRIDE", server.url());
     let mut command = sandbox.command(&baseten_bin());
     command
         .args(["org", "api-key", "list"])
@@ -202,7 +208,7 @@ fn ctrl_c_during_a_request_exits_130_with_canceled() {
     let child = command.spawn().expect("starts");
     // Wait until the request is in flight.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while request_lines(&emulator).is_empty() && Instant::now() < deadline {
+    while server.heads().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = Command::new("kill")
