@@ -624,7 +624,10 @@ fn converse(
             Ok(message) => message,
             Err(error) => {
                 if serde_json::from_slice::<ResultLine<'_>>(&line).is_ok() {
-                    // A result whose inside this host's types do not read: dispatch says so.
+                    // A result: its payload stays raw JSON, which a message tagged by `type`
+                    // cannot hold, so it is read here and by dispatch (which also says when its
+                    // inside is not one this host reads). The plugin gets its moment to exit.
+                    plugin.finish(Duration::from_secs(1));
                     return String::from_utf8(line)
                         .map_err(|_| "wrote a result that is not UTF-8".to_owned());
                 }

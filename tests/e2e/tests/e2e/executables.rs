@@ -738,3 +738,21 @@ fn a_describe_that_timed_out_is_asked_again_on_the_next_run_once() {
     }
     assert_eq!(starts(&starts_file), 2);
 }
+
+#[test]
+fn a_plugin_gets_a_moment_to_tidy_up_after_its_result() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    let mark = sandbox.home().join("tidied");
+    sandbox.set("FIXTURE_EXEC_MODE", "tidy");
+    sandbox.set("FIXTURE_EXEC_MARK", &mark);
+    let run = sandbox.run(&["fixture", "exec"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "tidy\n");
+    // Written 0.2 s after the result: the plugin was not killed on it.
+    assert_eq!(
+        fs::read_to_string(&mark).expect("the plugin tidied up"),
+        "done\n"
+    );
+}
