@@ -255,9 +255,13 @@ impl AuthDocument {
         );
         profile.shift_remove("api_key");
         match inline_token {
-            Some(token) => {
-                profile.insert("oauth_credential".to_owned(), token.to_value());
-            }
+            // Into the stored object, if any: fields of it this tool does not know are kept.
+            Some(token) => match (profile.get_mut("oauth_credential"), token.to_value()) {
+                (Some(Value::Object(stored)), Value::Object(fresh)) => stored.extend(fresh),
+                (_, fresh) => {
+                    profile.insert("oauth_credential".to_owned(), fresh);
+                }
+            },
             None => {
                 profile.shift_remove("oauth_credential");
             }

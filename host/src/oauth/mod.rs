@@ -139,15 +139,21 @@ pub fn poll_device_login(
             )
         })?;
     if (200..300).contains(&response.status) {
-        return parse_tokens(&response, None).map(Poll::Approved);
+        return parse_tokens(&response, None)
+            .map(Poll::Approved)
+            .map_err(|error| {
+                in_context("could not finish the browser login", error)
+                    .with_hint("run `baseten auth login --web` again; nothing was stored")
+            });
     }
-    match oauth_error(&response) {
+    match client_error(&response) {
         Some((code, _)) if code == "authorization_pending" => Ok(Poll::Pending),
         Some((code, _)) if code == "slow_down" => Ok(Poll::SlowDown),
         Some((code, _)) if code == "access_denied" => Err(CliError::new(
             ErrorKind::Auth,
             "the browser login was denied; nothing was stored",
-        )),
+        )
+        .with_hint("run `baseten auth login --web` again and approve it in the browser")),
         Some((code, _)) if code == "expired_token" => Err(expired_login()),
         Some((code, description)) => Err(CliError::new(
             ErrorKind::Auth,
@@ -197,9 +203,15 @@ pub fn refresh(
             )
         })?;
     if (200..300).contains(&response.status) {
-        return parse_tokens(&response, Some(refresh_token));
+        return parse_tokens(&response, Some(refresh_token)).map_err(|error| {
+            in_context(
+                &format!("could not renew the login of profile `{profile}`"),
+                error,
+            )
+            .with_hint(format!("try again; if this keeps failing, {LOGIN_AGAIN}"))
+        });
     }
-    Err(match oauth_error(&response) {
+    Err(match client_error(&response) {
         Some((code, description)) => CliError::new(
             ErrorKind::Auth,
             format!(
@@ -244,7 +256,9 @@ fn parse_tokens(
         .get("expires_in")
         .and_then(Value::as_i64)
         .filter(|seconds| *seconds > 0)
-        .map(|seconds| now().saturating_add(seconds));
+        // Past year 9999 an expiry has no RFC 3339 form either tool could read back: a huge
+        // `expires_in` would leave a profile nobody can use.
+        .map(|seconds| now().saturating_add(seconds).min(token::LATEST_EXPIRY));
     Ok(OAuthToken {
         access_token,
         refresh_token,
@@ -260,11 +274,21 @@ fn oauth_error(response: &HttpResponse) -> Option<(String, String)> {
     let description = body
         .get("error_description")
         .and_then(Value::as_str)
-        .map(|text| crate::sanitize::cut(&crate::sanitize::printable(text), 200))
+        // Scrubbed before it is cut: a secret cut in two would no longer be recognised.
+        .map(|text| crate::sanitize::cut(&crate::secrets::scrub(text), 200))
         .filter(|text| !text.is_empty())
         .map(|text| format!(": {text}"))
         .unwrap_or_default();
     Some((code, description))
+}
+
+/// The OAuth error of a 4xx answer. A 5xx is the server's trouble whatever its body says: it
+/// neither ends a login nor refuses it, and exits as any 5xx does.
+fn client_error(response: &HttpResponse) -> Option<(String, String)> {
+    (400..500)
+        .contains(&response.status)
+        .then(|| oauth_error(response))
+        .flatten()
 }
 
 /// A non-2xx answer of an OAuth endpoint that is no OAuth error.

@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 /// How the stored `expiry` reads when the token has none.
 pub const NO_EXPIRY: &str = "0001-01-01T00:00:00Z";
 
+/// The latest expiry stored: 9999-12-31T23:59:59Z, the last second RFC 3339 (and Go's encoder)
+/// can write.
+pub const LATEST_EXPIRY: i64 = 253_402_300_799;
+
 /// An access token, the refresh token that renews it, and when the access token expires (Unix
 /// seconds). Its `Debug` never shows the tokens.
 #[derive(Clone, PartialEq, Eq)]
@@ -245,6 +249,7 @@ mod tests {
             assert_eq!(parse_rfc3339(&format_rfc3339(seconds)), Some(Some(seconds)));
         }
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(LATEST_EXPIRY), "9999-12-31T23:59:59Z");
     }
 
     #[test]

@@ -259,8 +259,10 @@ fn a_denied_login_stores_nothing() {
     denier.join().expect("the denier ends");
     run.assert_code(3);
     assert!(
-        run.stderr
-            .ends_with("Waiting...\nerror: the browser login was denied; nothing was stored\n"),
+        run.stderr.ends_with(
+            "Waiting...\nerror: the browser login was denied; nothing was stored\nhint: run \
+                 `baseten auth login --web` again and approve it in the browser\n"
+        ),
         "{}",
         run.stderr
     );
@@ -1166,7 +1168,9 @@ fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() 
     run.assert_code(1);
     assert!(
         run.stderr.ends_with(
-            "Waiting...\nerror: the server's tokens cannot be read: no `access_token`\n"
+            "Waiting...\nerror: could not finish the browser login: the server's tokens \
+             cannot be read: no `access_token`\nhint: run `baseten auth login --web` again; \
+             nothing was stored\n"
         ),
         "{}",
         run.stderr
