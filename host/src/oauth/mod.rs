@@ -399,7 +399,9 @@ impl Session {
         let keyring = store.keyring();
         let path = store.path().to_path_buf();
         let name = self.profile.as_str();
-        let renewed = store.update(|document| {
+        // Another command renewing holds the lock over its refresh request: wait as long as
+        // that may take, or a slow token endpoint would fail every command but one.
+        let renewed = store.update_waiting(client.longest_exchange(), |document| {
             let profile = document
                 .profile(name)
                 .filter(|profile| profile.is_oauth())

@@ -319,3 +319,22 @@ fn a_renewal_keeps_fields_of_the_stored_credential_it_does_not_know() {
     assert_eq!(renewed["token_type"], json!("Bearer"));
     assert_eq!(renewed["scope_hint"], json!({"kept": [1, 2]}));
 }
+
+/// Commands that wait for another one's renewal wait as long as its refresh request may take:
+/// with a token endpoint slower than the usual wait for `auth.json`'s lock, every command still
+/// succeeds on the one renewal, none fails on the lock.
+#[test]
+fn commands_waiting_for_a_slow_renewal_all_succeed_on_it() {
+    let emulator = auto_approving_emulator();
+    let sandbox = logged_in_and_expiring(&emulator);
+    // Longer than the 10 s a change of `auth.json` usually waits for the lock.
+    emulator.inject_fault(json!({"path": TOKEN_PATH, "delay_ms": 12_000}));
+    let children: Vec<_> = (0..3)
+        .map(|_| crate::support::spawn(&sandbox, &["org", "api-key", "list"]))
+        .collect();
+    for child in children {
+        let run = baseten_e2e::finish(child, "org api-key list");
+        run.assert_code(0);
+    }
+    assert_eq!(emulator.oauth()["refreshes"], 1);
+}
