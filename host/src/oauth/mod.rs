@@ -392,8 +392,9 @@ impl Session {
     /// result where the old ones were (keyring or `auth.json`).
     fn renew(&self, client: &ApiClient, logger: &Logger) -> Result<String, CliError> {
         // From the refresh request until the new tokens are saved, Ctrl-C waits: the server
-        // spends the old refresh token when it reads the request.
-        let _hold = crate::interrupt::hold();
+        // spends the old refresh token when it reads the request. Not while waiting for the
+        // lock, which may take as long as another command's renewal.
+        let mut hold = None;
         let held = lock(&self.token).clone();
         let mut store = lock(&self.store);
         let keyring = store.keyring();
@@ -402,6 +403,7 @@ impl Session {
         // Another command renewing holds the lock over its refresh request: wait as long as
         // that may take, or a slow token endpoint would fail every command but one.
         let renewed = store.update_waiting(client.longest_exchange(), |document| {
+            hold = Some(crate::interrupt::hold());
             let profile = document
                 .profile(name)
                 .filter(|profile| profile.is_oauth())
@@ -453,6 +455,7 @@ impl Session {
             logger.info(&format!("* renewed the login of profile `{name}`"));
             Ok(fresh)
         })?;
+        drop(hold);
         let access_token = renewed.access_token.clone();
         *lock(&self.token) = renewed;
         Ok(access_token)

@@ -338,3 +338,63 @@ fn commands_waiting_for_a_slow_renewal_all_succeed_on_it() {
     }
     assert_eq!(emulator.oauth()["refreshes"], 1);
 }
+
+/// Ctrl-C while a command waits for `auth.json`'s lock before renewing (another command holds
+/// it) stops at once: only the renewal itself, from its request until its tokens are saved, holds
+/// an interruption back.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_waiting_to_renew_stops_at_once() {
+    use std::io::{BufRead as _, Read as _};
+    let emulator = auto_approving_emulator();
+    let sandbox = logged_in_and_expiring(&emulator);
+    // Another process changing `auth.json`: this test holds its lock.
+    let lock = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(sandbox.config_dir().join("auth.json.lock"))
+        .expect("opens the lock file");
+    lock.try_lock().expect("locks");
+    let mut child = crate::support::spawn(&sandbox, &["-v", "org", "api-key", "list"]);
+    let pid = child.id().to_string();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("a pipe"));
+    let mut seen = String::new();
+    while !seen.contains("renewing it") {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).expect("stderr is readable");
+        assert!(read > 0, "no renewal was started: {seen}");
+        seen.push_str(&line);
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    // A safety bound: the command waits for the lock far longer than this.
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    lock.unlock().expect("unlocks");
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("Ctrl-C was held back while waiting for the lock");
+    };
+    let mut rest = String::new();
+    stderr
+        .read_to_string(&mut rest)
+        .expect("stderr is readable");
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.ends_with("Canceled.\n"), "{rest}");
+    assert!(!rest.contains("Stopping once"), "{rest}");
+    assert_eq!(emulator.oauth()["refreshes"], 0);
+}
