@@ -434,8 +434,12 @@ impl Session {
                 .with_hint(LOGIN_AGAIN));
             }
             let fresh = refresh(client, logger, name, &stored.refresh_token)?;
+            // Over what the keyring holds: fields of it this tool does not know are kept.
             let in_keyring = storage == SecretStorage::Keyring
-                && match keyring.set(name, &fresh.to_json()) {
+                && match keyring.set(
+                    name,
+                    &fresh.to_json_over(keyring.get(name).ok().flatten().as_deref()),
+                ) {
                     Ok(()) => true,
                     Err(why) => {
                         logger.info(&format!(

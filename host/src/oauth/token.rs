@@ -91,6 +91,19 @@ impl OAuthToken {
         self.to_value().to_string()
     }
 
+    /// The stored form as text, written over `stored` (the JSON text it replaces): fields of it
+    /// this tool does not know are kept.
+    pub fn to_json_over(&self, stored: Option<&str>) -> String {
+        let previous = stored.and_then(|text| serde_json::from_str::<Value>(text.trim()).ok());
+        match (previous, self.to_value()) {
+            (Some(Value::Object(mut previous)), Value::Object(fresh)) => {
+                previous.extend(fresh);
+                Value::Object(previous).to_string()
+            }
+            _ => self.to_json(),
+        }
+    }
+
     /// Seconds until the access token expires (negative: expired); `None` when it never does.
     pub fn seconds_left(&self, now: i64) -> Option<i64> {
         self.expiry.map(|expiry| expiry - now)
@@ -271,6 +284,25 @@ mod tests {
         assert!(none.to_json().contains(NO_EXPIRY));
         assert!(OAuthToken::from_json(r#"{"refresh_token":"rt"}"#).is_err());
         assert!(OAuthToken::from_json("at").is_err());
+    }
+
+    #[test]
+    fn tokens_written_over_stored_ones_keep_fields_this_tool_does_not_know() {
+        let token = OAuthToken {
+            access_token: "a2".to_owned(),
+            refresh_token: "r2".to_owned(),
+            expiry: None,
+        };
+        assert_eq!(
+            token.to_json_over(Some(
+                r#"{"access_token":"a1","token_type":"Bearer","refresh_token":"r1","expiry":"x"}"#
+            )),
+            format!(
+                r#"{{"access_token":"a2","token_type":"Bearer","refresh_token":"r2","expiry":"{NO_EXPIRY}"}}"#
+            )
+        );
+        assert_eq!(token.to_json_over(Some("not json")), token.to_json());
+        assert_eq!(token.to_json_over(None), token.to_json());
     }
 
     #[test]

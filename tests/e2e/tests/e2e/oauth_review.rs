@@ -398,3 +398,39 @@ fn ctrl_c_while_waiting_to_renew_stops_at_once() {
     assert!(!rest.contains("Stopping once"), "{rest}");
     assert_eq!(emulator.oauth()["refreshes"], 0);
 }
+
+/// Renewing tokens kept in the keyring keeps the fields of the stored JSON this tool does not
+/// know, as in `auth.json`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_renewal_in_the_keyring_keeps_fields_it_does_not_know() {
+    let emulator = auto_approving_emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    let Some(keyring) = crate::oauth::SecretService::start(&sandbox) else {
+        return;
+    };
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", &keyring.address);
+    web_login(&sandbox, &emulator, &["--profile", "desk"]).assert_code(0);
+    let stored: Value =
+        serde_json::from_str(&keyring.read("baseten-profile", "desk")).expect("JSON");
+    let old_access = text(&stored["access_token"]);
+    keyring.store_like_the_reference_tool(
+        "baseten-profile",
+        "desk",
+        &format!(
+            r#"{{"access_token":"{old_access}","token_type":"Bearer","refresh_token":"{}","expiry":"2001-01-01T00:00:00Z","extra":{{"kept":true}}}}"#,
+            text(&stored["refresh_token"])
+        ),
+    );
+    sandbox
+        .run(&["org", "api-key", "list", "--profile", "desk"])
+        .assert_code(0);
+    assert_eq!(emulator.oauth()["refreshes"], 1);
+    let renewed: Value =
+        serde_json::from_str(&keyring.read("baseten-profile", "desk")).expect("JSON");
+    assert_ne!(text(&renewed["access_token"]), old_access);
+    assert_eq!(renewed["token_type"], json!("Bearer"));
+    assert_eq!(renewed["extra"], json!({"kept": true}));
+    drop(keyring);
+}
