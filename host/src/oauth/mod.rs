@@ -75,10 +75,16 @@ pub fn start_device_login(client: &ApiClient, logger: &Logger) -> Result<DeviceL
     let response = client
         .post_form(AUTHORIZE_PATH, &[("client_id", CLIENT_ID)], logger)
         .map_err(|error| in_context(context, error.into()))?;
+    let no_browser_login = "check the remote (`--remote-url`), or log in with an API key: \
+                            `baseten auth login --with-api-key --profile NAME`";
     if !(200..300).contains(&response.status) {
-        return Err(in_context(context, endpoint_error(&response)));
+        return Err(or_hint(
+            in_context(context, endpoint_error(&response)),
+            no_browser_login,
+        ));
     }
-    parse_device_login(&response.body).map_err(|why| CliError::failure(format!("{context}: {why}")))
+    parse_device_login(&response.body)
+        .map_err(|why| CliError::failure(format!("{context}: {why}")).with_hint(no_browser_login))
 }
 
 /// The answer of the authorize endpoint: `verification_uri_complete` preferred, else
@@ -162,9 +168,12 @@ pub fn poll_device_login(
                  was stored"
             ),
         )),
-        None => Err(in_context(
-            "could not finish the browser login",
-            endpoint_error(&response),
+        None => Err(or_hint(
+            in_context(
+                "could not finish the browser login",
+                endpoint_error(&response),
+            ),
+            "run `baseten auth login --web` again; nothing was stored",
         )),
     }
 }
@@ -220,9 +229,12 @@ pub fn refresh(
             ),
         )
         .with_hint(LOGIN_AGAIN),
-        None => in_context(
-            &format!("could not renew the login of profile `{profile}`"),
-            endpoint_error(&response),
+        None => or_hint(
+            in_context(
+                &format!("could not renew the login of profile `{profile}`"),
+                endpoint_error(&response),
+            ),
+            &format!("try again; if this keeps failing, {LOGIN_AGAIN}"),
         ),
     })
 }
@@ -294,6 +306,15 @@ fn client_error(response: &HttpResponse) -> Option<(String, String)> {
 /// A non-2xx answer of an OAuth endpoint that is no OAuth error.
 fn endpoint_error(response: &HttpResponse) -> CliError {
     crate::http_errors::classify(response.status, &response.body)
+}
+
+/// `error`, with `hint` when it has none of its own (a 5xx keeps "try again later").
+fn or_hint(error: CliError, hint: &str) -> CliError {
+    if error.hint.is_some() {
+        error
+    } else {
+        error.with_hint(hint)
+    }
 }
 
 fn in_context(what: &str, error: CliError) -> CliError {

@@ -1210,7 +1210,9 @@ fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() 
     run.assert_code(1);
     assert_eq!(
         run.stderr,
-        "error: could not start the browser login: the answer is not JSON\n"
+        "error: could not start the browser login: the answer is not JSON\nhint: check the \
+         remote (`--remote-url`), or log in with an API key: `baseten auth login --with-api-key \
+         --profile NAME`\n"
     );
     emulator.inject_fault(json!({
         "path": TOKEN_PATH, "status": 200, "body": {"token_type": "Bearer"}

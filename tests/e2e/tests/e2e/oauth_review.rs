@@ -434,3 +434,53 @@ fn a_renewal_in_the_keyring_keeps_fields_it_does_not_know() {
     assert_eq!(renewed["extra"], json!({"kept": true}));
     drop(keyring);
 }
+
+/// Every way a browser login or a renewal can be refused by an answer that is no OAuth error
+/// ends with one error line, the exit code of its status, and a hint saying what to do.
+#[test]
+fn every_refusal_of_a_browser_login_or_renewal_says_what_to_do() {
+    let emulator = auto_approving_emulator();
+    let sandbox = Sandbox::new();
+    // A remote without browser login.
+    emulator.inject_fault(json!({
+        "path": AUTHORIZE_PATH, "status": 404, "body": {"detail": "Not Found"}
+    }));
+    let run = web_login(&sandbox, &emulator, &[]);
+    run.assert_code(4);
+    assert_eq!(
+        run.stderr,
+        "error: could not start the browser login: HTTP 404: Not Found\nhint: check the remote \
+         (`--remote-url`), or log in with an API key: `baseten auth login --with-api-key \
+         --profile NAME`\n"
+    );
+    // A poll answered by something that is no OAuth error.
+    emulator.inject_fault(json!({
+        "path": TOKEN_PATH, "status": 400, "body": "<html>Bad request</html>"
+    }));
+    let run = web_login(&sandbox, &emulator, &[]);
+    run.assert_code(5);
+    assert!(
+        run.stderr.ends_with(
+            "Waiting...\nerror: could not finish the browser login: HTTP 400: Bad request\nhint: \
+             run `baseten auth login --web` again; nothing was stored\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.config_dir().join("auth.json").exists());
+    // A renewal answered the same way.
+    let sandbox = logged_in_and_expiring(&emulator);
+    emulator.inject_fault(json!({
+        "path": TOKEN_PATH, "status": 404, "body": "<html>Not here</html>"
+    }));
+    let run = sandbox.run(&["org", "api-key", "list"]);
+    run.assert_code(4);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: could not list API keys: could not renew the login of profile `{PROFILE}`: \
+             HTTP 404: Not here\nhint: try again; if this keeps failing, run `baseten auth login \
+             --web`\n"
+        )
+    );
+}
