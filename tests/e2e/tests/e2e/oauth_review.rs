@@ -484,3 +484,40 @@ fn every_refusal_of_a_browser_login_or_renewal_says_what_to_do() {
         )
     );
 }
+
+/// Logging out of an OAuth profile whose tokens sit in a keyring that does not answer removes
+/// the profile with two warnings, which speak of its tokens, not of an API key.
+#[test]
+fn logout_with_the_keyring_away_warns_about_the_tokens() {
+    let emulator = auto_approving_emulator();
+    let mut sandbox = Sandbox::new();
+    sandbox.unset("BASETEN_NO_KEYRING");
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", sandbox.home().join("no-bus").display()),
+    );
+    fs::create_dir_all(sandbox.config_dir()).expect("creates");
+    write_auth_json(
+        &sandbox,
+        &json!({"version": 1, "current": "me@example.com", "profiles": {
+            "me@example.com": {"remote_url": emulator.url(), "auth_type": "oauth"}}}),
+    );
+    let run = sandbox.run(&["auth", "logout"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Logged out me@example.com\n");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("warning: server-side session revocation failed: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].starts_with(
+            "warning: the tokens of `me@example.com` may remain in the system keyring: "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(auth_json(&sandbox)["profiles"], json!({}));
+}
