@@ -288,6 +288,14 @@ impl ApiClient {
         ))
     }
 
+    /// The longest one request may take with its retries: every attempt connecting and
+    /// answering as late as allowed, and the longest waits between them.
+    pub fn longest_exchange(&self) -> Duration {
+        let attempts = MAX_ATTEMPTS;
+        (CONNECT_TIMEOUT + self.timeout).saturating_mul(attempts)
+            + MAX_RETRY_AFTER.saturating_mul(attempts - 1)
+    }
+
     /// From now on, requests carry this access token.
     fn use_access_token(&self, access_token: &str) -> Result<(), PluginError> {
         let mut value = HeaderValue::from_str(&format!("Bearer {access_token}")).map_err(|_| {

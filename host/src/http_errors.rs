@@ -118,9 +118,10 @@ fn strip_markup(body: &str) -> String {
     text
 }
 
-/// A server's words on one line of at most 200 characters.
+/// A server's words on one line of at most 200 characters, secrets scrubbed before the cut (a
+/// token echoed across the cut would otherwise keep its first part).
 fn clean(text: &str) -> String {
-    sanitize::cut(&sanitize::collapse(text), 200)
+    sanitize::cut(&crate::secrets::scrub(&sanitize::collapse(text)), 200)
 }
 
 #[cfg(test)]

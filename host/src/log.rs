@@ -89,9 +89,10 @@ pub fn redact_body(body: &str) -> String {
         Ok(mut value) => {
             redact_value(&mut value);
             let text = value.to_string();
-            crate::sanitize::cut_bytes(&text, LIMIT)
+            crate::sanitize::cut_bytes(&crate::secrets::scrub(&text), LIMIT)
         }
-        Err(_) => crate::sanitize::cut_bytes(body, LIMIT),
+        // Scrubbed before the cut: a secret cut in two would no longer be recognised.
+        Err(_) => crate::sanitize::cut_bytes(&crate::secrets::scrub(body), LIMIT),
     }
 }
 

@@ -255,9 +255,13 @@ impl AuthDocument {
         );
         profile.shift_remove("api_key");
         match inline_token {
-            Some(token) => {
-                profile.insert("oauth_credential".to_owned(), token.to_value());
-            }
+            // Into the stored object, if any: fields of it this tool does not know are kept.
+            Some(token) => match (profile.get_mut("oauth_credential"), token.to_value()) {
+                (Some(Value::Object(stored)), Value::Object(fresh)) => stored.extend(fresh),
+                (_, fresh) => {
+                    profile.insert("oauth_credential".to_owned(), fresh);
+                }
+            },
             None => {
                 profile.shift_remove("oauth_credential");
             }
@@ -436,13 +440,23 @@ impl ProfileStore {
         &mut self,
         change: impl FnOnce(&mut AuthDocument) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
+        self.update_waiting(LOCK_WAIT, change)
+    }
+
+    /// [`Self::update`], waiting up to `wait` (at least the usual wait) for another process's
+    /// change: one that holds the lock over a request (an OAuth renewal) may take that long.
+    pub fn update_waiting<T>(
+        &mut self,
+        wait: Duration,
+        change: impl FnOnce(&mut AuthDocument) -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
         create_private_dir(&self.dir).map_err(|error| {
             CliError::failure(format!(
                 "could not create the config folder `{}`: {error}",
                 self.dir.display()
             ))
         })?;
-        let _lock = lock(&self.dir.join(LOCK_FILE))?;
+        let _lock = lock(&self.dir.join(LOCK_FILE), wait.max(LOCK_WAIT))?;
         let mut document = read_document(&self.path)?;
         document.check_writable(&self.path)?;
         let answer = change(&mut document)?;
@@ -566,7 +580,7 @@ fn private_file_options() -> OpenOptions {
 
 /// Waits for the exclusive lock on `path`, at most [`LOCK_WAIT`]; released when the file is
 /// dropped (or the process ends).
-fn lock(path: &Path) -> Result<File, CliError> {
+fn lock(path: &Path, wait: Duration) -> Result<File, CliError> {
     let file = private_file_options()
         .read(true)
         .write(true)
@@ -576,7 +590,7 @@ fn lock(path: &Path) -> Result<File, CliError> {
         .map_err(|error| {
             CliError::failure(format!("could not open `{}`: {error}", path.display()))
         })?;
-    let deadline = Instant::now() + LOCK_WAIT;
+    let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
@@ -587,7 +601,7 @@ fn lock(path: &Path) -> Result<File, CliError> {
                 return Err(CliError::failure(format!(
                     "could not lock `{}`: another process has held it for {} s",
                     path.display(),
-                    LOCK_WAIT.as_secs()
+                    wait.as_secs()
                 ))
                 .with_hint("try again once the other `baseten` command has finished"));
             }

@@ -75,10 +75,16 @@ pub fn start_device_login(client: &ApiClient, logger: &Logger) -> Result<DeviceL
     let response = client
         .post_form(AUTHORIZE_PATH, &[("client_id", CLIENT_ID)], logger)
         .map_err(|error| in_context(context, error.into()))?;
+    let no_browser_login = "check the remote (`--remote-url`), or log in with an API key: \
+                            `baseten auth login --with-api-key --profile NAME`";
     if !(200..300).contains(&response.status) {
-        return Err(in_context(context, endpoint_error(&response)));
+        return Err(or_hint(
+            in_context(context, endpoint_error(&response)),
+            no_browser_login,
+        ));
     }
-    parse_device_login(&response.body).map_err(|why| CliError::failure(format!("{context}: {why}")))
+    parse_device_login(&response.body)
+        .map_err(|why| CliError::failure(format!("{context}: {why}")).with_hint(no_browser_login))
 }
 
 /// The answer of the authorize endpoint: `verification_uri_complete` preferred, else
@@ -139,15 +145,21 @@ pub fn poll_device_login(
             )
         })?;
     if (200..300).contains(&response.status) {
-        return parse_tokens(&response, None).map(Poll::Approved);
+        return parse_tokens(&response, None)
+            .map(Poll::Approved)
+            .map_err(|error| {
+                in_context("could not finish the browser login", error)
+                    .with_hint("run `baseten auth login --web` again; nothing was stored")
+            });
     }
-    match oauth_error(&response) {
+    match client_error(&response) {
         Some((code, _)) if code == "authorization_pending" => Ok(Poll::Pending),
         Some((code, _)) if code == "slow_down" => Ok(Poll::SlowDown),
         Some((code, _)) if code == "access_denied" => Err(CliError::new(
             ErrorKind::Auth,
             "the browser login was denied; nothing was stored",
-        )),
+        )
+        .with_hint("run `baseten auth login --web` again and approve it in the browser")),
         Some((code, _)) if code == "expired_token" => Err(expired_login()),
         Some((code, description)) => Err(CliError::new(
             ErrorKind::Auth,
@@ -156,9 +168,12 @@ pub fn poll_device_login(
                  was stored"
             ),
         )),
-        None => Err(in_context(
-            "could not finish the browser login",
-            endpoint_error(&response),
+        None => Err(or_hint(
+            in_context(
+                "could not finish the browser login",
+                endpoint_error(&response),
+            ),
+            "run `baseten auth login --web` again; nothing was stored",
         )),
     }
 }
@@ -197,9 +212,15 @@ pub fn refresh(
             )
         })?;
     if (200..300).contains(&response.status) {
-        return parse_tokens(&response, Some(refresh_token));
+        return parse_tokens(&response, Some(refresh_token)).map_err(|error| {
+            in_context(
+                &format!("could not renew the login of profile `{profile}`"),
+                error,
+            )
+            .with_hint(format!("try again; if this keeps failing, {LOGIN_AGAIN}"))
+        });
     }
-    Err(match oauth_error(&response) {
+    Err(match client_error(&response) {
         Some((code, description)) => CliError::new(
             ErrorKind::Auth,
             format!(
@@ -208,9 +229,12 @@ pub fn refresh(
             ),
         )
         .with_hint(LOGIN_AGAIN),
-        None => in_context(
-            &format!("could not renew the login of profile `{profile}`"),
-            endpoint_error(&response),
+        None => or_hint(
+            in_context(
+                &format!("could not renew the login of profile `{profile}`"),
+                endpoint_error(&response),
+            ),
+            &format!("try again; if this keeps failing, {LOGIN_AGAIN}"),
         ),
     })
 }
@@ -244,7 +268,9 @@ fn parse_tokens(
         .get("expires_in")
         .and_then(Value::as_i64)
         .filter(|seconds| *seconds > 0)
-        .map(|seconds| now().saturating_add(seconds));
+        // Past year 9999 an expiry has no RFC 3339 form either tool could read back: a huge
+        // `expires_in` would leave a profile nobody can use.
+        .map(|seconds| now().saturating_add(seconds).min(token::LATEST_EXPIRY));
     Ok(OAuthToken {
         access_token,
         refresh_token,
@@ -260,16 +286,35 @@ fn oauth_error(response: &HttpResponse) -> Option<(String, String)> {
     let description = body
         .get("error_description")
         .and_then(Value::as_str)
-        .map(|text| crate::sanitize::cut(&crate::sanitize::printable(text), 200))
+        // Scrubbed before it is cut: a secret cut in two would no longer be recognised.
+        .map(|text| crate::sanitize::cut(&crate::secrets::scrub(text), 200))
         .filter(|text| !text.is_empty())
         .map(|text| format!(": {text}"))
         .unwrap_or_default();
     Some((code, description))
 }
 
+/// The OAuth error of a 4xx answer. A 5xx is the server's trouble whatever its body says: it
+/// neither ends a login nor refuses it, and exits as any 5xx does.
+fn client_error(response: &HttpResponse) -> Option<(String, String)> {
+    (400..500)
+        .contains(&response.status)
+        .then(|| oauth_error(response))
+        .flatten()
+}
+
 /// A non-2xx answer of an OAuth endpoint that is no OAuth error.
 fn endpoint_error(response: &HttpResponse) -> CliError {
     crate::http_errors::classify(response.status, &response.body)
+}
+
+/// `error`, with `hint` when it has none of its own (a 5xx keeps "try again later").
+fn or_hint(error: CliError, hint: &str) -> CliError {
+    if error.hint.is_some() {
+        error
+    } else {
+        error.with_hint(hint)
+    }
 }
 
 fn in_context(what: &str, error: CliError) -> CliError {
@@ -368,14 +413,18 @@ impl Session {
     /// result where the old ones were (keyring or `auth.json`).
     fn renew(&self, client: &ApiClient, logger: &Logger) -> Result<String, CliError> {
         // From the refresh request until the new tokens are saved, Ctrl-C waits: the server
-        // spends the old refresh token when it reads the request.
-        let _hold = crate::interrupt::hold();
+        // spends the old refresh token when it reads the request. Not while waiting for the
+        // lock, which may take as long as another command's renewal.
+        let mut hold = None;
         let held = lock(&self.token).clone();
         let mut store = lock(&self.store);
         let keyring = store.keyring();
         let path = store.path().to_path_buf();
         let name = self.profile.as_str();
-        let renewed = store.update(|document| {
+        // Another command renewing holds the lock over its refresh request: wait as long as
+        // that may take, or a slow token endpoint would fail every command but one.
+        let renewed = store.update_waiting(client.longest_exchange(), |document| {
+            hold = Some(crate::interrupt::hold());
             let profile = document
                 .profile(name)
                 .filter(|profile| profile.is_oauth())
@@ -406,8 +455,12 @@ impl Session {
                 .with_hint(LOGIN_AGAIN));
             }
             let fresh = refresh(client, logger, name, &stored.refresh_token)?;
+            // Over what the keyring holds: fields of it this tool does not know are kept.
             let in_keyring = storage == SecretStorage::Keyring
-                && match keyring.set(name, &fresh.to_json()) {
+                && match keyring.set(
+                    name,
+                    &fresh.to_json_over(keyring.get(name).ok().flatten().as_deref()),
+                ) {
                     Ok(()) => true,
                     Err(why) => {
                         logger.info(&format!(
@@ -427,6 +480,7 @@ impl Session {
             logger.info(&format!("* renewed the login of profile `{name}`"));
             Ok(fresh)
         })?;
+        drop(hold);
         let access_token = renewed.access_token.clone();
         *lock(&self.token) = renewed;
         Ok(access_token)

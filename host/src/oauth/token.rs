@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 /// How the stored `expiry` reads when the token has none.
 pub const NO_EXPIRY: &str = "0001-01-01T00:00:00Z";
 
+/// The latest expiry stored: 9999-12-31T23:59:59Z, the last second RFC 3339 (and Go's encoder)
+/// can write.
+pub const LATEST_EXPIRY: i64 = 253_402_300_799;
+
 /// An access token, the refresh token that renews it, and when the access token expires (Unix
 /// seconds). Its `Debug` never shows the tokens.
 #[derive(Clone, PartialEq, Eq)]
@@ -85,6 +89,19 @@ impl OAuthToken {
     /// The stored form as text, for the keyring.
     pub fn to_json(&self) -> String {
         self.to_value().to_string()
+    }
+
+    /// The stored form as text, written over `stored` (the JSON text it replaces): fields of it
+    /// this tool does not know are kept.
+    pub fn to_json_over(&self, stored: Option<&str>) -> String {
+        let previous = stored.and_then(|text| serde_json::from_str::<Value>(text.trim()).ok());
+        match (previous, self.to_value()) {
+            (Some(Value::Object(mut previous)), Value::Object(fresh)) => {
+                previous.extend(fresh);
+                Value::Object(previous).to_string()
+            }
+            _ => self.to_json(),
+        }
     }
 
     /// Seconds until the access token expires (negative: expired); `None` when it never does.
@@ -245,6 +262,7 @@ mod tests {
             assert_eq!(parse_rfc3339(&format_rfc3339(seconds)), Some(Some(seconds)));
         }
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(LATEST_EXPIRY), "9999-12-31T23:59:59Z");
     }
 
     #[test]
@@ -266,6 +284,25 @@ mod tests {
         assert!(none.to_json().contains(NO_EXPIRY));
         assert!(OAuthToken::from_json(r#"{"refresh_token":"rt"}"#).is_err());
         assert!(OAuthToken::from_json("at").is_err());
+    }
+
+    #[test]
+    fn tokens_written_over_stored_ones_keep_fields_this_tool_does_not_know() {
+        let token = OAuthToken {
+            access_token: "a2".to_owned(),
+            refresh_token: "r2".to_owned(),
+            expiry: None,
+        };
+        assert_eq!(
+            token.to_json_over(Some(
+                r#"{"access_token":"a1","token_type":"Bearer","refresh_token":"r1","expiry":"x"}"#
+            )),
+            format!(
+                r#"{{"access_token":"a2","token_type":"Bearer","refresh_token":"r2","expiry":"{NO_EXPIRY}"}}"#
+            )
+        );
+        assert_eq!(token.to_json_over(Some("not json")), token.to_json());
+        assert_eq!(token.to_json_over(None), token.to_json());
     }
 
     #[test]

@@ -38,6 +38,8 @@ mod install_script;
 mod key_safety;
 #[path = "e2e/oauth.rs"]
 mod oauth;
+#[path = "e2e/oauth_review.rs"]
+mod oauth_review;
 #[path = "e2e/org_api_key.rs"]
 mod org_api_key;
 #[path = "e2e/output_modes.rs"]

@@ -523,8 +523,10 @@ fn wait_for_approval(
     logger: &crate::log::Logger,
     login: &oauth::DeviceLogin,
 ) -> Result<OAuthToken, CliError> {
-    let deadline =
-        (login.expires_in > 0).then(|| Instant::now() + Duration::from_secs(login.expires_in));
+    // A deadline too far to count is none.
+    let deadline = (login.expires_in > 0)
+        .then(|| Instant::now().checked_add(Duration::from_secs(login.expires_in)))
+        .flatten();
     let mut interval = login.interval;
     loop {
         let pause = Duration::from_secs(interval);
@@ -540,7 +542,7 @@ fn wait_for_approval(
         match oauth::poll_device_login(client, logger, &login.device_code)? {
             Poll::Pending => {}
             Poll::SlowDown => {
-                interval += oauth::SLOW_DOWN_STEP;
+                interval = interval.saturating_add(oauth::SLOW_DOWN_STEP);
                 logger.info(&format!(
                     "* the server asked to poll more slowly: every {interval} s"
                 ));
@@ -582,6 +584,14 @@ fn profile_name_for(user: &User, remote_url: &str) -> Result<String, CliError> {
 /// streams.
 fn open_browser(context: &Context, url: &str, logger: &crate::log::Logger) -> bool {
     use std::process::Stdio;
+    // The server names the page: only a web page is opened, never a file, a script or another
+    // handler the platform knows (`file:`, `javascript:`, a word an opener reads as a flag).
+    let is_web_page =
+        reqwest::Url::parse(url).is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https"));
+    if !is_web_page {
+        logger.info("* the login page is not an http(s) URL: not opening a browser");
+        return false;
+    }
     let browser = context.var(env_vars::BROWSER).ok().flatten();
     let mut command = match &browser {
         Some(browser) => browser_command(browser, url),

@@ -56,6 +56,11 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
     // The file no longer names the profile; now its secret goes from the keyring too, wherever
     // an earlier login may have put it.
     let secret_was_inline = removed.inline_api_key().is_some() || removed.inline_oauth().is_some();
+    let secret = if removed.is_oauth() {
+        "tokens"
+    } else {
+        "API key"
+    };
     let mut output = CommandOutput::lines(
         json!({ "profile": name }),
         vec![format!("Logged out {name}")],
@@ -69,9 +74,9 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
         Ok(removed_from_keyring) => request.logger.info(&format!(
             "* system keyring: {}",
             if removed_from_keyring {
-                "API key removed"
+                format!("{secret} removed")
             } else {
-                "no API key stored there"
+                format!("no {secret} stored there")
             }
         )),
         Err(why) if secret_was_inline => request
@@ -79,7 +84,7 @@ pub fn run(request: &Request<'_>) -> Result<CommandOutput, CliError> {
             .info(&format!("* system keyring not checked: {why}")),
         Err(why) => {
             output = output.notice(format!(
-                "warning: the API key of `{name}` may remain in the system keyring: {why}"
+                "warning: the {secret} of `{name}` may remain in the system keyring: {why}"
             ));
         }
     }

@@ -259,8 +259,10 @@ fn a_denied_login_stores_nothing() {
     denier.join().expect("the denier ends");
     run.assert_code(3);
     assert!(
-        run.stderr
-            .ends_with("Waiting...\nerror: the browser login was denied; nothing was stored\n"),
+        run.stderr.ends_with(
+            "Waiting...\nerror: the browser login was denied; nothing was stored\nhint: run \
+                 `baseten auth login --web` again and approve it in the browser\n"
+        ),
         "{}",
         run.stderr
     );
@@ -859,16 +861,16 @@ fn a_plain_text_oauth_profile_written_by_the_reference_tool_is_used_and_renewed_
 /// A private Secret Service for a test: a D-Bus session with `gnome-keyring-daemon` unlocked,
 /// kept until dropped. Its address is what `baseten` and the test connect to.
 #[cfg(target_os = "linux")]
-struct SecretService {
+pub(crate) struct SecretService {
     child: std::process::Child,
     done: PathBuf,
-    address: String,
+    pub(crate) address: String,
 }
 
 #[cfg(target_os = "linux")]
 impl SecretService {
     /// `None` where the programs are missing (outside CI).
-    fn start(sandbox: &Sandbox) -> Option<Self> {
+    pub(crate) fn start(sandbox: &Sandbox) -> Option<Self> {
         if !baseten_e2e::programs_installed(
             &["dbus-run-session", "gnome-keyring-daemon"],
             "the system keyring path",
@@ -919,7 +921,7 @@ impl SecretService {
 
     /// Stores `secret` for `account` exactly as the reference tool's keyring library does on
     /// Linux: attributes `username` and `service` only, its label and content type.
-    fn store_like_the_reference_tool(&self, service: &str, account: &str, secret: &str) {
+    pub(crate) fn store_like_the_reference_tool(&self, service: &str, account: &str, secret: &str) {
         use std::collections::HashMap;
         use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
         let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
@@ -966,6 +968,57 @@ impl SecretService {
                 &(properties, secret, true),
             )
             .expect("creates the item");
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl SecretService {
+    /// The secret stored for `account` of `service` (as the reference tool would read it).
+    pub(crate) fn read(&self, service: &str, account: &str) -> String {
+        use std::collections::HashMap;
+        use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+        let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
+            .expect("a bus address")
+            .build()
+            .expect("connects to the bus");
+        let bus = "org.freedesktop.secrets";
+        let reply = connection
+            .call_method(
+                Some(bus),
+                "/org/freedesktop/secrets",
+                Some("org.freedesktop.Secret.Service"),
+                "OpenSession",
+                &("plain", Value::from("")),
+            )
+            .expect("opens a session");
+        let (_, session): (OwnedValue, OwnedObjectPath) =
+            reply.body().deserialize().expect("a session");
+        let attributes: HashMap<&str, &str> =
+            HashMap::from([("username", account), ("service", service)]);
+        let reply = connection
+            .call_method(
+                Some(bus),
+                "/org/freedesktop/secrets",
+                Some("org.freedesktop.Secret.Service"),
+                "SearchItems",
+                &(attributes,),
+            )
+            .expect("searches");
+        let (unlocked, _locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
+            reply.body().deserialize().expect("items");
+        let item = unlocked.first().expect("a stored item");
+        let reply = connection
+            .call_method(
+                Some(bus),
+                item.as_str(),
+                Some("org.freedesktop.Secret.Item"),
+                "GetSecret",
+                &(&session,),
+            )
+            .expect("reads the secret");
+        let (_, _, value, _): (OwnedObjectPath, Vec<u8>, Vec<u8>, String) =
+            reply.body().deserialize().expect("a secret");
+        String::from_utf8(value).expect("UTF-8")
     }
 }
 
@@ -1157,7 +1210,9 @@ fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() 
     run.assert_code(1);
     assert_eq!(
         run.stderr,
-        "error: could not start the browser login: the answer is not JSON\n"
+        "error: could not start the browser login: the answer is not JSON\nhint: check the \
+         remote (`--remote-url`), or log in with an API key: `baseten auth login --with-api-key \
+         --profile NAME`\n"
     );
     emulator.inject_fault(json!({
         "path": TOKEN_PATH, "status": 200, "body": {"token_type": "Bearer"}
@@ -1166,7 +1221,9 @@ fn a_login_answered_in_the_wrong_shape_ends_with_one_error_and_stores_nothing() 
     run.assert_code(1);
     assert!(
         run.stderr.ends_with(
-            "Waiting...\nerror: the server's tokens cannot be read: no `access_token`\n"
+            "Waiting...\nerror: could not finish the browser login: the server's tokens \
+             cannot be read: no `access_token`\nhint: run `baseten auth login --web` again; \
+             nothing was stored\n"
         ),
         "{}",
         run.stderr
