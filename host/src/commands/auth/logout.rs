@@ -19,7 +19,7 @@ use crate::profiles::ProfileStore;
 pub fn built_in() -> BuiltIn {
     CommandSpec::new(
         ["auth", "logout"],
-        "Remove a stored profile and its API key (default: the current profile)",
+        "Remove a stored profile and its API key or tokens (default: the current profile)",
     )
     .example("Log out of the current profile", "baseten auth logout")
     .example(
