@@ -10,11 +10,13 @@
 //! Known differences from jq come from jaq itself, e.g. `del(.k)` may move the
 //! last key of an object into the deleted key's place.
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 
 use jaq_core::load::{Arena, File, Loader, lex, parse};
 use jaq_core::{Ctx, Vars, compile, data, load};
 use jaq_json::{Num, Val};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map as JsonMap, Number, Value};
 
 use crate::sanitize;
@@ -186,7 +188,32 @@ impl JqFilter {
         environment: &[(OsString, OsString)],
         emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
+        self.run_on_input(parse_input(json_text)?, environment, emit)
+    }
+
+    /// [`Self::run_streaming`] in a process that exits right after: the input's values are
+    /// left for the exit to reclaim. Freeing them one by one (a million small allocations for
+    /// a 12 MB payload) costs about as much as the filter itself.
+    pub fn run_streaming_before_exit(
+        &self,
+        json_text: &str,
+        environment: &[(OsString, OsString)],
+        emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+    ) -> Result<(), RunError> {
         let input = parse_input(json_text)?;
+        // Containers are reference counted: this keeps the whole tree alive past the filter.
+        let kept = input.clone();
+        let result = self.run_on_input(input, environment, emit);
+        std::mem::forget(kept);
+        result
+    }
+
+    fn run_on_input(
+        &self,
+        input: Val,
+        environment: &[(OsString, OsString)],
+        emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+    ) -> Result<(), RunError> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object(environment)]));
         for output in self.filter.id.run((ctx, input)) {
             match output {
@@ -216,13 +243,137 @@ impl JqFilter {
 /// are read again with jaq's own parser, which keeps such numbers as written and has no depth
 /// limit (the filter runs on a large stack).
 fn parse_input(json_text: &str) -> Result<Val, RunError> {
-    serde_json::from_str(json_text).or_else(|error| {
+    let keys = KeyCache::default();
+    let mut reader = serde_json::Deserializer::from_str(json_text);
+    let parsed = ValueSeed(&keys)
+        .deserialize(&mut reader)
+        .and_then(|value| reader.end().map(|()| value));
+    parsed.or_else(|error| {
         jaq_json::read::parse_single(json_text.as_bytes()).map_err(|_| {
             RunError::Jq(JqError::Runtime(one_line(&format!(
                 "invalid JSON input: {error}"
             ))))
         })
     })
+}
+
+/// Object keys seen so far, each shared by every object that has it rather than allocated
+/// again per object (a listing's hundred thousand objects have the same few keys).
+#[derive(Default)]
+struct KeyCache(RefCell<Vec<Val>>);
+
+impl KeyCache {
+    /// Most distinct keys kept, and the longest: a lookup is a scan of them.
+    const MAX_KEYS: usize = 32;
+    const MAX_KEY_BYTES: usize = 64;
+
+    fn get(&self, key: &str) -> Val {
+        let mut keys = self.0.borrow_mut();
+        let found = keys
+            .iter()
+            .find(|known| matches!(known, Val::TStr(bytes) if bytes[..] == *key.as_bytes()));
+        if let Some(known) = found {
+            return known.clone();
+        }
+        let value = Val::utf8_str(key.as_bytes().to_vec());
+        if keys.len() < Self::MAX_KEYS && key.len() <= Self::MAX_KEY_BYTES {
+            keys.push(value.clone());
+        }
+        value
+    }
+}
+
+/// Reads one JSON value straight into a jaq value, as jaq's own `Deserialize` does, but with
+/// object keys shared through a [`KeyCache`] and arrays and objects allocated once.
+#[derive(Clone, Copy)]
+struct ValueSeed<'k>(&'k KeyCache);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Val;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Val;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Val, E> {
+        Ok(Val::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Val, E> {
+        Ok(Val::Num(Num::from_integral(value)))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Val, E> {
+        Ok(Val::Num(Num::from_integral(value)))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Val, E> {
+        Ok(Val::Num(Num::Float(value)))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Val, E> {
+        Ok(Val::utf8_str(value.as_bytes().to_vec()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Val, E> {
+        Ok(Val::utf8_str(value.into_bytes()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Val, A::Error> {
+        let mut values = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(value) = items.next_element_seed(self)? {
+            values.push(value);
+        }
+        Ok(values.into_iter().collect())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Val, A::Error> {
+        let mut map = jaq_json::Map::default();
+        while let Some(key) = entries.next_key_seed(KeySeed(self.0))? {
+            let value = entries.next_value_seed(self)?;
+            map.insert(key, value);
+        }
+        Ok(Val::obj(map))
+    }
+}
+
+/// An object key, through the [`KeyCache`].
+struct KeySeed<'k>(&'k KeyCache);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Val;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Val;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Val, E> {
+        Ok(self.0.get(key))
+    }
 }
 
 /// The environment as a jaq object, the value of `$ENV`.
@@ -439,6 +590,53 @@ fn one_line(message: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_reader_gives_each_object_its_keys_and_jq_s_values() {
+        let many: String = (0..40).map(|n| format!(r#""k{n}":{n},"#)).collect();
+        let text = format!(
+            r#"[{{"a":1,"b":"x"}},{{"b":"y","a":2,"a":3}},{{"\u0061":[],"é":{{}}}},{{{many}"last":1.5}},-7,18446744073709551615,true,null]"#
+        );
+        let filter = JqFilter::compile("[.[] | if type == \"object\" then to_entries else . end]")
+            .expect("compiles");
+        let output = filter.run_on_text(&text).expect("runs").remove(0);
+        assert_eq!(
+            output[0],
+            json!([{"key": "a", "value": 1}, {"key": "b", "value": "x"}])
+        );
+        // A repeated key keeps its first place and its last value, as in jq.
+        assert_eq!(
+            output[1],
+            json!([{"key": "b", "value": "y"}, {"key": "a", "value": 3}])
+        );
+        assert_eq!(
+            output[2],
+            json!([{"key": "a", "value": []}, {"key": "é", "value": {}}])
+        );
+        let entries = output[3].as_array().expect("entries");
+        assert_eq!(entries.len(), 41);
+        assert_eq!(entries[39], json!({"key": "k39", "value": 39}));
+        assert_eq!(entries[40], json!({"key": "last", "value": 1.5}));
+        assert_eq!(output[4], json!(-7));
+        assert_eq!(output[5], json!(18_446_744_073_709_551_615_u64));
+        assert_eq!((&output[6], &output[7]), (&json!(true), &json!(null)));
+        // A change to one object's key leaves the others' alone.
+        let changed =
+            JqFilter::compile(".[0:2] | (.[0] | with_entries(.key |= ascii_upcase)), .[1]")
+                .expect("compiles")
+                .run_on_text(&text)
+                .expect("runs");
+        assert_eq!(
+            changed,
+            [json!({"A": 1, "B": "x"}), json!({"b": "y", "a": 3})]
+        );
+        assert!(
+            JqFilter::compile(".")
+                .expect("compiles")
+                .run_on_text("[1] 2")
+                .is_err()
+        );
+    }
 
     #[test]
     fn long_messages_are_shortened_on_a_character_boundary() {

@@ -287,7 +287,7 @@ fn filter_to_stdout(
         }
         Ok(())
     };
-    filter.run_streaming(payload, environment, &mut emit)?;
+    filter.run_streaming_before_exit(payload, environment, &mut emit)?;
     stdout.flush().map_err(RunError::Output)?;
     Ok(results)
 }

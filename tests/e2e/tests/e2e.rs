@@ -68,6 +68,8 @@ mod scaffold;
 mod secrets;
 #[path = "e2e/startup.rs"]
 mod startup;
+#[path = "e2e/streamed_payloads.rs"]
+mod streamed_payloads;
 #[path = "e2e/support.rs"]
 mod support;
 #[path = "e2e/terminal.rs"]
