@@ -589,6 +589,9 @@ struct Lines {
     /// Read and not yet returned.
     #[cfg(unix)]
     buffer: Vec<u8>,
+    /// What one read(2) fills, allocated (and zeroed) once.
+    #[cfg(unix)]
+    chunk: Vec<u8>,
     /// How much of `buffer` is known to hold no line break.
     #[cfg(unix)]
     searched: usize,
@@ -607,6 +610,7 @@ impl Lines {
         Ok(Self {
             stdout,
             buffer: Vec::new(),
+            chunk: vec![0; 64 * 1024],
             searched: 0,
             ended: false,
             limit,
@@ -657,23 +661,15 @@ impl Lines {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Some(Err(error)),
             }
-            let start = self.buffer.len();
             // At most what the limit still allows, plus the line break, is read.
-            let room = (self.limit + 1).saturating_sub(start).clamp(1, 64 * 1024);
-            self.buffer.resize(start + room, 0);
-            match self.stdout.read(&mut self.buffer[start..]) {
-                Ok(0) => {
-                    self.buffer.truncate(start);
-                    self.ended = true;
-                }
-                Ok(read) => self.buffer.truncate(start + read),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {
-                    self.buffer.truncate(start);
-                }
-                Err(error) => {
-                    self.buffer.truncate(start);
-                    return Some(Err(error));
-                }
+            let room = (self.limit + 1)
+                .saturating_sub(self.buffer.len())
+                .clamp(1, self.chunk.len());
+            match self.stdout.read(&mut self.chunk[..room]) {
+                Ok(0) => self.ended = true,
+                Ok(read) => self.buffer.extend_from_slice(&self.chunk[..read]),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Some(Err(error)),
             }
         }
     }
@@ -916,6 +912,66 @@ mod tests {
             Line::Text(b"last".to_vec())
         );
         assert_eq!(read_line(&mut input, 5).expect("reads"), Line::End);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lines_read_with_poll_are_cut_as_read_line_cuts_them() {
+        // A line in two writes, one over the limit after a short one, the last without a break.
+        let mut child = Command::new("sh")
+            .args(["-c", "printf 'ab\\r\\n12'; sleep 0.1; printf '345\\nlast'"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        let mut next = || {
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads")
+        };
+        assert_eq!(next(), Line::Text(b"ab".to_vec()));
+        assert_eq!(next(), Line::Text(b"12345".to_vec()));
+        assert_eq!(next(), Line::Text(b"last".to_vec()));
+        assert_eq!(next(), Line::End);
+        let _ = child.wait();
+
+        let mut child = Command::new("sh")
+            .args(["-c", "printf '1\\n123456\\n'; exec sleep 5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        assert_eq!(
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads"),
+            Line::Text(b"1".to_vec())
+        );
+        assert_eq!(
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads"),
+            Line::TooLong
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+
+        // A writer still there and silent: no line within the wait.
+        let mut child = Command::new("sh")
+            .args(["-c", "exec sleep 5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        assert!(lines.next(Duration::from_millis(20)).is_none());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]
