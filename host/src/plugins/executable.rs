@@ -182,7 +182,7 @@ struct Plugin<'a> {
     child: Child,
     stdin: Option<ChildStdin>,
     /// Its stdout; a `describe` hands it to the thread that reads the answer.
-    stdout: Option<BufReader<ChildStdout>>,
+    stdout: Option<ChildStdout>,
     /// The terminal whose Ctrl-C handler knows the pid, for a run.
     terminal: Option<&'a Terminal>,
 }
@@ -233,7 +233,7 @@ impl<'a> Plugin<'a> {
             Self {
                 child,
                 stdin,
-                stdout: Some(BufReader::new(stdout)),
+                stdout: Some(stdout),
                 terminal,
             },
             stderr,
@@ -263,6 +263,18 @@ impl<'a> Plugin<'a> {
         self.stdin = None;
         self.forget_pid();
         let deadline = Instant::now() + grace;
+        // Told of the exit by the kernel where it can (a pidfd), instead of looking repeatedly.
+        #[cfg(target_os = "linux")]
+        if let Some(exited) = wait_for_exit(self.child.id(), grace) {
+            if exited && let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if !exited {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+        }
         // A plugin that sent its result is usually gone within microseconds: look again soon,
         // then less often, so that a run does not wait a whole polling step for it.
         let mut pause = Duration::from_micros(20);
@@ -291,6 +303,49 @@ impl Drop for Plugin<'_> {
         self.forget_pid();
         let _ = self.child.wait();
     }
+}
+
+/// Waits up to `grace` for process `pid` (a child not yet reaped) to end, through a pidfd that
+/// becomes readable when it does: whether it ended, or `None` where pidfds are missing (Linux
+/// before 5.3), for the caller to look by itself.
+#[cfg(target_os = "linux")]
+fn wait_for_exit(pid: u32, grace: Duration) -> Option<bool> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1; it
+    // touches no memory of this process.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: `fd` was just returned by pidfd_open and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let deadline = Instant::now() + grace;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match poll_one(fd.as_raw_fd(), left) {
+            Ok(ready) => return Some(ready),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Waits up to `timeout` for `fd` to be readable (or closed at the other end): whether it is.
+#[cfg(unix)]
+fn poll_one(fd: std::os::fd::RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut entry = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Rounded up, so that a wait is never shorter than asked.
+    let millis = timeout.as_micros().div_ceil(1000);
+    let millis = libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX);
+    // SAFETY: poll(2) reads and writes the one `pollfd` it is given.
+    let ready = unsafe { libc::poll(&mut entry, 1, millis) };
+    if ready < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ready > 0)
 }
 
 /// How a process that ended early ended, `before` what: `exited with status 3 before its
@@ -377,7 +432,7 @@ fn start_describe(context: &Context, path: &Path) -> Result<Describing, String> 
     std::thread::Builder::new()
         .name("plugin-describe".to_owned())
         .spawn(move || {
-            let mut stdout = stdout;
+            let mut stdout = BufReader::new(stdout);
             let _ = sender.send(read_line(&mut stdout, limit));
         })
         .map_err(|error| format!("could not start a thread: {error}"))?;
@@ -524,28 +579,135 @@ pub struct RunFailure {
 /// How often a run whose plugin is silent looks whether the plugin is still there.
 const EXIT_POLL: Duration = Duration::from_millis(50);
 
-/// The plugin's stdout read line by line on a thread of its own, so that a plugin that exited
-/// while a process it started keeps the pipe open is noticed ([`has_exited`]).
-fn read_lines(
-    stdout: BufReader<ChildStdout>,
+/// The plugin's stdout, read line by line as the run asks: on Unix by this thread, waiting with
+/// poll(2) (each message wakes the host once); elsewhere by a thread of its own. A wait gives up
+/// after a while, so that a plugin that exited while a process it started keeps the pipe open
+/// is noticed ([`has_exited`]).
+struct Lines {
+    #[cfg(unix)]
+    stdout: ChildStdout,
+    /// Read and not yet returned.
+    #[cfg(unix)]
+    buffer: Vec<u8>,
+    /// What one read(2) fills, allocated (and zeroed) once.
+    #[cfg(unix)]
+    chunk: Vec<u8>,
+    /// How much of `buffer` is known to hold no line break.
+    #[cfg(unix)]
+    searched: usize,
+    /// The end of the output was read.
+    #[cfg(unix)]
+    ended: bool,
+    #[cfg(unix)]
     limit: usize,
-) -> Result<mpsc::Receiver<io::Result<Line>>, String> {
-    // No line is read ahead of the one being served: the plugin waits for each answer anyway.
-    let (sender, lines) = mpsc::sync_channel(0);
-    std::thread::Builder::new()
-        .name("plugin-stdout".to_owned())
-        .spawn(move || {
-            let mut stdout = stdout;
-            loop {
-                let line = read_line(&mut stdout, limit);
-                let last = !matches!(line, Ok(Line::Text(_)));
-                if sender.send(line).is_err() || last {
-                    return;
-                }
-            }
+    #[cfg(not(unix))]
+    lines: mpsc::Receiver<io::Result<Line>>,
+}
+
+impl Lines {
+    #[cfg(unix)]
+    fn new(stdout: ChildStdout, limit: usize) -> Result<Self, String> {
+        Ok(Self {
+            stdout,
+            buffer: Vec::new(),
+            chunk: vec![0; 64 * 1024],
+            searched: 0,
+            ended: false,
+            limit,
         })
-        .map_err(|error| format!("could not start a thread: {error}"))?;
-    Ok(lines)
+    }
+
+    #[cfg(not(unix))]
+    fn new(stdout: ChildStdout, limit: usize) -> Result<Self, String> {
+        // No line is read ahead of the one being served: the plugin waits for each answer.
+        let (sender, lines) = mpsc::sync_channel(0);
+        std::thread::Builder::new()
+            .name("plugin-stdout".to_owned())
+            .spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                loop {
+                    let line = read_line(&mut stdout, limit);
+                    let last = !matches!(line, Ok(Line::Text(_)));
+                    if sender.send(line).is_err() || last {
+                        return;
+                    }
+                }
+            })
+            .map_err(|error| format!("could not start a thread: {error}"))?;
+        Ok(Self { lines })
+    }
+
+    /// The next line, or `None` when none came within `timeout`.
+    #[cfg(not(unix))]
+    fn next(&mut self, timeout: Duration) -> Option<io::Result<Line>> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Some(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Ok(Line::End)),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+        }
+    }
+
+    /// The next line, or `None` when none came within `timeout`; as [`read_line`] reads them.
+    #[cfg(unix)]
+    fn next(&mut self, timeout: Duration) -> Option<io::Result<Line>> {
+        use std::os::fd::AsRawFd;
+        loop {
+            if let Some(line) = self.take_line() {
+                return Some(Ok(line));
+            }
+            match poll_one(self.stdout.as_raw_fd(), timeout) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Some(Err(error)),
+            }
+            // At most what the limit still allows, plus the line break, is read.
+            let room = (self.limit + 1)
+                .saturating_sub(self.buffer.len())
+                .clamp(1, self.chunk.len());
+            match self.stdout.read(&mut self.chunk[..room]) {
+                Ok(0) => self.ended = true,
+                Ok(read) => self.buffer.extend_from_slice(&self.chunk[..read]),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+
+    /// A line complete in the buffer, taken out of it; or what the buffer holds once that can
+    /// no longer become a line: over the limit, or the last line at the end of the output.
+    #[cfg(unix)]
+    fn take_line(&mut self) -> Option<Line> {
+        let unsearched = &self.buffer[self.searched..];
+        match unsearched.iter().position(|byte| *byte == b'\n') {
+            Some(at) => {
+                let at = self.searched + at;
+                if at > self.limit {
+                    return Some(Line::TooLong);
+                }
+                let mut line: Vec<u8> = self.buffer.drain(..=at).collect();
+                self.searched = 0;
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                Some(Line::Text(line))
+            }
+            None if self.buffer.len() > self.limit => Some(Line::TooLong),
+            None => {
+                self.searched = self.buffer.len();
+                if !self.ended {
+                    return None;
+                }
+                if self.buffer.is_empty() {
+                    return Some(Line::End);
+                }
+                // The last line, without a line break.
+                self.searched = 0;
+                Some(Line::Text(std::mem::take(&mut self.buffer)))
+            }
+        }
+    }
 }
 
 /// Whether the plugin process has ended. On Unix it is not reaped here (`WNOWAIT`): until it
@@ -588,7 +750,7 @@ fn converse(
     let Some(stdout) = plugin.stdout.take() else {
         return Err("its output cannot be read".to_owned());
     };
-    let lines = read_lines(stdout, limit)?;
+    let mut lines = Lines::new(stdout, limit)?;
     // The process takes about a millisecond to start and ask for anything: the host sets up HTTP
     // meanwhile, instead of after the first request arrives.
     services.prepare();
@@ -596,10 +758,9 @@ fn converse(
     // started): what it wrote before is still read, then the run ends.
     let mut gone_since: Option<Instant> = None;
     loop {
-        let line = match lines.recv_timeout(EXIT_POLL) {
-            Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Disconnected) => Ok(Line::End),
-            Err(mpsc::RecvTimeoutError::Timeout) => match gone_since {
+        let line = match lines.next(EXIT_POLL) {
+            Some(line) => line,
+            None => match gone_since {
                 None => {
                     if has_exited(&mut plugin.child) {
                         gone_since = Some(Instant::now());
@@ -751,6 +912,66 @@ mod tests {
             Line::Text(b"last".to_vec())
         );
         assert_eq!(read_line(&mut input, 5).expect("reads"), Line::End);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lines_read_with_poll_are_cut_as_read_line_cuts_them() {
+        // A line in two writes, one over the limit after a short one, the last without a break.
+        let mut child = Command::new("sh")
+            .args(["-c", "printf 'ab\\r\\n12'; sleep 0.1; printf '345\\nlast'"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        let mut next = || {
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads")
+        };
+        assert_eq!(next(), Line::Text(b"ab".to_vec()));
+        assert_eq!(next(), Line::Text(b"12345".to_vec()));
+        assert_eq!(next(), Line::Text(b"last".to_vec()));
+        assert_eq!(next(), Line::End);
+        let _ = child.wait();
+
+        let mut child = Command::new("sh")
+            .args(["-c", "printf '1\\n123456\\n'; exec sleep 5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        assert_eq!(
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads"),
+            Line::Text(b"1".to_vec())
+        );
+        assert_eq!(
+            lines
+                .next(Duration::from_secs(10))
+                .expect("in time")
+                .expect("reads"),
+            Line::TooLong
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+
+        // A writer still there and silent: no line within the wait.
+        let mut child = Command::new("sh")
+            .args(["-c", "exec sleep 5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starts sh");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = Lines::new(stdout, 5).expect("reads");
+        assert!(lines.next(Duration::from_millis(20)).is_none());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

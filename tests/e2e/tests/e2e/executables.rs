@@ -756,3 +756,26 @@ fn a_plugin_gets_a_moment_to_tidy_up_after_its_result() {
         "done\n"
     );
 }
+
+/// The host reads the plugin's output as it comes: a message in two writes is one message,
+/// two messages in one write are two, and a last line without its line break still counts.
+#[test]
+fn messages_are_read_whole_however_the_plugin_writes_them() {
+    let emulator = emulator();
+    let folder = exec_folder();
+    let mut sandbox = sandbox_with_fixture(&emulator, &folder);
+    sandbox.set("FIXTURE_EXEC_MODE", "trickle");
+    let run = sandbox.run(&["-v", "fixture", "exec", "-o", "json"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"email": "emulator@example.com"})
+    );
+    assert!(run.stderr.contains("\ntrickled\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[fixture-exec] running fixture exec"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(request_lines(&emulator), ["GET /v1/users/me"]);
+}
