@@ -1,8 +1,9 @@
 //! The host's pipeline for one run, stage by stage:
 //!
 //! 1. `--version` alone is answered at once; `-v` is counted ([`settings`]);
-//! 2. plugins are discovered and the command tree built ([`tree`]); clap parses the arguments,
-//!    and its errors, help and version become ours ([`clap_error`]);
+//! 2. plugins are discovered and the command tree built ([`tree`]): only the part the line
+//!    names, the whole tree when that part cannot parse it; clap parses the arguments, and
+//!    its errors, help and version become ours ([`clap_error`]);
 //! 3. the command's settings are read and checked before anything is sent ([`settings`]);
 //! 4. the command runs, built-in or plugin ([`dispatch`]);
 //! 5. its output is rendered to stdout ([`show`]).
@@ -42,13 +43,19 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     let logger = Logger::new(context.verbosity, context.terminal().shared_stderr());
     let registry = Registry::discover(context);
     registry.log_problems(&logger);
-    let mut tree = tree::build(&registry);
-    if let Some(width) = context.terminal().help_width() {
-        tree = tree.term_width(width);
-    }
-    let matches = match tree.try_get_matches_from(args) {
+    let width = context.terminal().help_width();
+    let sized = |tree: clap::Command| match width {
+        Some(width) => tree.term_width(width),
+        None => tree,
+    };
+    // Built for the command the line names; anything it cannot parse (help, typos, a missing
+    // subcommand) is parsed again on the whole tree, whose help and suggestions are shown.
+    let matches = match sized(tree::for_args(&registry, &args)).try_get_matches_from(&args) {
         Ok(matches) => matches,
-        Err(error) => return clap_error::handle(context, &error),
+        Err(_) => match sized(tree::build(&registry)).try_get_matches_from(args) {
+            Ok(matches) => matches,
+            Err(error) => return clap_error::handle(context, &error),
+        },
     };
 
     let (path, leaf) = tree::command_path(&matches);

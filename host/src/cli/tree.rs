@@ -2,6 +2,7 @@
 //! plugin into one clap [`Command`], the same way for both, and reads the chosen command's path
 //! back out of clap's matches. Completions and man pages use the same tree.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::builder::PossibleValuesParser;
@@ -14,16 +15,27 @@ use crate::plugins::Registry;
 
 /// The whole command tree.
 pub fn build(registry: &Registry) -> Command {
-    build_tree(registry, true)
+    build_tree(registry, true, &|_| true)
 }
 
 /// The tree as users see it, for completions: hidden commands (`man`, a plugin's) left out, as
 /// they are of `--help`, with any group left empty by that.
 pub fn visible(registry: &Registry) -> Command {
-    build_tree(registry, false)
+    build_tree(registry, false, &|_| true)
 }
 
-fn build_tree(registry: &Registry, with_hidden: bool) -> Command {
+/// The tree cut down to the top-level commands and groups whose word appears somewhere in
+/// `args`: a command line that names a command parses on it exactly as on the whole tree (clap
+/// matches a subcommand by its full word, and the subtree it picks is whole), at the cost of
+/// one group instead of every plugin's. Anything else (help, a typo's suggestions, a missing
+/// subcommand) must be parsed again on [`build`]'s whole tree, whose words are the ones shown.
+pub fn for_args(registry: &Registry, args: &[OsString]) -> Command {
+    let named = |word: &str| args.iter().skip(1).any(|arg| arg == word);
+    build_tree(registry, true, &named)
+}
+
+fn build_tree(registry: &Registry, with_hidden: bool, keep: &dyn Fn(&str) -> bool) -> Command {
+    let kept = |path: &[String]| path.first().is_some_and(|word| keep(word));
     let mut root = Command::new("baseten")
         .version(crate::VERSION)
         .about("Command-line tool for the Baseten platform")
@@ -35,16 +47,16 @@ fn build_tree(registry: &Registry, with_hidden: bool) -> Command {
     let mut tree = Node::default();
     // The built-ins first: they come first in `--help`, and their group descriptions win.
     let built_ins = commands::built_ins();
-    for built_in in &built_ins.commands {
+    for built_in in built_ins.commands.iter().filter(|b| kept(&b.spec.path)) {
         tree.insert(&built_in.spec);
     }
-    for group in &built_ins.groups {
+    for group in built_ins.groups.iter().filter(|group| kept(&group.path)) {
         tree.describe(&group.path, &group.about);
     }
-    for group in registry.groups() {
+    for group in registry.groups().filter(|group| kept(&group.path)) {
         tree.describe(&group.path, &group.about);
     }
-    for (_, spec) in registry.commands() {
+    for (_, spec) in registry.commands().filter(|(_, spec)| kept(&spec.path)) {
         tree.insert(spec);
     }
     if !with_hidden {

@@ -36,6 +36,8 @@ mod http_hardening;
 mod install_script;
 #[path = "e2e/key_safety.rs"]
 mod key_safety;
+#[path = "e2e/lazy_tree.rs"]
+mod lazy_tree;
 #[path = "e2e/oauth.rs"]
 mod oauth;
 #[path = "e2e/oauth_review.rs"]
