@@ -102,38 +102,13 @@ pub fn remove(folder: &Path, name: &str) -> std::io::Result<()> {
 
 /// Now, as `2026-12-03T10:00:00Z`.
 pub fn now_utc() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0);
-    format_utc(seconds)
+    crate::rfc3339::format_rfc3339(crate::rfc3339::now())
 }
 
 /// Seconds since 1970 as an RFC 3339 UTC time.
+#[cfg(test)]
 fn format_utc(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    // Days to a civil date (the proleptic Gregorian calendar), after H. Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    crate::rfc3339::format_rfc3339(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
