@@ -209,21 +209,33 @@ impl AuthDocument {
             .unwrap_or_default()
     }
 
-    /// Stores an API-key profile: its remote, and its secret inline or (with `None`) not in the
-    /// file. Fields of an earlier profile of that name that this tool does not know are kept.
-    pub fn put_profile(&mut self, name: &str, remote_url: &str, inline_api_key: Option<&str>) {
-        let Some(profile) = self.profile_fields(name) else {
-            return;
-        };
+    /// The fields of profile `name` set to `remote_url` and `auth_type`, without the secret field
+    /// of the other type (`other_secret`); `None` as for [`Self::profile_fields`].
+    fn profile_of_type(
+        &mut self,
+        name: &str,
+        remote_url: &str,
+        auth_type: &str,
+        other_secret: &str,
+    ) -> Option<&mut Map<String, Value>> {
+        let profile = self.profile_fields(name)?;
         profile.insert(
             "remote_url".to_owned(),
             Value::String(remote_url.to_owned()),
         );
-        profile.insert(
-            "auth_type".to_owned(),
-            Value::String(AUTH_TYPE_API_KEY.to_owned()),
-        );
-        profile.shift_remove("oauth_credential");
+        profile.insert("auth_type".to_owned(), Value::String(auth_type.to_owned()));
+        profile.shift_remove(other_secret);
+        Some(profile)
+    }
+
+    /// Stores an API-key profile: its remote, and its secret inline or (with `None`) not in the
+    /// file. Fields of an earlier profile of that name that this tool does not know are kept.
+    pub fn put_profile(&mut self, name: &str, remote_url: &str, inline_api_key: Option<&str>) {
+        let Some(profile) =
+            self.profile_of_type(name, remote_url, AUTH_TYPE_API_KEY, "oauth_credential")
+        else {
+            return;
+        };
         match inline_api_key {
             Some(key) => {
                 profile.insert("api_key".to_owned(), Value::String(key.to_owned()));
@@ -242,18 +254,10 @@ impl AuthDocument {
         remote_url: &str,
         inline_token: Option<&OAuthToken>,
     ) {
-        let Some(profile) = self.profile_fields(name) else {
+        let Some(profile) = self.profile_of_type(name, remote_url, AUTH_TYPE_OAUTH, "api_key")
+        else {
             return;
         };
-        profile.insert(
-            "remote_url".to_owned(),
-            Value::String(remote_url.to_owned()),
-        );
-        profile.insert(
-            "auth_type".to_owned(),
-            Value::String(AUTH_TYPE_OAUTH.to_owned()),
-        );
-        profile.shift_remove("api_key");
         match inline_token {
             // Into the stored object, if any: fields of it this tool does not know are kept.
             Some(token) => match (profile.get_mut("oauth_credential"), token.to_value()) {
