@@ -20,6 +20,7 @@ mod output;
 mod plugins;
 mod profiles;
 mod remote;
+mod result;
 mod rfc3339;
 mod sanitize;
 mod secrets;

@@ -1,6 +1,7 @@
 //! Everything a user sees passes through here: command results in each output mode, `--jq`
 //! results, tables, errors and log lines. Writers are parameters, so tests render into buffers.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -8,13 +9,13 @@ use comfy_table::{ContentArrangement, Table as ComfyTable, presets};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use baseten_plugin_api::protocol::CommandOutputRef;
-use baseten_plugin_api::{Field, OutputMode, Table, TextView};
+use baseten_plugin_api::{Field, OutputMode};
 
 use crate::context::Context;
 use crate::error::CliError;
 use crate::jq::{JqFilter, RunError};
 use crate::jq_process;
+use crate::result::{CommandOutputRef, TableRef, TextViewRef};
 use crate::sanitize;
 use crate::terminal::Terminal;
 
@@ -226,25 +227,25 @@ fn write_notices(notices: &[String], stderr: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_text(
-    text: &TextView,
+    text: &TextViewRef<'_>,
     bold: bool,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> io::Result<()> {
     match text {
         // Lines quote servers (`Logged in as …`): no control character reaches the terminal.
-        TextView::Lines(lines) => {
+        TextViewRef::Lines(lines) => {
             for line in lines {
                 writeln!(stdout, "{}", crate::sanitize::printable(line))?;
             }
         }
-        TextView::Table(table) if table.rows.is_empty() => {
+        TextViewRef::Table(table) if table.row_count() == 0 => {
             if let Some(message) = &table.empty_message {
                 writeln!(stderr, "{}", crate::secrets::scrub(message))?;
             }
         }
-        TextView::Table(table) => write_table(table, bold, stdout)?,
-        TextView::Fields(fields) => write_fields(fields, stdout)?,
+        TextViewRef::Table(table) => write_table(table, bold, stdout)?,
+        TextViewRef::Fields(fields) => write_fields(fields, stdout)?,
     }
     Ok(())
 }
@@ -275,10 +276,9 @@ pub fn write_fields(fields: &[Field], stdout: &mut dyn Write) -> io::Result<()> 
 /// Streamed: widths measured in one pass over the cells, then each line written as it is built,
 /// with no copy of a cell that is printable already. The layout is comfy-table's (a test
 /// compares the two), which still lays out the rare table with a cell wider than it can hold.
-pub fn write_table(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Result<()> {
-    use unicode_width::UnicodeWidthStr;
-    let rows = || std::iter::once(&table.columns).chain(&table.rows);
-    let columns = rows().map(Vec::len).max().unwrap_or(0);
+pub fn write_table(table: &TableRef<'_>, bold: bool, stdout: &mut dyn Write) -> io::Result<()> {
+    let rows = || std::iter::once(table.columns.as_slice()).chain(table.rows());
+    let columns = rows().map(<[_]>::len).max().unwrap_or(0);
     if columns == 0 {
         // As comfy-table: a table without a column has no line at all.
         return Ok(());
@@ -287,39 +287,66 @@ pub fn write_table(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Res
     let mut widths = vec![1_usize; columns];
     for row in rows() {
         for (width, cell) in widths.iter_mut().zip(row) {
-            let cell_width = sanitize::printable_cow(cell).width();
+            let cell_width = shown_cell(cell).1;
             if cell_width > usize::from(u16::MAX) {
                 return write_table_laid_out(table, bold, stdout);
             }
             *width = (*width).max(cell_width);
         }
     }
+    const SPACES: &str = match std::str::from_utf8(&[b' '; 64]) {
+        Ok(spaces) => spaces,
+        Err(_) => "",
+    };
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout);
     let mut line = String::new();
     for (index, row) in rows().enumerate() {
         line.clear();
         for (column, width) in widths.iter().enumerate() {
-            let cell = row
+            let (cell, cell_width) = row
                 .get(column)
-                .map(|cell| sanitize::printable_cow(cell))
-                .unwrap_or_default();
+                .map_or((Cow::Borrowed(""), 0), |cell| shown_cell(cell));
             line.push_str(&cell);
-            let padding = width - cell.width() + 2;
-            line.extend(std::iter::repeat_n(' ', padding));
+            let mut padding = width - cell_width + 2;
+            while padding > 0 {
+                let chunk = padding.min(SPACES.len());
+                line.push_str(&SPACES[..chunk]);
+                padding -= chunk;
+            }
         }
         // Cells are padded to their column's width; the last one's padding is not content.
         let line = line.trim_end();
         if index == 0 && bold {
-            writeln!(out, "\x1b[1m{line}\x1b[0m")?;
+            out.write_all(b"\x1b[1m")?;
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\x1b[0m\n")?;
         } else {
-            writeln!(out, "{line}")?;
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
         }
     }
     out.flush()
 }
 
+/// A cell as a table shows it, and its width in columns: printable ASCII as it is, its width its
+/// length; anything else made printable ([`sanitize::printable_cow`]) and measured as
+/// comfy-table measures it.
+fn shown_cell(cell: &str) -> (Cow<'_, str>, usize) {
+    use unicode_width::UnicodeWidthStr;
+    if cell.bytes().all(|byte| matches!(byte, b' '..=b'~')) {
+        return (Cow::Borrowed(cell), cell.len());
+    }
+    let shown = sanitize::printable_cow(cell);
+    let width = shown.width();
+    (shown, width)
+}
+
 /// [`write_table`] through comfy-table.
-fn write_table_laid_out(table: &Table, bold: bool, stdout: &mut dyn Write) -> io::Result<()> {
+fn write_table_laid_out(
+    table: &TableRef<'_>,
+    bold: bool,
+    stdout: &mut dyn Write,
+) -> io::Result<()> {
     let mut rendered = ComfyTable::new();
     rendered
         .load_preset(presets::NOTHING)
@@ -327,8 +354,7 @@ fn write_table_laid_out(table: &Table, bold: bool, stdout: &mut dyn Write) -> io
         .set_header(table.columns.iter().map(|column| clean_cell(column)))
         .add_rows(
             table
-                .rows
-                .iter()
+                .rows()
                 .map(|row| row.iter().map(|cell| clean_cell(cell))),
         );
     for column in rendered.column_iter_mut() {
@@ -491,7 +517,7 @@ fn shorten(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use baseten_plugin_api::CommandOutput;
+    use baseten_plugin_api::{CommandOutput, Table};
     use serde_json::json;
 
     use super::*;
@@ -553,6 +579,7 @@ mod tests {
             "ｗｉｄｅ",
             "x".repeat(40).leak(),
             "\u{3000}",
+            " ~!{}|\\",
         ];
         // A deterministic spread of shapes: ragged rows, empty headers, one to five columns.
         let mut seed = 7_u64;
@@ -579,6 +606,7 @@ mod tests {
             };
             for bold in [false, true] {
                 let (mut streamed, mut laid_out) = (Vec::new(), Vec::new());
+                let table = TableRef::from(&table);
                 write_table(&table, bold, &mut streamed).expect("writes");
                 write_table_laid_out(&table, bold, &mut laid_out).expect("writes");
                 assert_eq!(
@@ -597,8 +625,20 @@ mod tests {
             empty_message: None,
         };
         let mut streamed = Vec::new();
-        write_table(&table, false, &mut streamed).expect("writes");
+        write_table(&TableRef::from(&table), false, &mut streamed).expect("writes");
         assert!(streamed.len() > 70_000);
+    }
+
+    #[test]
+    fn printable_ascii_is_one_column_wide_as_comfy_table_measures_it() {
+        use unicode_width::UnicodeWidthStr;
+        let ascii: String = (b' '..=b'~').map(char::from).collect();
+        assert_eq!(ascii.width(), ascii.len());
+        assert_eq!(
+            shown_cell(&ascii),
+            (Cow::Borrowed(ascii.as_str()), ascii.len())
+        );
+        assert_eq!(shown_cell("a\u{7f}b").0, "a?b");
     }
 
     #[test]

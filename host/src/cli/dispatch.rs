@@ -10,7 +10,7 @@ use clap::ArgMatches;
 use serde_json::{Map, Value};
 
 use baseten_plugin_api::pipe::ResultLine;
-use baseten_plugin_api::protocol::{CommandResultRef, CommandSpec, FlagKind, Invocation};
+use baseten_plugin_api::protocol::{CommandSpec, FlagKind, Invocation};
 use baseten_plugin_api::{Args, ErrorKind};
 
 use crate::commands::{self, BuiltIn};
@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::log::Logger;
 use crate::plugins::{PluginKind, PluginRecord, PluginServices, Registry, executable};
+use crate::result::CommandResultRef;
 
 use super::settings::Settings;
 use super::show::{show, show_as_received};

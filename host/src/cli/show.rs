@@ -7,11 +7,12 @@
 use std::io::Write;
 
 use baseten_plugin_api::OutputMode;
-use baseten_plugin_api::protocol::{CommandOutputRef, OutputSpec};
+use baseten_plugin_api::protocol::OutputSpec;
 
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{self, RenderError, Rendering};
+use crate::result::CommandOutputRef;
 
 use super::settings::Settings;
 
