@@ -7,12 +7,42 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 
-/// The answer to `GET /v1/api_keys` read for a table: strings borrowed from the payload text,
-/// since a listing can hold 100,000 keys.
-#[derive(Debug, Deserialize)]
-pub struct ListedKeys<'a> {
-    #[serde(borrow)]
-    pub keys: Vec<ListedKey<'a>>,
+/// The answer to `GET /v1/api_keys` read straight into `list`'s table rows: each key read with
+/// its strings borrowed from the payload text and made a row at once, since a listing can hold
+/// 100,000 keys (no vector of keys is built first).
+pub struct KeyRows(pub Vec<Vec<String>>);
+
+impl<'de> Deserialize<'de> for KeyRows {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Listing {
+            keys: EachRow,
+        }
+        Listing::deserialize(deserializer).map(|listing| Self(listing.keys.0))
+    }
+}
+
+/// The rows of `keys`, read as a sequence of [`ListedKey`]s is.
+struct EachRow(Vec<Vec<String>>);
+
+impl<'de> Deserialize<'de> for EachRow {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = EachRow;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut keys: A) -> Result<EachRow, A::Error> {
+                let mut rows = Vec::with_capacity(keys.size_hint().unwrap_or(0));
+                while let Some(key) = keys.next_element::<ListedKey<'de>>()? {
+                    rows.push(key.into_row());
+                }
+                Ok(EachRow(rows))
+            }
+        }
+        deserializer.deserialize_seq(Rows)
+    }
 }
 
 /// One key as a table row needs it.
@@ -26,6 +56,21 @@ pub struct ListedKey<'a> {
     pub name: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub team_name: Option<Cow<'a, str>>,
+}
+
+impl ListedKey<'_> {
+    /// The key's row: its name, its prefix masked, its type as users type it, its team.
+    fn into_row(self) -> Vec<String> {
+        let mut masked = String::with_capacity(self.prefix.len() + 4);
+        masked.push_str(&self.prefix);
+        masked.push_str("****");
+        vec![
+            self.name.map(Cow::into_owned).unwrap_or_default(),
+            masked,
+            cli_key_type(&self.key_type),
+            self.team_name.map(Cow::into_owned).unwrap_or_default(),
+        ]
+    }
 }
 
 /// The shape of a key listing, checked without keeping it: what `-o json` needs, since it prints

@@ -74,6 +74,8 @@ mod startup;
 mod streamed_payloads;
 #[path = "e2e/support.rs"]
 mod support;
+#[path = "e2e/table_rows.rs"]
+mod table_rows;
 #[path = "e2e/terminal.rs"]
 mod terminal;
 #[path = "e2e/third_party.rs"]

@@ -6,7 +6,7 @@ use baseten_plugin_api::{
 };
 use serde::de::IgnoredAny;
 
-use crate::api::{self, ListedKeys, ListingShape};
+use crate::api::{KeyRows, ListingShape};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "list"], "List API keys")
@@ -34,18 +34,7 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
         Ok(_) => error,
     };
     let rows = if args.invocation().output == OutputMode::Text {
-        let list: ListedKeys<'_> = decode(payload.as_str()).map_err(malformed)?;
-        list.keys
-            .iter()
-            .map(|key| {
-                vec![
-                    key.name.as_deref().unwrap_or_default().to_owned(),
-                    format!("{}****", key.prefix),
-                    api::cli_key_type(&key.key_type),
-                    key.team_name.as_deref().unwrap_or_default().to_owned(),
-                ]
-            })
-            .collect()
+        decode::<KeyRows>(payload.as_str()).map_err(malformed)?.0
     } else {
         decode::<ListingShape>(payload.as_str()).map_err(malformed)?;
         Vec::new()
