@@ -356,102 +356,184 @@ fn clean_cell(cell: &str) -> String {
 /// are copied byte for byte (`1e400`, `12345678901234567890123` and `1.10` stay as they are),
 /// field order and every field are kept, and memory stays flat whatever the payload's size.
 pub fn write_raw(payload: &RawValue, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
-    let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
+    let mut out = Chunks::new(stdout);
     relayout(
         payload.get().as_bytes(),
         mode != OutputMode::Jsonl,
-        &mut buffered,
+        &mut out,
     )?;
-    buffered.write_all(b"\n")?;
-    buffered.flush()
+    out.put(b"\n");
+    out.finish()
 }
 
-/// Copies valid JSON text `text` to `out` without its whitespace, adding line breaks and
-/// two-space indentation when `pretty` (the layout of `serde_json`'s pretty printer).
-fn relayout(text: &[u8], pretty: bool, out: &mut impl Write) -> io::Result<()> {
-    let is_space = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r');
+/// Output gathered into chunks of [`Chunks::SIZE`] bytes before each write, and long runs of the
+/// input written straight from it.
+struct Chunks<'a> {
+    buffer: Vec<u8>,
+    out: &'a mut dyn Write,
+}
+
+impl<'a> Chunks<'a> {
+    const SIZE: usize = 64 * 1024;
+
+    fn new(out: &'a mut dyn Write) -> Self {
+        Self {
+            buffer: Vec::with_capacity(Self::SIZE + 1024),
+            out,
+        }
+    }
+
+    /// Adds `bytes`; the caller writes out a full buffer with [`Self::spill`].
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// Adds a run of the input: a long one is written as it is, not copied.
+    fn put_run(&mut self, run: &[u8]) -> io::Result<()> {
+        if run.len() >= Self::SIZE {
+            self.write_buffer()?;
+            self.out.write_all(run)
+        } else {
+            self.put(run);
+            self.spill()
+        }
+    }
+
+    /// Writes the buffer out once it holds a chunk.
+    #[inline]
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buffer.len() >= Self::SIZE {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn write_buffer(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.write_buffer()?;
+        self.out.flush()
+    }
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The index after the `"` closing the string whose contents start at `at` (the end of `text`
+/// if it is not closed).
+fn string_close(text: &[u8], mut at: usize) -> usize {
+    loop {
+        at = baseten_plugin_api::json::next_special_in_string(text, at);
+        match text.get(at) {
+            Some(b'"') => return at + 1,
+            Some(b'\\') => at += 2,
+            // A control character: not in JSON text, copied like any other byte.
+            Some(_) => at += 1,
+            None => return text.len(),
+        }
+    }
+}
+
+/// Copies JSON text `text` to `out` without its whitespace, adding line breaks and two-space
+/// indentation when `pretty` (the layout of `serde_json`'s pretty printer). The text is checked
+/// JSON: on anything else it still ends, without a panic, having copied something.
+fn relayout(text: &[u8], pretty: bool, out: &mut Chunks<'_>) -> io::Result<()> {
+    if !pretty {
+        return compact(text, out);
+    }
     let mut depth = 0_usize;
     let mut at = 0;
-    while at < text.len() {
-        let byte = text[at];
+    while let Some(&byte) = text.get(at) {
         match byte {
-            _ if is_space(byte) => at += 1,
             b'"' => {
-                let start = at;
-                at += 1;
-                while at < text.len() {
-                    match text[at] {
-                        b'\\' => at += 2,
-                        b'"' => {
-                            at += 1;
-                            break;
-                        }
-                        _ => at += 1,
-                    }
-                }
-                out.write_all(&text[start..at.min(text.len())])?;
+                let end = string_close(text, at + 1);
+                out.put_run(&text[at..end])?;
+                at = end;
+                continue;
             }
             b'{' | b'[' => {
                 let close = if byte == b'{' { b'}' } else { b']' };
-                let mut next = at + 1;
-                while next < text.len() && is_space(text[next]) {
-                    next += 1;
-                }
+                let next = baseten_plugin_api::json::skip_space(text, at + 1);
                 if text.get(next) == Some(&close) {
-                    out.write_all(&[byte, close])?;
+                    out.put(&[byte, close]);
                     at = next + 1;
                 } else {
-                    out.write_all(&[byte])?;
+                    out.put(&[byte]);
                     depth += 1;
-                    line_break(out, pretty, depth)?;
+                    line_break(out, depth);
                     at += 1;
                 }
             }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
-                line_break(out, pretty, depth)?;
-                out.write_all(&[byte])?;
+                line_break(out, depth);
+                out.put(&[byte]);
                 at += 1;
             }
             b',' => {
-                out.write_all(b",")?;
-                line_break(out, pretty, depth)?;
+                out.put(b",");
+                line_break(out, depth);
                 at += 1;
             }
             b':' => {
-                out.write_all(if pretty { b": " } else { b":" })?;
+                out.put(b": ");
                 at += 1;
             }
+            _ if is_space(byte) => at += 1,
             _ => {
                 // A number or a literal: everything up to the next delimiter.
                 let start = at;
-                while at < text.len()
-                    && !is_space(text[at])
-                    && !matches!(text[at], b',' | b':' | b']' | b'}')
-                {
+                while text.get(at).is_some_and(|&byte| {
+                    !is_space(byte) && !matches!(byte, b',' | b':' | b']' | b'}')
+                }) {
                     at += 1;
                 }
-                out.write_all(&text[start..at])?;
+                out.put(&text[start..at]);
             }
         }
+        out.spill()?;
     }
     Ok(())
 }
 
-/// A new line indented for `depth`, when pretty.
-fn line_break(out: &mut impl Write, pretty: bool, depth: usize) -> io::Result<()> {
-    const SPACES: &[u8; 64] = &[b' '; 64];
-    if !pretty {
-        return Ok(());
+/// [`relayout`] without `pretty`: the text without its whitespace, copied in runs between the
+/// spaces (a compact body is one run).
+fn compact(text: &[u8], out: &mut Chunks<'_>) -> io::Result<()> {
+    let mut run = 0;
+    let mut at = 0;
+    while let Some(&byte) = text.get(at) {
+        if byte == b'"' {
+            at = string_close(text, at + 1);
+        } else if is_space(byte) {
+            out.put_run(&text[run..at])?;
+            at = baseten_plugin_api::json::skip_space(text, at);
+            run = at;
+        } else {
+            at += 1;
+        }
     }
-    out.write_all(b"\n")?;
+    out.put_run(&text[run..])
+}
+
+/// A new line indented for `depth`.
+#[inline]
+fn line_break(out: &mut Chunks<'_>, depth: usize) {
+    const SPACES: &[u8; 65] = b"\n                                                                ";
     let mut indent = depth * 2;
+    let first = indent.min(SPACES.len() - 1);
+    out.put(&SPACES[..=first]);
+    indent -= first;
     while indent > 0 {
-        let chunk = indent.min(SPACES.len());
-        out.write_all(&SPACES[..chunk])?;
+        let chunk = indent.min(SPACES.len() - 1);
+        out.put(&SPACES[1..=chunk]);
         indent -= chunk;
     }
-    Ok(())
 }
 
 /// One `--jq` result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
@@ -689,6 +771,58 @@ mod tests {
             let compact = serde_json::to_string(&value).expect("serializes") + "\n";
             assert_eq!(relaid(text, OutputMode::Json), pretty, "{text}");
             assert_eq!(relaid(text, OutputMode::Jsonl), compact, "{text}");
+        }
+    }
+
+    #[test]
+    fn long_payloads_are_laid_out_across_chunks_as_serde_json_lays_them_out() {
+        let key = |n: usize| {
+            format!(
+                r#" {{ "prefix" : "k{n}", "name": "{}", "ids": [ {n} , [ ] , {{ }} ], "deep": {}1{} }}"#,
+                "x\\\"y".repeat(n % 50),
+                "[".repeat(n % 40),
+                "]".repeat(n % 40)
+            )
+        };
+        let keys: Vec<String> = (0..3000).map(key).collect();
+        // A string longer than a chunk, written straight from the payload.
+        let text = format!(
+            "{{\"keys\": [{}], \"long\": \"{}\"}}",
+            keys.join(",\n"),
+            "z".repeat(200_000)
+        );
+        let value: Value = serde_json::from_str(&text).expect("valid");
+        let pretty = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
+        let compact = serde_json::to_string(&value).expect("serializes") + "\n";
+        assert!(pretty.len() > 10 * Chunks::SIZE);
+        assert!(relaid(&text, OutputMode::Json) == pretty);
+        assert!(relaid(&text, OutputMode::Jsonl) == compact);
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_laid_out_without_a_panic() {
+        for text in [
+            "",
+            "{",
+            "[[[",
+            "}}}",
+            "]",
+            "\"abc",
+            "\"a\\",
+            "\"\u{1}\"",
+            "{\"a\" 1 2}",
+            "[1,,]",
+            ":::",
+            "tru",
+            "  ",
+            "{\"a\":\"b\\\"}",
+        ] {
+            for pretty in [true, false] {
+                let mut out = Vec::new();
+                let mut chunks = Chunks::new(&mut out);
+                relayout(text.as_bytes(), pretty, &mut chunks).expect("writes");
+                chunks.finish().expect("writes");
+            }
         }
     }
 
