@@ -362,56 +362,82 @@ pub fn write_raw(payload: &RawValue, mode: OutputMode, stdout: &mut dyn Write) -
         mode != OutputMode::Jsonl,
         &mut out,
     )?;
-    out.put(b"\n");
+    out.put(b"\n")?;
     out.finish()
 }
 
-/// Output gathered into chunks of [`Chunks::SIZE`] bytes before each write, and long runs of the
-/// input written straight from it.
+/// Output gathered into chunks of about [`Chunks::SIZE`] bytes before each write, and long runs
+/// of the input written straight from it. A token is added only while the buffer holds less
+/// than a chunk, so the [`Chunks::SLACK`] bytes after it always have room for a short one,
+/// copied as a fixed-size block whatever its length (no call to `memcpy` per token).
 struct Chunks<'a> {
-    buffer: Vec<u8>,
+    buffer: Box<[u8]>,
+    len: usize,
     out: &'a mut dyn Write,
 }
 
 impl<'a> Chunks<'a> {
     const SIZE: usize = 64 * 1024;
+    const SLACK: usize = 256;
+    /// What [`Self::put_short`] copies at once.
+    const BLOCK: usize = 32;
 
     fn new(out: &'a mut dyn Write) -> Self {
         Self {
-            buffer: Vec::with_capacity(Self::SIZE + 1024),
+            buffer: vec![0; Self::SIZE + Self::SLACK].into_boxed_slice(),
+            len: 0,
             out,
         }
     }
 
-    /// Adds `bytes`; the caller writes out a full buffer with [`Self::spill`].
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.buffer.extend_from_slice(bytes);
-    }
-
-    /// Adds a run of the input: a long one is written as it is, not copied.
-    fn put_run(&mut self, run: &[u8]) -> io::Result<()> {
-        if run.len() >= Self::SIZE {
-            self.write_buffer()?;
-            self.out.write_all(run)
-        } else {
-            self.put(run);
-            self.spill()
-        }
-    }
-
-    /// Writes the buffer out once it holds a chunk.
+    /// Writes the buffer out once it holds a chunk: afterwards at least [`Self::SLACK`] bytes
+    /// are free.
     #[inline]
     fn spill(&mut self) -> io::Result<()> {
-        if self.buffer.len() >= Self::SIZE {
+        if self.len >= Self::SIZE {
             self.write_buffer()?;
         }
         Ok(())
     }
 
+    /// Adds one byte (after [`Self::spill`], with fewer than [`Self::SLACK`] added since).
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.buffer[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// Adds `text[start..end]`: when it is short and `text` goes on long enough, as one block
+    /// of [`Self::BLOCK`] bytes of which only the run counts (after [`Self::spill`]).
+    #[inline]
+    fn put_short(&mut self, text: &[u8], start: usize, end: usize) -> io::Result<()> {
+        if end - start <= Self::BLOCK
+            && let Some(block) = text.get(start..start + Self::BLOCK)
+        {
+            self.buffer[self.len..self.len + Self::BLOCK].copy_from_slice(block);
+            self.len += end - start;
+            Ok(())
+        } else {
+            self.put(&text[start..end])
+        }
+    }
+
+    /// Adds `bytes` of any length: a long run is written as it is, not copied.
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.len + bytes.len() > self.buffer.len() {
+            self.write_buffer()?;
+            if bytes.len() > Self::SIZE {
+                return self.out.write_all(bytes);
+            }
+        }
+        self.buffer[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(())
+    }
+
     fn write_buffer(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buffer)?;
-        self.buffer.clear();
+        self.out.write_all(&self.buffer[..self.len])?;
+        self.len = 0;
         Ok(())
     }
 
@@ -427,6 +453,7 @@ fn is_space(byte: u8) -> bool {
 
 /// The index after the `"` closing the string whose contents start at `at` (the end of `text`
 /// if it is not closed).
+#[inline]
 fn string_close(text: &[u8], mut at: usize) -> usize {
     loop {
         at = baseten_plugin_api::json::next_special_in_string(text, at);
@@ -450,39 +477,41 @@ fn relayout(text: &[u8], pretty: bool, out: &mut Chunks<'_>) -> io::Result<()> {
     let mut depth = 0_usize;
     let mut at = 0;
     while let Some(&byte) = text.get(at) {
+        out.spill()?;
         match byte {
             b'"' => {
                 let end = string_close(text, at + 1);
-                out.put_run(&text[at..end])?;
+                out.put_short(text, at, end)?;
                 at = end;
-                continue;
             }
             b'{' | b'[' => {
                 let close = if byte == b'{' { b'}' } else { b']' };
                 let next = baseten_plugin_api::json::skip_space(text, at + 1);
+                out.push(byte);
                 if text.get(next) == Some(&close) {
-                    out.put(&[byte, close]);
+                    out.push(close);
                     at = next + 1;
                 } else {
-                    out.put(&[byte]);
                     depth += 1;
-                    line_break(out, depth);
+                    line_break(out, depth)?;
                     at += 1;
                 }
             }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
-                line_break(out, depth);
-                out.put(&[byte]);
+                line_break(out, depth)?;
+                out.spill()?;
+                out.push(byte);
                 at += 1;
             }
             b',' => {
-                out.put(b",");
-                line_break(out, depth);
+                out.push(b',');
+                line_break(out, depth)?;
                 at += 1;
             }
             b':' => {
-                out.put(b": ");
+                out.push(b':');
+                out.push(b' ');
                 at += 1;
             }
             _ if is_space(byte) => at += 1,
@@ -494,46 +523,78 @@ fn relayout(text: &[u8], pretty: bool, out: &mut Chunks<'_>) -> io::Result<()> {
                 }) {
                     at += 1;
                 }
-                out.put(&text[start..at]);
+                out.put_short(text, start, at)?;
             }
         }
-        out.spill()?;
     }
     Ok(())
 }
 
+/// A new line indented for `depth` (after [`Chunks::spill`]).
+#[inline]
+fn line_break(out: &mut Chunks<'_>, depth: usize) -> io::Result<()> {
+    const LINE: &[u8; 1 + Chunks::BLOCK] = b"\n                                ";
+    let indent = depth * 2;
+    if indent < Chunks::BLOCK {
+        out.put_short(LINE, 0, 1 + indent)
+    } else {
+        out.put(b"\n")?;
+        for _ in 0..depth {
+            out.put(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The index of the first `"` or byte up to a space (whitespace, in JSON text outside a string)
+/// at or after `at`, eight bytes at a time (the length if none).
+#[inline]
+fn next_quote_or_space(text: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = text.get(at..at + 8) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        // The lowest flagged byte is exact; flags above it may come from borrows.
+        let found = (quote.wrapping_sub(ONES) & !quote & HIGHS)
+            | (word.wrapping_sub(ONES * 0x21) & !word & HIGHS);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&byte) = text.get(at) {
+        if byte == b'"' || byte <= b' ' {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
 /// [`relayout`] without `pretty`: the text without its whitespace, copied in runs between the
-/// spaces (a compact body is one run).
+/// spaces (a compact body is one run, written as it is).
 fn compact(text: &[u8], out: &mut Chunks<'_>) -> io::Result<()> {
     let mut run = 0;
     let mut at = 0;
-    while let Some(&byte) = text.get(at) {
-        if byte == b'"' {
-            at = string_close(text, at + 1);
-        } else if is_space(byte) {
-            out.put_run(&text[run..at])?;
-            at = baseten_plugin_api::json::skip_space(text, at);
-            run = at;
-        } else {
-            at += 1;
+    loop {
+        at = next_quote_or_space(text, at);
+        match text.get(at) {
+            None => break,
+            Some(b'"') => at = string_close(text, at + 1),
+            Some(&byte) if is_space(byte) => {
+                out.put(&text[run..at])?;
+                at = baseten_plugin_api::json::skip_space(text, at);
+                run = at;
+            }
+            // A control character outside a string: not JSON text, copied.
+            Some(_) => at += 1,
         }
     }
-    out.put_run(&text[run..])
-}
-
-/// A new line indented for `depth`.
-#[inline]
-fn line_break(out: &mut Chunks<'_>, depth: usize) {
-    const SPACES: &[u8; 65] = b"\n                                                                ";
-    let mut indent = depth * 2;
-    let first = indent.min(SPACES.len() - 1);
-    out.put(&SPACES[..=first]);
-    indent -= first;
-    while indent > 0 {
-        let chunk = indent.min(SPACES.len() - 1);
-        out.put(&SPACES[1..=chunk]);
-        indent -= chunk;
-    }
+    out.put(&text[run..])
 }
 
 /// One `--jq` result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
@@ -821,6 +882,7 @@ mod tests {
                 let mut out = Vec::new();
                 let mut chunks = Chunks::new(&mut out);
                 relayout(text.as_bytes(), pretty, &mut chunks).expect("writes");
+                chunks.put(b"\n").expect("writes");
                 chunks.finish().expect("writes");
             }
         }

@@ -251,7 +251,7 @@ fn special_bytes(word: u64) -> u64 {
 }
 
 /// The index of the first `"`, `\` or control character at or after `at` (the length if none).
-#[inline]
+#[inline(always)]
 pub fn next_special_in_string(text: &[u8], mut at: usize) -> usize {
     while let Some(chunk) = text.get(at..at + 8) {
         let mut word = [0; 8];
@@ -273,6 +273,7 @@ pub fn next_special_in_string(text: &[u8], mut at: usize) -> usize {
 
 /// The index after the `"` closing a string whose contents start at `at`; `None` if it is not
 /// closed, holds a control character, or an escape other than JSON's.
+#[inline]
 fn string_end(text: &[u8], mut at: usize) -> Option<usize> {
     loop {
         at = next_special_in_string(text, at);
