@@ -409,17 +409,22 @@ impl<'a> Chunks<'a> {
 
     /// Adds `text[start..end]`: when it is short and `text` goes on long enough, as one block
     /// of [`Self::BLOCK`] bytes of which only the run counts (after [`Self::spill`]).
-    #[inline]
+    #[inline(always)]
     fn put_short(&mut self, text: &[u8], start: usize, end: usize) -> io::Result<()> {
-        if end - start <= Self::BLOCK
-            && let Some(block) = text.get(start..start + Self::BLOCK)
-        {
-            self.buffer[self.len..self.len + Self::BLOCK].copy_from_slice(block);
+        if end - start <= Self::BLOCK && start + Self::BLOCK <= text.len() {
+            self.buffer[self.len..self.len + Self::BLOCK]
+                .copy_from_slice(&text[start..start + Self::BLOCK]);
             self.len += end - start;
             Ok(())
         } else {
-            self.put(&text[start..end])
+            self.put_long(&text[start..end])
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_long(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.put(bytes)
     }
 
     /// Adds `bytes` of any length: a long run is written as it is, not copied.
@@ -531,7 +536,7 @@ fn relayout(text: &[u8], pretty: bool, out: &mut Chunks<'_>) -> io::Result<()> {
 }
 
 /// A new line indented for `depth` (after [`Chunks::spill`]).
-#[inline]
+#[inline(always)]
 fn line_break(out: &mut Chunks<'_>, depth: usize) -> io::Result<()> {
     const LINE: &[u8; 1 + Chunks::BLOCK] = b"\n                                ";
     let indent = depth * 2;
@@ -546,52 +551,20 @@ fn line_break(out: &mut Chunks<'_>, depth: usize) -> io::Result<()> {
     }
 }
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The index of the first `"` or byte up to a space (whitespace, in JSON text outside a string)
-/// at or after `at`, eight bytes at a time (the length if none).
-#[inline]
-fn next_quote_or_space(text: &[u8], mut at: usize) -> usize {
-    while let Some(chunk) = text.get(at..at + 8) {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(bytes);
-        let quote = word ^ (ONES * u64::from(b'"'));
-        // The lowest flagged byte is exact; flags above it may come from borrows.
-        let found = (quote.wrapping_sub(ONES) & !quote & HIGHS)
-            | (word.wrapping_sub(ONES * 0x21) & !word & HIGHS);
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while let Some(&byte) = text.get(at) {
-        if byte == b'"' || byte <= b' ' {
-            return at;
-        }
-        at += 1;
-    }
-    at
-}
-
 /// [`relayout`] without `pretty`: the text without its whitespace, copied in runs between the
 /// spaces (a compact body is one run, written as it is).
 fn compact(text: &[u8], out: &mut Chunks<'_>) -> io::Result<()> {
     let mut run = 0;
     let mut at = 0;
-    loop {
-        at = next_quote_or_space(text, at);
-        match text.get(at) {
-            None => break,
-            Some(b'"') => at = string_close(text, at + 1),
-            Some(&byte) if is_space(byte) => {
-                out.put(&text[run..at])?;
-                at = baseten_plugin_api::json::skip_space(text, at);
-                run = at;
-            }
-            // A control character outside a string: not JSON text, copied.
-            Some(_) => at += 1,
+    while let Some(&byte) = text.get(at) {
+        if byte == b'"' {
+            at = string_close(text, at + 1);
+        } else if is_space(byte) {
+            out.put(&text[run..at])?;
+            at = baseten_plugin_api::json::skip_space(text, at);
+            run = at;
+        } else {
+            at += 1;
         }
     }
     out.put(&text[run..])
