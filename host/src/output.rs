@@ -386,102 +386,218 @@ fn clean_cell(cell: &str) -> String {
 /// are copied byte for byte (`1e400`, `12345678901234567890123` and `1.10` stay as they are),
 /// field order and every field are kept, and memory stays flat whatever the payload's size.
 pub fn write_raw(payload: &RawValue, mode: OutputMode, stdout: &mut dyn Write) -> io::Result<()> {
-    let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
+    let mut out = Chunks::new(stdout);
     relayout(
         payload.get().as_bytes(),
         mode != OutputMode::Jsonl,
-        &mut buffered,
+        &mut out,
     )?;
-    buffered.write_all(b"\n")?;
-    buffered.flush()
+    out.put(b"\n")?;
+    out.finish()
 }
 
-/// Copies valid JSON text `text` to `out` without its whitespace, adding line breaks and
-/// two-space indentation when `pretty` (the layout of `serde_json`'s pretty printer).
-fn relayout(text: &[u8], pretty: bool, out: &mut impl Write) -> io::Result<()> {
-    let is_space = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r');
+/// Output gathered into chunks of about [`Chunks::SIZE`] bytes before each write, and long runs
+/// of the input written straight from it. A token is added only while the buffer holds less
+/// than a chunk, so the [`Chunks::SLACK`] bytes after it always have room for a short one,
+/// copied as a fixed-size block whatever its length (no call to `memcpy` per token).
+struct Chunks<'a> {
+    buffer: Box<[u8]>,
+    len: usize,
+    out: &'a mut dyn Write,
+}
+
+impl<'a> Chunks<'a> {
+    const SIZE: usize = 64 * 1024;
+    const SLACK: usize = 256;
+    /// What [`Self::put_short`] copies at once.
+    const BLOCK: usize = 32;
+
+    fn new(out: &'a mut dyn Write) -> Self {
+        Self {
+            buffer: vec![0; Self::SIZE + Self::SLACK].into_boxed_slice(),
+            len: 0,
+            out,
+        }
+    }
+
+    /// Writes the buffer out once it holds a chunk: afterwards at least [`Self::SLACK`] bytes
+    /// are free.
+    #[inline]
+    fn spill(&mut self) -> io::Result<()> {
+        if self.len >= Self::SIZE {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    /// Adds one byte (after [`Self::spill`], with fewer than [`Self::SLACK`] added since).
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.buffer[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// Adds `text[start..end]`: when it is short and `text` goes on long enough, as one block
+    /// of [`Self::BLOCK`] bytes of which only the run counts (after [`Self::spill`]).
+    #[inline(always)]
+    fn put_short(&mut self, text: &[u8], start: usize, end: usize) -> io::Result<()> {
+        if end - start <= Self::BLOCK && start + Self::BLOCK <= text.len() {
+            self.buffer[self.len..self.len + Self::BLOCK]
+                .copy_from_slice(&text[start..start + Self::BLOCK]);
+            self.len += end - start;
+            Ok(())
+        } else {
+            self.put_long(&text[start..end])
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_long(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.put(bytes)
+    }
+
+    /// Adds `bytes` of any length: a long run is written as it is, not copied.
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.len + bytes.len() > self.buffer.len() {
+            self.write_buffer()?;
+            if bytes.len() > Self::SIZE {
+                return self.out.write_all(bytes);
+            }
+        }
+        self.buffer[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(())
+    }
+
+    fn write_buffer(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buffer[..self.len])?;
+        self.len = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.write_buffer()?;
+        self.out.flush()
+    }
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The index after the `"` closing the string whose contents start at `at` (the end of `text`
+/// if it is not closed).
+#[inline]
+fn string_close(text: &[u8], mut at: usize) -> usize {
+    loop {
+        at = baseten_plugin_api::json::next_special_in_string(text, at);
+        match text.get(at) {
+            Some(b'"') => return at + 1,
+            Some(b'\\') => at += 2,
+            // A control character: not in JSON text, copied like any other byte.
+            Some(_) => at += 1,
+            None => return text.len(),
+        }
+    }
+}
+
+/// Copies JSON text `text` to `out` without its whitespace, adding line breaks and two-space
+/// indentation when `pretty` (the layout of `serde_json`'s pretty printer). The text is checked
+/// JSON: on anything else it still ends, without a panic, having copied something.
+fn relayout(text: &[u8], pretty: bool, out: &mut Chunks<'_>) -> io::Result<()> {
+    if !pretty {
+        return compact(text, out);
+    }
     let mut depth = 0_usize;
     let mut at = 0;
-    while at < text.len() {
-        let byte = text[at];
+    while let Some(&byte) = text.get(at) {
+        out.spill()?;
         match byte {
-            _ if is_space(byte) => at += 1,
             b'"' => {
-                let start = at;
-                at += 1;
-                while at < text.len() {
-                    match text[at] {
-                        b'\\' => at += 2,
-                        b'"' => {
-                            at += 1;
-                            break;
-                        }
-                        _ => at += 1,
-                    }
-                }
-                out.write_all(&text[start..at.min(text.len())])?;
+                let end = string_close(text, at + 1);
+                out.put_short(text, at, end)?;
+                at = end;
             }
             b'{' | b'[' => {
                 let close = if byte == b'{' { b'}' } else { b']' };
-                let mut next = at + 1;
-                while next < text.len() && is_space(text[next]) {
-                    next += 1;
-                }
+                let next = baseten_plugin_api::json::skip_space(text, at + 1);
+                out.push(byte);
                 if text.get(next) == Some(&close) {
-                    out.write_all(&[byte, close])?;
+                    out.push(close);
                     at = next + 1;
                 } else {
-                    out.write_all(&[byte])?;
                     depth += 1;
-                    line_break(out, pretty, depth)?;
+                    line_break(out, depth)?;
                     at += 1;
                 }
             }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
-                line_break(out, pretty, depth)?;
-                out.write_all(&[byte])?;
+                line_break(out, depth)?;
+                out.spill()?;
+                out.push(byte);
                 at += 1;
             }
             b',' => {
-                out.write_all(b",")?;
-                line_break(out, pretty, depth)?;
+                out.push(b',');
+                line_break(out, depth)?;
                 at += 1;
             }
             b':' => {
-                out.write_all(if pretty { b": " } else { b":" })?;
+                out.push(b':');
+                out.push(b' ');
                 at += 1;
             }
+            _ if is_space(byte) => at += 1,
             _ => {
                 // A number or a literal: everything up to the next delimiter.
                 let start = at;
-                while at < text.len()
-                    && !is_space(text[at])
-                    && !matches!(text[at], b',' | b':' | b']' | b'}')
-                {
+                while text.get(at).is_some_and(|&byte| {
+                    !is_space(byte) && !matches!(byte, b',' | b':' | b']' | b'}')
+                }) {
                     at += 1;
                 }
-                out.write_all(&text[start..at])?;
+                out.put_short(text, start, at)?;
             }
         }
     }
     Ok(())
 }
 
-/// A new line indented for `depth`, when pretty.
-fn line_break(out: &mut impl Write, pretty: bool, depth: usize) -> io::Result<()> {
-    const SPACES: &[u8; 64] = &[b' '; 64];
-    if !pretty {
-        return Ok(());
+/// A new line indented for `depth` (after [`Chunks::spill`]).
+#[inline(always)]
+fn line_break(out: &mut Chunks<'_>, depth: usize) -> io::Result<()> {
+    const LINE: &[u8; 1 + Chunks::BLOCK] = b"\n                                ";
+    let indent = depth * 2;
+    if indent < Chunks::BLOCK {
+        out.put_short(LINE, 0, 1 + indent)
+    } else {
+        out.put(b"\n")?;
+        for _ in 0..depth {
+            out.put(b"  ")?;
+        }
+        Ok(())
     }
-    out.write_all(b"\n")?;
-    let mut indent = depth * 2;
-    while indent > 0 {
-        let chunk = indent.min(SPACES.len());
-        out.write_all(&SPACES[..chunk])?;
-        indent -= chunk;
+}
+
+/// [`relayout`] without `pretty`: the text without its whitespace, copied in runs between the
+/// spaces (a compact body is one run, written as it is).
+fn compact(text: &[u8], out: &mut Chunks<'_>) -> io::Result<()> {
+    let mut run = 0;
+    let mut at = 0;
+    while let Some(&byte) = text.get(at) {
+        if byte == b'"' {
+            at = string_close(text, at + 1);
+        } else if is_space(byte) {
+            out.put(&text[run..at])?;
+            at = baseten_plugin_api::json::skip_space(text, at);
+            run = at;
+        } else {
+            at += 1;
+        }
     }
-    Ok(())
+    out.put(&text[run..])
 }
 
 /// One `--jq` result: a string raw, like `jq -r`; anything else as JSON, indented under `json`.
@@ -733,6 +849,59 @@ mod tests {
             let compact = serde_json::to_string(&value).expect("serializes") + "\n";
             assert_eq!(relaid(text, OutputMode::Json), pretty, "{text}");
             assert_eq!(relaid(text, OutputMode::Jsonl), compact, "{text}");
+        }
+    }
+
+    #[test]
+    fn long_payloads_are_laid_out_across_chunks_as_serde_json_lays_them_out() {
+        let key = |n: usize| {
+            format!(
+                r#" {{ "prefix" : "k{n}", "name": "{}", "ids": [ {n} , [ ] , {{ }} ], "deep": {}1{} }}"#,
+                "x\\\"y".repeat(n % 50),
+                "[".repeat(n % 40),
+                "]".repeat(n % 40)
+            )
+        };
+        let keys: Vec<String> = (0..3000).map(key).collect();
+        // A string longer than a chunk, written straight from the payload.
+        let text = format!(
+            "{{\"keys\": [{}], \"long\": \"{}\"}}",
+            keys.join(",\n"),
+            "z".repeat(200_000)
+        );
+        let value: Value = serde_json::from_str(&text).expect("valid");
+        let pretty = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
+        let compact = serde_json::to_string(&value).expect("serializes") + "\n";
+        assert!(pretty.len() > 10 * Chunks::SIZE);
+        assert!(relaid(&text, OutputMode::Json) == pretty);
+        assert!(relaid(&text, OutputMode::Jsonl) == compact);
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_laid_out_without_a_panic() {
+        for text in [
+            "",
+            "{",
+            "[[[",
+            "}}}",
+            "]",
+            "\"abc",
+            "\"a\\",
+            "\"\u{1}\"",
+            "{\"a\" 1 2}",
+            "[1,,]",
+            ":::",
+            "tru",
+            "  ",
+            "{\"a\":\"b\\\"}",
+        ] {
+            for pretty in [true, false] {
+                let mut out = Vec::new();
+                let mut chunks = Chunks::new(&mut out);
+                relayout(text.as_bytes(), pretty, &mut chunks).expect("writes");
+                chunks.put(b"\n").expect("writes");
+                chunks.finish().expect("writes");
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 //! - [`models`]: typed answers of the management API's endpoints, and shared lookups.
 //! - [`testing`]: a recording host for plugin unit tests.
 //! - [`abi`]: the binary interface; the host uses it to load plugins.
+//! - [`json`]: JSON text checked and walked without building values.
 //! - [`pipe`]: the same messages framed as JSON lines, for executable plugins.
 //! - [`serve`](mod@serve): runs a plugin definition as an executable plugin.
 //!
@@ -65,6 +66,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod json;
 pub mod models;
 pub mod pipe;
 pub mod protocol;

@@ -148,8 +148,8 @@ pub fn plugin_command(
                     })
                     .and_then(|body| {
                         // The API's answer, handed back unchecked: worded as the SDK words an
-                        // answer that is not JSON.
-                        serde_json::from_str(body).map_err(|error| {
+                        // answer that is not JSON. Checked whole before anything is printed.
+                        baseten_plugin_api::json::check(body).map_err(|error| {
                             CliError::failure(format!("unexpected response from the API: {error}"))
                         })
                     })?;

@@ -36,7 +36,10 @@ fn run(host: &Host<'_>, args: &Args<'_>) -> Result<CommandOutput, PluginError> {
     let rows = if args.invocation().output == OutputMode::Text {
         decode::<KeyRows>(payload.as_str()).map_err(malformed)?.0
     } else {
-        decode::<ListingShape>(payload.as_str()).map_err(malformed)?;
+        // The shape proven on one quick pass; anything it cannot prove is read as before.
+        if !api::is_listing(payload.as_str()) {
+            decode::<ListingShape>(payload.as_str()).map_err(malformed)?;
+        }
         Vec::new()
     };
     CommandOutput::passthrough(
