@@ -6,7 +6,7 @@ use baseten_plugin_api::{
 };
 use serde::de::IgnoredAny;
 
-use crate::api::{KeyRows, ListingShape};
+use crate::api::{self, KeyRows, ListingShape};
 
 pub fn command() -> Command {
     CommandSpec::new(["org", "api-key", "list"], "List API keys")
