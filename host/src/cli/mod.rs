@@ -23,7 +23,7 @@ use crate::commands;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::log::Logger;
-use crate::plugins::Registry;
+use crate::plugins::{Registry, Scope};
 
 /// Parses `args` and runs the command they name.
 pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
@@ -41,8 +41,9 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     }
     context.verbosity = settings::count_verbose_flags(&args);
     let logger = Logger::new(context.verbosity, context.terminal().shared_stderr());
-    let registry = Registry::discover(context);
-    registry.log_problems(&logger);
+    // Only the manifests of the plugins the line names are parsed; the rest when the whole
+    // tree or a built-in needs them.
+    let mut registry = Registry::discover_for(context, Scope::Named(&args));
     let width = context.terminal().help_width();
     let sized = |tree: clap::Command| match width {
         Some(width) => tree.term_width(width),
@@ -50,19 +51,29 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     };
     // Built for the command the line names; anything it cannot parse (help, typos, a missing
     // subcommand) is parsed again on the whole tree, whose help and suggestions are shown.
+    let mut logged = false;
     let matches = match sized(tree::for_args(&registry, &args)).try_get_matches_from(&args) {
         Ok(matches) => matches,
-        Err(_) => match sized(tree::build(&registry)).try_get_matches_from(args) {
-            Ok(matches) => matches,
-            Err(error) => return clap_error::handle(context, &error),
-        },
+        Err(_) => {
+            registry.complete(context);
+            logged = true;
+            registry.log_problems(&logger);
+            match sized(tree::build(&registry)).try_get_matches_from(args) {
+                Ok(matches) => matches,
+                Err(error) => return clap_error::handle(context, &error),
+            }
+        }
     };
-
     let (path, leaf) = tree::command_path(&matches);
     if path.is_empty() {
         return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
     }
     if let Some(built_in) = commands::find(&path) {
+        // Built-ins may list or describe every plugin.
+        if !logged {
+            registry.complete(context);
+            registry.log_problems(&logger);
+        }
         // `plugin dev -- COMMAND…` runs a second command line, in this run's context with the
         // plugin just built searched first: it needs the context, so it is carried out here.
         if path == commands::plugin::dev::PATH
@@ -82,6 +93,9 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
             return run(context, args);
         }
         return dispatch::built_in(context, &logger, &registry, built_in, leaf);
+    }
+    if !logged {
+        registry.log_problems(&logger);
     }
     match registry.command(&path) {
         Some((record, spec)) => dispatch::plugin_command(context, &logger, record, spec, leaf),

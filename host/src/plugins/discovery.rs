@@ -230,24 +230,32 @@ fn untrusted_target(link: &Path) -> Option<String> {
 /// Why `path` (a plugin file, or a folder holding one) could be replaced by someone else: owned
 /// by another user than this one or root, or writable by group or others.
 fn untrusted(what: &str, path: &Path, metadata: &fs::Metadata) -> Option<String> {
+    // Worded only when there is something to say: this runs for every plugin on every start.
+    let owner = foreign_owner(metadata);
+    if owner.is_none() && !writable_by_others(metadata) {
+        return None;
+    }
     let what = if what.is_empty() {
         format!("`{}`", path.display())
     } else {
         format!("{what} `{}`", path.display())
     };
-    if let Some(owner) = foreign_owner(metadata) {
+    if let Some(owner) = owner {
         return Some(format!(
             "{what} is owned by another user (uid {owner}), not by you or root"
         ));
     }
-    writable_by_others(metadata).then(|| format!("{what} is writable by group or others"))
+    Some(format!("{what} is writable by group or others"))
 }
 
 #[cfg(unix)]
 fn foreign_owner(metadata: &fs::Metadata) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
+    use std::sync::OnceLock;
+    // Asked once: the effective user does not change during a run.
+    static ME: OnceLock<u32> = OnceLock::new();
     // SAFETY: geteuid(2) cannot fail and touches no memory.
-    let me = unsafe { libc::geteuid() };
+    let me = *ME.get_or_init(|| unsafe { libc::geteuid() });
     let owner = metadata.uid();
     (owner != me && owner != 0).then_some(owner)
 }
