@@ -11,7 +11,10 @@
 //! one bypassed, never fatal; and a plugin loaded to run a command whose manifest differs from
 //! its entry refreshes the entry.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -190,7 +193,48 @@ struct CacheFile {
     /// The host version that wrote it: a new host re-reads every plugin once, since its
     /// validation rules may differ.
     host_version: String,
-    entries: BTreeMap<PathBuf, Entry>,
+    entries: BTreeMap<Key, Entry>,
+}
+
+/// An entry's path, ordered by its bytes: `Path`'s own order compares component by component,
+/// which was a quarter of a warm run's instructions with 100 plugins (reading the map in, then
+/// one look-up per file). Paths come from the search folders as written, so equal paths are
+/// equal bytes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Key(PathBuf);
+
+impl Key {
+    fn bytes(&self) -> &[u8] {
+        self.0.as_os_str().as_encoded_bytes()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+/// `OsStr` orders by the same bytes, so a path looks an entry up without a copy.
+impl Borrow<OsStr> for Key {
+    fn borrow(&self) -> &OsStr {
+        self.0.as_os_str()
+    }
 }
 
 /// The cache as read at start-up, with what this run changed.
@@ -271,9 +315,10 @@ impl ManifestCache {
         }
     }
 
-    /// What the cache knows of `path` at `stamp`, if it is still current.
+    /// What the cache knows of `path` at `stamp`, if it is still current. Asked once per file
+    /// and run: a manifest's summary is handed over, not kept.
     pub fn get(&mut self, path: &Path, stamp: &FileStamp) -> Option<Cached> {
-        let entry = self.file.entries.get(path)?;
+        let entry = self.file.entries.get_mut(path.as_os_str())?;
         if entry.stamp != *stamp || entry.kind != super::discovery::kind_of(path) {
             return None;
         }
@@ -283,8 +328,9 @@ impl ManifestCache {
         }
         self.hits += 1;
         Some(match &entry.examined {
+            // Taken, not copied: a run looks each file up once, and the summary is not saved.
             Stored::Manifest(text) => Cached::Manifest {
-                summary: entry.summary.clone(),
+                summary: std::mem::take(&mut entry.summary),
                 text: text.clone(),
             },
             Stored::Failed(why) => Cached::Other(Examined::Failed(why.clone())),
@@ -324,7 +370,7 @@ impl ManifestCache {
             ),
         };
         self.file.entries.insert(
-            path.to_path_buf(),
+            Key(path.to_path_buf()),
             Entry {
                 stamp,
                 kind: super::discovery::kind_of(path),
@@ -340,10 +386,11 @@ impl ManifestCache {
         let before = self.file.entries.len();
         // A set: a list searched once per entry compared paths component by component, 10,000
         // times with 100 plugins.
-        let seen: std::collections::HashSet<&Path> = seen.iter().map(PathBuf::as_path).collect();
+        let seen: std::collections::HashSet<&OsStr> =
+            seen.iter().map(|path| path.as_os_str()).collect();
         self.file
             .entries
-            .retain(|path, _| seen.contains(path.as_path()));
+            .retain(|path, _| seen.contains(path.0.as_os_str()));
         if self.file.entries.len() != before {
             self.changed = true;
         }
@@ -385,7 +432,8 @@ fn read(bytes: &[u8]) -> Result<Option<CacheFile>, String> {
         return Ok(None);
     }
     for (path, entry) in &mut file.entries {
-        let invalid = |why: String| format!("the entry of `{}` is invalid: {why}", path.display());
+        let invalid =
+            |why: String| format!("the entry of `{}` is invalid: {why}", path.0.display());
         match &entry.examined {
             Stored::Manifest(text) => {
                 let summary = serde_json::from_str::<Summary>(text.get())
@@ -403,7 +451,7 @@ fn read(bytes: &[u8]) -> Result<Option<CacheFile>, String> {
             {
                 return Err(format!(
                     "the entry of `{}` has a command with an empty path",
-                    path.display()
+                    path.0.display()
                 ));
             }
             Stored::Incompatible { .. } | Stored::Failed(_) => {}

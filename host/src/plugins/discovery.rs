@@ -128,9 +128,9 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
         if found.is_empty() {
             continue;
         }
-        // Each entry's path built once: as a key of `sort_by_key` it was built (and allocated)
-        // twice per comparison, a tenth of a warm run with 100 plugins.
-        found.sort_by_cached_key(fs::DirEntry::path);
+        // By file name: within one folder the order of the paths, but compared as bytes, not
+        // component by component (and each name taken once, not twice per comparison).
+        found.sort_by_cached_key(fs::DirEntry::file_name);
         let folder_problem = fs::metadata(folder)
             .ok()
             .and_then(|metadata| untrusted("its folder", folder, &metadata));
@@ -326,7 +326,7 @@ pub fn executable_file_name_for(name: &str) -> String {
 
 /// The plugin name an executable plugin's file name carries: `baseten-plugin-whoami` →
 /// `whoami`; lowercase letters, digits and `-` only, and `.exe` on Windows.
-fn executable_name(path: &Path) -> Option<String> {
+fn executable_name(path: &Path) -> Option<&str> {
     let file_name = path.file_name()?.to_str()?;
     let stem = if std::env::consts::EXE_SUFFIX.is_empty() {
         file_name
@@ -338,7 +338,7 @@ fn executable_name(path: &Path) -> Option<String> {
         && name
             .bytes()
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
-    valid.then(|| name.to_owned())
+    valid.then_some(name)
 }
 
 /// Whether a file has an execute bit (Unix); elsewhere its `.exe` name says so.
@@ -357,7 +357,7 @@ fn is_executable(_metadata: &fs::Metadata) -> bool {
 /// `baseten-plugin-whoami` → `whoami`.
 pub fn name_from_file(path: &Path) -> Option<String> {
     if let Some(name) = executable_name(path) {
-        return Some(name);
+        return Some(name.to_owned());
     }
     let file_name = path.file_name()?.to_str()?;
     let stem = file_name
