@@ -37,10 +37,12 @@ const CACHE_FORMAT: u32 = 4;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     pub size: u64,
-    pub modified_ns: u128,
+    /// Nanoseconds since 1970, saturated (until the year 2554). 64 bits, not 128: serde_json
+    /// reads a 128-bit number through a buffer of its own, a tenth of reading the cache.
+    pub modified_ns: u64,
     /// When the inode last changed (a `chmod`, a rename over it, a copy keeping the mtime).
     #[serde(default)]
-    pub changed_ns: i128,
+    pub changed_ns: i64,
     #[serde(default)]
     pub device: u64,
     #[serde(default)]
@@ -55,7 +57,9 @@ impl FileStamp {
             .ok()?
             .duration_since(UNIX_EPOCH)
             .ok()?
-            .as_nanos();
+            .as_nanos()
+            .try_into()
+            .unwrap_or(u64::MAX);
         let (changed_ns, device, inode) = identity(metadata);
         Some(Self {
             size: metadata.len(),
@@ -68,17 +72,20 @@ impl FileStamp {
 }
 
 #[cfg(unix)]
-fn identity(metadata: &fs::Metadata) -> (i128, u64, u64) {
+fn identity(metadata: &fs::Metadata) -> (i64, u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (
-        i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+        metadata
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(metadata.ctime_nsec()),
         metadata.dev(),
         metadata.ino(),
     )
 }
 
 #[cfg(not(unix))]
-fn identity(_metadata: &fs::Metadata) -> (i128, u64, u64) {
+fn identity(_metadata: &fs::Metadata) -> (i64, u64, u64) {
     (0, 0, 0)
 }
 
