@@ -65,15 +65,17 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
         }
     };
     let (path, leaf) = tree::command_path(&matches);
+    if !logged {
+        // Built-ins may list or describe every plugin.
+        if commands::find(&path).is_some() {
+            registry.complete(context);
+        }
+        registry.log_problems(&logger);
+    }
     if path.is_empty() {
         return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
     }
     if let Some(built_in) = commands::find(&path) {
-        // Built-ins may list or describe every plugin.
-        if !logged {
-            registry.complete(context);
-            registry.log_problems(&logger);
-        }
         // `plugin dev -- COMMAND…` runs a second command line, in this run's context with the
         // plugin just built searched first: it needs the context, so it is carried out here.
         if path == commands::plugin::dev::PATH
@@ -93,9 +95,6 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
             return run(context, args);
         }
         return dispatch::built_in(context, &logger, &registry, built_in, leaf);
-    }
-    if !logged {
-        registry.log_problems(&logger);
     }
     match registry.command(&path) {
         Some((record, spec)) => dispatch::plugin_command(context, &logger, record, spec, leaf),
