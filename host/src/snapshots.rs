@@ -290,7 +290,7 @@ fn help_of_every_command() {
             world.environment.clone(),
             Some(world.executable()),
         );
-        crate::plugins::Registry::discover(&context)
+        crate::plugins::Registry::discover_for(&context, crate::plugins::Scope::All)
     };
     let mut paths = Vec::new();
     command_paths(&crate::cli::tree::build(&registry), &[], &mut paths);

@@ -23,7 +23,7 @@ use crate::commands;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::log::Logger;
-use crate::plugins::Registry;
+use crate::plugins::{Registry, Scope};
 
 /// Parses `args` and runs the command they name.
 pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
@@ -41,8 +41,9 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     }
     context.verbosity = settings::count_verbose_flags(&args);
     let logger = Logger::new(context.verbosity, context.terminal().shared_stderr());
-    let registry = Registry::discover(context);
-    registry.log_problems(&logger);
+    // Only the manifests of the plugins the line names are parsed; the rest when the whole
+    // tree or a built-in needs them.
+    let mut registry = Registry::discover_for(context, Scope::Named(&args));
     let width = context.terminal().help_width();
     let sized = |tree: clap::Command| match width {
         Some(width) => tree.term_width(width),
@@ -50,15 +51,27 @@ pub fn run(context: &mut Context, args: Vec<OsString>) -> Result<(), CliError> {
     };
     // Built for the command the line names; anything it cannot parse (help, typos, a missing
     // subcommand) is parsed again on the whole tree, whose help and suggestions are shown.
+    let mut logged = false;
     let matches = match sized(tree::for_args(&registry, &args)).try_get_matches_from(&args) {
         Ok(matches) => matches,
-        Err(_) => match sized(tree::build(&registry)).try_get_matches_from(args) {
-            Ok(matches) => matches,
-            Err(error) => return clap_error::handle(context, &error),
-        },
+        Err(_) => {
+            registry.complete(context);
+            logged = true;
+            registry.log_problems(&logger);
+            match sized(tree::build(&registry)).try_get_matches_from(args) {
+                Ok(matches) => matches,
+                Err(error) => return clap_error::handle(context, &error),
+            }
+        }
     };
-
     let (path, leaf) = tree::command_path(&matches);
+    if !logged {
+        // Built-ins may list or describe every plugin.
+        if commands::find(&path).is_some() {
+            registry.complete(context);
+        }
+        registry.log_problems(&logger);
+    }
     if path.is_empty() {
         return Err(CliError::usage("no command given").with_hint("run `baseten --help`"));
     }

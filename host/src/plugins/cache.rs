@@ -3,36 +3,46 @@
 //! tree without loading any plugin.
 //!
 //! `<cache dir>/baseten/plugins.json`. A changed, added or removed file refreshes only its own
-//! entry. The cache is never trusted blindly: a missing, corrupt or edited cache (an entry whose
+//! entry. A run reads every entry's stamp and what a run needs of every plugin to decide which
+//! one owns a command (its name, its commands' paths, its groups' first words: a [`Summary`]),
+//! but keeps each manifest as its JSON text, parsed and checked only when that plugin's commands
+//! are built or listed ([`Cached::Manifest`]). The cache is never trusted blindly: a missing, corrupt or edited cache (an entry whose
 //! manifest fails the checks a loaded plugin must pass) is discarded and rebuilt, an unwritable
 //! one bypassed, never fatal; and a plugin loaded to run a command whose manifest differs from
 //! its entry refreshes the entry.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use baseten_plugin_api::protocol::Manifest;
 
 use crate::context::Context;
 use crate::env_vars;
 use crate::files::{self, Links};
-use crate::plugins::{PluginKind, validate};
+use crate::plugins::PluginKind;
 
-/// Bumped when the entry format changes; an older file is then ignored and rebuilt.
-const CACHE_FORMAT: u32 = 3;
+/// Bumped when the entry format changes; an older file is then ignored and rebuilt. (4: a
+/// manifest is checked when it is used, not when the file is read.)
+const CACHE_FORMAT: u32 = 4;
 
 /// What identifies one version of a plugin file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     pub size: u64,
-    pub modified_ns: u128,
+    /// Nanoseconds since 1970, saturated (until the year 2554). 64 bits, not 128: serde_json
+    /// reads a 128-bit number through a buffer of its own, a tenth of reading the cache.
+    pub modified_ns: u64,
     /// When the inode last changed (a `chmod`, a rename over it, a copy keeping the mtime).
     #[serde(default)]
-    pub changed_ns: i128,
+    pub changed_ns: i64,
     #[serde(default)]
     pub device: u64,
     #[serde(default)]
@@ -47,7 +57,9 @@ impl FileStamp {
             .ok()?
             .duration_since(UNIX_EPOCH)
             .ok()?
-            .as_nanos();
+            .as_nanos()
+            .try_into()
+            .unwrap_or(u64::MAX);
         let (changed_ns, device, inode) = identity(metadata);
         Some(Self {
             size: metadata.len(),
@@ -60,17 +72,20 @@ impl FileStamp {
 }
 
 #[cfg(unix)]
-fn identity(metadata: &fs::Metadata) -> (i128, u64, u64) {
+fn identity(metadata: &fs::Metadata) -> (i64, u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (
-        i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+        metadata
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(metadata.ctime_nsec()),
         metadata.dev(),
         metadata.ino(),
     )
 }
 
 #[cfg(not(unix))]
-fn identity(_metadata: &fs::Metadata) -> (i128, u64, u64) {
+fn identity(_metadata: &fs::Metadata) -> (i64, u64, u64) {
     (0, 0, 0)
 }
 
@@ -89,13 +104,90 @@ pub enum Examined {
     },
 }
 
+/// An entry's [`Examined`] as the file holds it: the same JSON, a manifest kept as its text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Stored {
+    Manifest(Box<RawValue>),
+    Failed(String),
+    Incompatible {
+        manifest: Option<Manifest>,
+        reason: String,
+    },
+}
+
+/// What deciding which plugin owns a command needs of a manifest, read from its text without
+/// the rest (flags, help, examples).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    #[serde(default, deserialize_with = "paths")]
+    pub commands: Vec<Vec<String>>,
+    #[serde(default, deserialize_with = "paths")]
+    pub groups: Vec<Vec<String>>,
+}
+
+/// `[{"path": [...], ...}, ...]` read as the list of paths.
+fn paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Pathed {
+        path: Vec<String>,
+    }
+    let pathed = Vec::<Pathed>::deserialize(deserializer)?;
+    Ok(pathed.into_iter().map(|pathed| pathed.path).collect())
+}
+
+impl Summary {
+    /// The summary of a manifest already parsed.
+    pub fn of(manifest: &Manifest) -> Self {
+        Self {
+            name: manifest.name.clone(),
+            commands: manifest
+                .commands
+                .iter()
+                .map(|spec| spec.path.clone())
+                .collect(),
+            groups: manifest
+                .groups
+                .iter()
+                .map(|group| group.path.clone())
+                .collect(),
+        }
+    }
+
+    /// The first words of its commands and groups: a command line that names none of them
+    /// does not need this plugin's manifest.
+    pub fn first_words(&self) -> impl Iterator<Item = &str> {
+        self.commands
+            .iter()
+            .chain(&self.groups)
+            .filter_map(|path| path.first().map(String::as_str))
+    }
+}
+
+/// What the cache holds for a current file.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    /// A manifest that passed the checks when it was stored: its summary, and its text to parse
+    /// (and check again) when it is used.
+    Manifest {
+        summary: Summary,
+        text: Box<RawValue>,
+    },
+    /// A file that is not a usable plugin: few, kept whole.
+    Other(Examined),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     stamp: FileStamp,
     /// A library or an executable (format 3).
     #[serde(default)]
     kind: PluginKind,
-    examined: Examined,
+    examined: Stored,
+    /// Read from `examined` when the file is read.
+    #[serde(skip)]
+    summary: Summary,
     /// Asked again on the next run: the first time a plugin gave no answer in time (a slow cold
     /// start). A second such answer in a row stays until the file changes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -108,7 +200,48 @@ struct CacheFile {
     /// The host version that wrote it: a new host re-reads every plugin once, since its
     /// validation rules may differ.
     host_version: String,
-    entries: BTreeMap<PathBuf, Entry>,
+    entries: BTreeMap<Key, Entry>,
+}
+
+/// An entry's path, ordered by its bytes: `Path`'s own order compares component by component,
+/// which was a quarter of a warm run's instructions with 100 plugins (reading the map in, then
+/// one look-up per file). Paths come from the search folders as written, so equal paths are
+/// equal bytes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Key(PathBuf);
+
+impl Key {
+    fn bytes(&self) -> &[u8] {
+        self.0.as_os_str().as_encoded_bytes()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+/// `OsStr` orders by the same bytes, so a path looks an entry up without a copy.
+impl Borrow<OsStr> for Key {
+    fn borrow(&self) -> &OsStr {
+        self.0.as_os_str()
+    }
 }
 
 /// The cache as read at start-up, with what this run changed.
@@ -169,9 +302,30 @@ impl ManifestCache {
         self.path.as_deref()
     }
 
-    /// What the cache knows of `path` at `stamp`, if it is still current.
-    pub fn get(&mut self, path: &Path, stamp: &FileStamp) -> Option<Examined> {
-        let entry = self.file.entries.get(path)?;
+    /// A cache that starts empty because the one on disk was found corrupt after it was read
+    /// (an entry's manifest failed its checks when it was used): rewritten by this run.
+    pub fn discarded(context: &Context, problem: &str) -> Self {
+        let path = cache_file(context);
+        Self {
+            problem: path.as_ref().map(|path| {
+                format!(
+                    "ignored corrupt plugin cache `{}`: {problem}",
+                    path.display()
+                )
+            }),
+            path,
+            file: CacheFile::default(),
+            changed: true,
+            hits: 0,
+            misses: 0,
+            retried: Vec::new(),
+        }
+    }
+
+    /// What the cache knows of `path` at `stamp`, if it is still current. Asked once per file
+    /// and run: a manifest's summary is handed over, not kept.
+    pub fn get(&mut self, path: &Path, stamp: &FileStamp) -> Option<Cached> {
+        let entry = self.file.entries.get_mut(path.as_os_str())?;
         if entry.stamp != *stamp || entry.kind != super::discovery::kind_of(path) {
             return None;
         }
@@ -180,7 +334,18 @@ impl ManifestCache {
             return None;
         }
         self.hits += 1;
-        Some(entry.examined.clone())
+        Some(match &entry.examined {
+            // Taken, not copied: a run looks each file up once, and the summary is not saved.
+            Stored::Manifest(text) => Cached::Manifest {
+                summary: std::mem::take(&mut entry.summary),
+                text: text.clone(),
+            },
+            Stored::Failed(why) => Cached::Other(Examined::Failed(why.clone())),
+            Stored::Incompatible { manifest, reason } => Cached::Other(Examined::Incompatible {
+                manifest: manifest.clone(),
+                reason: reason.clone(),
+            }),
+        })
     }
 
     /// Records what loading `path` found.
@@ -198,12 +363,26 @@ impl ManifestCache {
     fn put_entry(&mut self, path: &Path, stamp: FileStamp, examined: Examined, retry: bool) {
         self.misses += 1;
         self.changed = true;
+        let (examined, summary) = match examined {
+            Examined::Manifest(manifest) => {
+                let Ok(text) = serde_json::value::to_raw_value(&manifest) else {
+                    return;
+                };
+                (Stored::Manifest(text), Summary::of(&manifest))
+            }
+            Examined::Failed(why) => (Stored::Failed(why), Summary::default()),
+            Examined::Incompatible { manifest, reason } => (
+                Stored::Incompatible { manifest, reason },
+                Summary::default(),
+            ),
+        };
         self.file.entries.insert(
-            path.to_path_buf(),
+            Key(path.to_path_buf()),
             Entry {
                 stamp,
                 kind: super::discovery::kind_of(path),
                 examined,
+                summary,
                 retry,
             },
         );
@@ -214,10 +393,11 @@ impl ManifestCache {
         let before = self.file.entries.len();
         // A set: a list searched once per entry compared paths component by component, 10,000
         // times with 100 plugins.
-        let seen: std::collections::HashSet<&Path> = seen.iter().map(PathBuf::as_path).collect();
+        let seen: std::collections::HashSet<&OsStr> =
+            seen.iter().map(|path| path.as_os_str()).collect();
         self.file
             .entries
-            .retain(|path, _| seen.contains(path.as_path()));
+            .retain(|path, _| seen.contains(path.0.as_os_str()));
         if self.file.entries.len() != before {
             self.changed = true;
         }
@@ -250,33 +430,58 @@ impl ManifestCache {
 
 /// The cache file's entries: `None` when written by another format or host version (rebuilt
 /// quietly), an error when it is not what this host writes: not JSON, or an entry no plugin
-/// could have produced (a manifest that fails the checks, e.g. a command with an empty path).
+/// could have produced (a command with an empty path or a built-in's word). The rest of a
+/// manifest's checks are made when it is used ([`super::Registry`]), where a failure discards
+/// the cache the same way.
 fn read(bytes: &[u8]) -> Result<Option<CacheFile>, String> {
-    let file = serde_json::from_slice::<CacheFile>(bytes).map_err(|error| error.to_string())?;
+    let mut file = serde_json::from_slice::<CacheFile>(bytes).map_err(|error| error.to_string())?;
     if file.format != CACHE_FORMAT || file.host_version != crate::VERSION {
         return Ok(None);
     }
-    for (path, entry) in &file.entries {
-        if let Examined::Manifest(manifest) = &entry.examined {
-            validate::check(manifest)
-                .map_err(|why| format!("the entry of `{}` is invalid: {why}", path.display()))?;
-        }
-        if let Examined::Incompatible {
-            manifest: Some(manifest),
-            ..
-        } = &entry.examined
-            && manifest
+    for (path, entry) in &mut file.entries {
+        let invalid =
+            |why: String| format!("the entry of `{}` is invalid: {why}", path.0.display());
+        match &entry.examined {
+            Stored::Manifest(text) => {
+                let summary = serde_json::from_str::<Summary>(text.get())
+                    .map_err(|error| invalid(format!("unreadable manifest: {error}")))?;
+                check_summary(&summary).map_err(invalid)?;
+                entry.summary = summary;
+            }
+            Stored::Incompatible {
+                manifest: Some(manifest),
+                ..
+            } if manifest
                 .commands
                 .iter()
-                .any(|command| command.path.is_empty())
-        {
-            return Err(format!(
-                "the entry of `{}` has a command with an empty path",
-                path.display()
-            ));
+                .any(|command| command.path.is_empty()) =>
+            {
+                return Err(format!(
+                    "the entry of `{}` has a command with an empty path",
+                    path.0.display()
+                ));
+            }
+            Stored::Incompatible { .. } | Stored::Failed(_) => {}
         }
     }
     Ok(Some(file))
+}
+
+/// What deciding ownership relies on, checked for every entry as [`super::validate::check`] would: no
+/// empty command path, no command under a built-in's word.
+fn check_summary(summary: &Summary) -> Result<(), String> {
+    for path in &summary.commands {
+        let named = path.join(" ");
+        let Some(first) = path.first() else {
+            return Err(format!("command `{named}`: empty command path"));
+        };
+        if crate::commands::is_reserved_word(first) {
+            return Err(format!(
+                "command `{named}` takes over the built-in command `{first}`"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `$XDG_CACHE_HOME/baseten/plugins.json`, else `~/.cache/baseten/plugins.json`.
@@ -317,20 +522,25 @@ mod tests {
         cache.save().expect("saves");
 
         let mut cache = ManifestCache::open(&context);
+        let Some(Cached::Manifest { summary, text }) = cache.get(&plugin, &stamp) else {
+            panic!("no manifest cached");
+        };
+        assert_eq!(summary, Summary::of(&manifest()));
         assert_eq!(
-            cache.get(&plugin, &stamp),
-            Some(Examined::Manifest(manifest()))
+            serde_json::from_str::<Manifest>(text.get()).expect("parses"),
+            manifest()
         );
-        assert_eq!(
-            cache.get(
-                &plugin,
-                &FileStamp {
-                    size: 11,
-                    modified_ns: 5,
-                    ..FileStamp::default()
-                }
-            ),
-            None
+        assert!(
+            cache
+                .get(
+                    &plugin,
+                    &FileStamp {
+                        size: 11,
+                        modified_ns: 5,
+                        ..FileStamp::default()
+                    }
+                )
+                .is_none()
         );
         assert_eq!(cache.hits, 1);
     }
@@ -382,7 +592,48 @@ mod tests {
             "{:?}",
             cache.problem
         );
-        assert_eq!(cache.get(Path::new("/p"), &FileStamp::default()), None);
+        assert!(cache.get(Path::new("/p"), &FileStamp::default()).is_none());
+    }
+
+    #[test]
+    fn a_summary_holds_the_paths_alone() {
+        let summary: Summary = serde_json::from_str(
+            r#"{"name":"x","version":"1.0.0","plugin_api_version":"1.1.0","description":"d",
+                "groups":[{"path":["x"],"about":"X things"}],
+                "commands":[{"path":["x","list"],"about":"List","flags":[{"long":"all"}]},
+                            {"path":["y"],"about":"Y"}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(summary.name, "x");
+        assert_eq!(summary.commands, [vec!["x", "list"], vec!["y"]]);
+        assert_eq!(summary.groups, [vec!["x"]]);
+        assert_eq!(summary.first_words().collect::<Vec<_>>(), ["x", "y", "x"]);
+    }
+
+    #[test]
+    fn an_entry_under_a_built_in_word_discards_the_cache_when_read() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let home_path = home.path().to_string_lossy().into_owned();
+        let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
+        let mut cache = ManifestCache::open(&context);
+        cache.put(
+            Path::new("/p"),
+            FileStamp::default(),
+            Examined::Manifest(manifest()),
+        );
+        cache.save().expect("saves");
+        let file = home.path().join("baseten").join("plugins.json");
+        let text = fs::read_to_string(&file).expect("reads");
+        fs::write(&file, text.replace(r#"["x","list"]"#, r#"["auth","x"]"#)).expect("writes");
+        let cache = ManifestCache::open(&context);
+        assert!(
+            cache
+                .problem
+                .as_deref()
+                .is_some_and(|why| why.contains("takes over the built-in command `auth`")),
+            "{:?}",
+            cache.problem
+        );
     }
 
     #[test]

@@ -128,9 +128,9 @@ pub fn plugin_files(folders: &[PathBuf]) -> Scan {
         if found.is_empty() {
             continue;
         }
-        // Each entry's path built once: as a key of `sort_by_key` it was built (and allocated)
-        // twice per comparison, a tenth of a warm run with 100 plugins.
-        found.sort_by_cached_key(fs::DirEntry::path);
+        // By file name: within one folder the order of the paths, but compared as bytes, not
+        // component by component (and each name taken once, not twice per comparison).
+        found.sort_by_cached_key(fs::DirEntry::file_name);
         let folder_problem = fs::metadata(folder)
             .ok()
             .and_then(|metadata| untrusted("its folder", folder, &metadata));
@@ -230,24 +230,32 @@ fn untrusted_target(link: &Path) -> Option<String> {
 /// Why `path` (a plugin file, or a folder holding one) could be replaced by someone else: owned
 /// by another user than this one or root, or writable by group or others.
 fn untrusted(what: &str, path: &Path, metadata: &fs::Metadata) -> Option<String> {
+    // Worded only when there is something to say: this runs for every plugin on every start.
+    let owner = foreign_owner(metadata);
+    if owner.is_none() && !writable_by_others(metadata) {
+        return None;
+    }
     let what = if what.is_empty() {
         format!("`{}`", path.display())
     } else {
         format!("{what} `{}`", path.display())
     };
-    if let Some(owner) = foreign_owner(metadata) {
+    if let Some(owner) = owner {
         return Some(format!(
             "{what} is owned by another user (uid {owner}), not by you or root"
         ));
     }
-    writable_by_others(metadata).then(|| format!("{what} is writable by group or others"))
+    Some(format!("{what} is writable by group or others"))
 }
 
 #[cfg(unix)]
 fn foreign_owner(metadata: &fs::Metadata) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
+    use std::sync::OnceLock;
+    // Asked once: the effective user does not change during a run.
+    static ME: OnceLock<u32> = OnceLock::new();
     // SAFETY: geteuid(2) cannot fail and touches no memory.
-    let me = unsafe { libc::geteuid() };
+    let me = *ME.get_or_init(|| unsafe { libc::geteuid() });
     let owner = metadata.uid();
     (owner != me && owner != 0).then_some(owner)
 }
@@ -318,7 +326,7 @@ pub fn executable_file_name_for(name: &str) -> String {
 
 /// The plugin name an executable plugin's file name carries: `baseten-plugin-whoami` →
 /// `whoami`; lowercase letters, digits and `-` only, and `.exe` on Windows.
-fn executable_name(path: &Path) -> Option<String> {
+fn executable_name(path: &Path) -> Option<&str> {
     let file_name = path.file_name()?.to_str()?;
     let stem = if std::env::consts::EXE_SUFFIX.is_empty() {
         file_name
@@ -330,7 +338,7 @@ fn executable_name(path: &Path) -> Option<String> {
         && name
             .bytes()
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
-    valid.then(|| name.to_owned())
+    valid.then_some(name)
 }
 
 /// Whether a file has an execute bit (Unix); elsewhere its `.exe` name says so.
@@ -349,7 +357,7 @@ fn is_executable(_metadata: &fs::Metadata) -> bool {
 /// `baseten-plugin-whoami` → `whoami`.
 pub fn name_from_file(path: &Path) -> Option<String> {
     if let Some(name) = executable_name(path) {
-        return Some(name);
+        return Some(name.to_owned());
     }
     let file_name = path.file_name()?.to_str()?;
     let stem = file_name

@@ -17,10 +17,12 @@ mod services;
 pub mod validate;
 
 use std::cell::OnceCell;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use baseten_plugin_api::abi::LoadedPlugin;
 use baseten_plugin_api::protocol::{CommandSpec, GroupSpec, Manifest};
+use serde_json::value::RawValue;
 
 use crate::context::Context;
 use crate::log::Logger;
@@ -58,8 +60,11 @@ pub struct PluginRecord {
     pub path: PathBuf,
     /// A library or an executable.
     pub kind: PluginKind,
-    /// Its manifest, when it could be read.
+    /// Its manifest, when it could be read (and, for a manifest the cache holds, once it is
+    /// needed: see [`Registry::discover_for`]).
     pub manifest: Option<Manifest>,
+    /// A manifest the cache holds that this run has not needed yet.
+    pending: Option<Pending>,
     /// Whether it is used, and why not.
     pub status: PluginStatus,
     /// The library, once loaded: only when one of its commands runs. Discovery reads unknown
@@ -74,7 +79,33 @@ pub struct PluginRecord {
 struct CachedAs {
     cache_file: PathBuf,
     stamp: cache::FileStamp,
-    examined: cache::Examined,
+    /// What the entry says, once read (`None` while its manifest is pending).
+    examined: Option<cache::Examined>,
+}
+
+/// A cached manifest not parsed yet: what deciding ownership needs, and its text.
+#[derive(Debug)]
+struct Pending {
+    summary: cache::Summary,
+    text: Box<RawValue>,
+}
+
+/// Which manifests a run needs parsed: every one, or those of the plugins with a command or
+/// group whose first word is a word of the command line (the plugins [`crate::cli::tree::for_args`]
+/// builds commands of).
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    All,
+    Named(&'a [OsString]),
+}
+
+impl Scope<'_> {
+    fn keeps(&self, word: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Named(args) => args.iter().skip(1).any(|arg| arg == word),
+        }
+    }
 }
 
 /// Whether a plugin is used.
@@ -107,10 +138,35 @@ impl std::fmt::Display for PluginStatus {
 impl PluginRecord {
     /// The plugin's name: from its manifest, else from its file name.
     pub fn name(&self) -> String {
-        match &self.manifest {
-            Some(manifest) => manifest.name.clone(),
-            None => discovery::name_from_file(&self.path)
+        match (&self.manifest, &self.pending) {
+            (Some(manifest), _) => manifest.name.clone(),
+            (None, Some(pending)) => pending.summary.name.clone(),
+            (None, None) => discovery::name_from_file(&self.path)
                 .unwrap_or_else(|| self.path.display().to_string()),
+        }
+    }
+
+    /// Parses and checks the manifest the cache holds, if it is pending. A manifest that fails
+    /// the checks was not written by this host (it checked it before storing it): the cache is
+    /// corrupt, and the error says so.
+    fn parse_pending(&mut self) -> Result<(), String> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        match read_manifest(pending.text.get()) {
+            cache::Examined::Manifest(manifest) => {
+                if let Some(cached) = &mut self.cached {
+                    cached.examined = Some(cache::Examined::Manifest(manifest.clone()));
+                }
+                self.manifest = Some(manifest);
+                Ok(())
+            }
+            cache::Examined::Failed(why) | cache::Examined::Incompatible { reason: why, .. } => {
+                Err(format!(
+                    "the entry of `{}` is invalid: {why}",
+                    self.path.display()
+                ))
+            }
         }
     }
 
@@ -125,9 +181,11 @@ impl PluginRecord {
                     return Err("an executable plugin is run, not loaded".to_owned());
                 }
                 let plugin = LoadedPlugin::load(&self.path).map_err(|error| error.to_string())?;
-                if let Some(cached) = &self.cached {
+                if let Some(cached) = &self.cached
+                    && let Some(examined) = &cached.examined
+                {
                     let fresh = read_manifest(&plugin.manifest_json());
-                    if fresh != cached.examined {
+                    if fresh != *examined {
                         let mut cache =
                             cache::ManifestCache::open_at(Some(cached.cache_file.clone()));
                         cache.put(&self.path, cached.stamp.clone(), fresh.clone());
@@ -156,13 +214,48 @@ pub struct Registry {
     cache_report: String,
     /// The folders of the plugins bundled with the executable: their group descriptions win.
     bundled_folders: Vec<PathBuf>,
+    /// Whether every manifest is parsed (none pending).
+    complete: bool,
 }
 
 impl Registry {
     /// Finds and checks every plugin in the search folders. Files the manifest cache has a
     /// current entry for are not loaded; the others are read in child processes, all at once.
-    pub fn discover(context: &Context) -> Self {
-        let mut cache = cache::ManifestCache::open(context);
+    /// Of the cached manifests only those `scope` needs are parsed: every file is still
+    /// examined (stamp and trust) and which plugin owns which command decided from the cache's
+    /// summaries, so shadowing and `-v` do not depend on the scope; [`Registry::complete`]
+    /// parses the rest.
+    pub fn discover_for(context: &Context, scope: Scope<'_>) -> Self {
+        match Self::discover_with(context, cache::ManifestCache::open(context), scope) {
+            Ok(registry) => registry,
+            Err(problem) => Self::rediscover(context, &problem),
+        }
+    }
+
+    /// Parses every manifest still pending, for the whole tree, help and the built-ins that
+    /// list plugins. A cached manifest that fails its checks discards the cache, as reading it
+    /// would have: every plugin is read again.
+    pub fn complete(&mut self, context: &Context) {
+        if self.complete {
+            return;
+        }
+        match self.parse_pending(Scope::All) {
+            Ok(()) => self.complete = true,
+            Err(problem) => *self = Self::rediscover(context, &problem),
+        }
+    }
+
+    /// Discovery again with the cache found corrupt: nothing cached, nothing pending.
+    fn rediscover(context: &Context, problem: &str) -> Self {
+        let cache = cache::ManifestCache::discarded(context, problem);
+        Self::discover_with(context, cache, Scope::All).unwrap_or_default()
+    }
+
+    fn discover_with(
+        context: &Context,
+        mut cache: cache::ManifestCache,
+        scope: Scope<'_>,
+    ) -> Result<Self, String> {
         let scan = discovery::plugin_files(&search_folders(context));
         let mut records = Vec::with_capacity(scan.files.len());
         let mut seen = Vec::with_capacity(scan.files.len());
@@ -193,11 +286,21 @@ impl Registry {
                 let cached = cache.path().map(|cache_file| CachedAs {
                     cache_file: cache_file.to_path_buf(),
                     stamp,
-                    examined: answer.examined.clone(),
+                    examined: Some(answer.examined.clone()),
                 });
                 records[index] = record_of(path, Some(answer.examined), cached);
             }
         }
+        let mut registry = Self {
+            records,
+            skipped: scan.skipped,
+            cache_report: String::new(),
+            bundled_folders: discovery::bundled_folders(context),
+            complete: false,
+        };
+        registry.resolve_shadowing();
+        registry.parse_pending(scope)?;
+        registry.complete = matches!(scope, Scope::All);
         cache.retain_only(&seen);
         let saved = cache.save();
         let mut cache_report = format!(
@@ -207,14 +310,27 @@ impl Registry {
         for problem in cache.problem.iter().chain(saved.as_ref().err()) {
             cache_report.push_str(&format!("; {problem}"));
         }
-        let mut registry = Self {
-            records,
-            skipped: scan.skipped,
-            cache_report,
-            bundled_folders: discovery::bundled_folders(context),
-        };
-        registry.resolve_shadowing();
-        registry
+        registry.cache_report = cache_report;
+        Ok(registry)
+    }
+
+    /// Parses the pending manifests `scope` needs: every one, or those of the plugins in use
+    /// (not shadowed) with a command or group under a word of the line.
+    fn parse_pending(&mut self, scope: Scope<'_>) -> Result<(), String> {
+        for record in &mut self.records {
+            let wanted = match (&record.pending, scope) {
+                (None, _) => false,
+                (Some(_), Scope::All) => true,
+                (Some(pending), Scope::Named(_)) => {
+                    record.status == PluginStatus::Ok
+                        && pending.summary.first_words().any(|word| scope.keeps(word))
+                }
+            };
+            if wanted {
+                record.parse_pending()?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes under `-v` how the cache served and every plugin that is not used.
@@ -292,16 +408,29 @@ impl Registry {
             if record.status != PluginStatus::Ok {
                 continue;
             }
-            let Some(manifest) = &record.manifest else {
-                continue;
-            };
-            if names.contains(&manifest.name) {
-                record.status =
-                    PluginStatus::Shadowed(format!("an earlier plugin named `{}`", manifest.name));
+            // From the manifest, or from the cache's summary of it while it is pending.
+            let (name, commands): (&String, Vec<&[String]>) =
+                match (&record.manifest, &record.pending) {
+                    (Some(manifest), _) => (
+                        &manifest.name,
+                        manifest
+                            .commands
+                            .iter()
+                            .map(|spec| spec.path.as_slice())
+                            .collect(),
+                    ),
+                    (None, Some(pending)) => (
+                        &pending.summary.name,
+                        pending.summary.commands.iter().map(Vec::as_slice).collect(),
+                    ),
+                    (None, None) => continue,
+                };
+            if names.contains(name) {
+                record.status = PluginStatus::Shadowed(format!("an earlier plugin named `{name}`"));
                 continue;
             }
-            let clash = manifest.commands.iter().find_map(|spec| {
-                let first = spec.path.first().map_or("", String::as_str);
+            let clash = commands.iter().find_map(|path| {
+                let first = path.first().map_or("", String::as_str);
                 if crate::commands::is_reserved_word(first) {
                     return Some(format!("the built-in `{first}` command"));
                 }
@@ -309,20 +438,20 @@ impl Registry {
                     .get(first)
                     .into_iter()
                     .flatten()
-                    .find(|(path, _)| overlaps(path, &spec.path))
+                    .find(|(claimed, _)| overlaps(claimed, path))
                     .map(|(_, owner)| format!("plugin `{owner}`"))
             });
             if let Some(by) = clash {
                 record.status = PluginStatus::Shadowed(by);
                 continue;
             }
-            names.insert(manifest.name.clone());
-            for spec in &manifest.commands {
-                let first = spec.path.first().cloned().unwrap_or_default();
+            names.insert(name.clone());
+            for path in commands {
+                let first = path.first().cloned().unwrap_or_default();
                 claimed
                     .entry(first)
                     .or_default()
-                    .push((spec.path.clone(), manifest.name.clone()));
+                    .push((path.to_vec(), name.clone()));
             }
         }
     }
@@ -396,17 +525,27 @@ fn examine(
             None,
         ));
     };
-    match cache.get(&path, &stamp) {
-        Some(examined) => {
-            let cached = cache.path().map(|cache_file| CachedAs {
-                cache_file: cache_file.to_path_buf(),
-                stamp,
-                examined: examined.clone(),
-            });
-            Ok(record_of(path, Some(examined), cached))
+    let cached = cache
+        .get(&path, &stamp)
+        .ok_or_else(|| (path.clone(), stamp.clone()))?;
+    let cached_as = |examined| {
+        cache.path().map(|cache_file| CachedAs {
+            cache_file: cache_file.to_path_buf(),
+            stamp,
+            examined,
+        })
+    };
+    Ok(match cached {
+        cache::Cached::Manifest { summary, text } => PluginRecord {
+            pending: Some(Pending { summary, text }),
+            status: PluginStatus::Ok,
+            ..record_of(path, None, cached_as(None))
+        },
+        cache::Cached::Other(examined) => {
+            let cached = cached_as(Some(examined.clone()));
+            record_of(path, Some(examined), cached)
         }
-        None => Err((path, stamp)),
-    }
+    })
 }
 
 /// The record of a file from what reading it found (`None`: not read yet).
@@ -427,6 +566,7 @@ fn record_of(
         kind: discovery::kind_of(&path),
         path,
         manifest,
+        pending: None,
         status,
         loaded: OnceCell::new(),
         cached,
@@ -493,6 +633,121 @@ mod tests {
             .map(|group| group.about.as_str())
             .collect();
         assert_eq!(abouts, ["Manage your organization", "Other words"]);
+    }
+
+    /// A record as a warm cache gives it: the manifest pending, as its text and summary.
+    fn pending(record: PluginRecord) -> PluginRecord {
+        let manifest = record.manifest.expect("a manifest");
+        PluginRecord {
+            pending: Some(Pending {
+                summary: cache::Summary::of(&manifest),
+                text: serde_json::value::to_raw_value(&manifest).expect("encodes"),
+            }),
+            manifest: None,
+            ..record
+        }
+    }
+
+    fn statuses(registry: &Registry) -> Vec<String> {
+        registry
+            .records
+            .iter()
+            .map(|record| format!("{} {}", record.name(), record.status))
+            .collect()
+    }
+
+    /// `team` twice (shadowed by name), `other` beside it, and `keys` claiming `org team list`
+    /// too (shadowed by a clash of paths).
+    fn clashing_records() -> Vec<PluginRecord> {
+        let mut keys = plugin_in("/d", "keys", "D");
+        if let Some(manifest) = &mut keys.manifest {
+            manifest.commands[0].path = words("org team list");
+        }
+        vec![
+            plugin_in("/a", "team", "A"),
+            plugin_in("/b", "team", "B"),
+            plugin_in("/c", "other", "C"),
+            keys,
+        ]
+    }
+
+    #[test]
+    fn shadowing_from_the_caches_summaries_is_shadowing_from_the_manifests() {
+        let mut parsed = Registry {
+            records: clashing_records(),
+            ..Registry::default()
+        };
+        let mut lazy = Registry {
+            records: clashing_records().into_iter().map(pending).collect(),
+            ..Registry::default()
+        };
+        for registry in [&mut parsed, &mut lazy] {
+            registry.resolve_shadowing();
+        }
+        assert_eq!(statuses(&parsed), statuses(&lazy));
+        assert_eq!(
+            statuses(&lazy),
+            [
+                "team ok",
+                "team shadowed by an earlier plugin named `team`",
+                "other ok",
+                "keys shadowed by plugin `team`",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_named_plugins_in_use_are_parsed() {
+        let mut records: Vec<PluginRecord> = clashing_records().into_iter().map(pending).collect();
+        let mut elsewhere = plugin_in("/e", "far", "E");
+        if let Some(manifest) = &mut elsewhere.manifest {
+            manifest.groups[0].path = words("far");
+            manifest.commands[0].path = words("far list");
+        }
+        records.push(pending(elsewhere));
+        let mut registry = Registry {
+            records,
+            ..Registry::default()
+        };
+        registry.resolve_shadowing();
+        let args: Vec<OsString> = ["baseten", "org", "team", "list"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        registry.parse_pending(Scope::Named(&args)).expect("parses");
+        let parsed: Vec<bool> = registry
+            .records
+            .iter()
+            .map(|record| record.manifest.is_some())
+            .collect();
+        // The shadowed ones and the plugin of `far` stay pending.
+        assert_eq!(parsed, [true, false, true, false, false]);
+        registry.parse_pending(Scope::All).expect("parses");
+        assert!(
+            registry
+                .records
+                .iter()
+                .all(|record| record.manifest.is_some())
+        );
+    }
+
+    #[test]
+    fn a_pending_manifest_that_fails_its_checks_is_a_corrupt_cache() {
+        let mut record = pending(plugin_in("/a", "team", "A"));
+        if let Some(pending) = &mut record.pending {
+            pending.text = RawValue::from_string(
+                pending
+                    .text
+                    .get()
+                    .replace(r#""plugin_api_version":"1."#, r#""plugin_api_version":"9."#),
+            )
+            .expect("JSON");
+        }
+        let why = record.parse_pending().expect_err("refused");
+        assert!(
+            why.starts_with("the entry of `/a/") && why.contains("plugin API 9."),
+            "{why}"
+        );
     }
 
     #[test]

@@ -56,6 +56,8 @@ mod passthrough;
 mod pipe_driver;
 #[path = "e2e/plugin_cache.rs"]
 mod plugin_cache;
+#[path = "e2e/plugin_index.rs"]
+mod plugin_index;
 #[path = "e2e/plugin_safety.rs"]
 mod plugin_safety;
 #[path = "e2e/plugins.rs"]
