@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 
+use baseten_plugin_api::OutputMode;
 use jaq_core::load::{Arena, File, Loader, lex, parse};
 use jaq_core::{Ctx, Vars, compile, data, load};
 use jaq_json::{Num, Val};
@@ -191,19 +192,22 @@ impl JqFilter {
         self.run_on_input(parse_input(json_text)?, environment, emit)
     }
 
-    /// [`Self::run_streaming`] in a process that exits right after: the input's values are
-    /// left for the exit to reclaim. Freeing them one by one (a million small allocations for
-    /// a 12 MB payload) costs about as much as the filter itself.
+    /// [`Self::run_streaming`] in a process that exits right after, over a payload that lives
+    /// as long as the process: strings point into the payload instead of copying it, the
+    /// input's values are left for the exit to reclaim (freeing them one by one, a million
+    /// small allocations for a 12 MB payload, costs about as much as the filter itself), and
+    /// each output is handed over as a jaq value, to be written without a `serde_json` tree.
     pub fn run_streaming_before_exit(
         &self,
-        json_text: &str,
+        json_text: &'static str,
         environment: &[(OsString, OsString)],
-        emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+        emit: &mut dyn FnMut(JqOutput<'_>) -> Result<(), RunError>,
     ) -> Result<(), RunError> {
-        let input = parse_input(json_text)?;
+        let input =
+            crate::jq_process::arena::reading(json_text.len(), || parse_static_input(json_text))?;
         // Containers are reference counted: this keeps the whole tree alive past the filter.
         let kept = input.clone();
-        let result = self.run_on_input(input, environment, emit);
+        let result = self.run_vals(input, environment, &mut |val| emit(JqOutput(&val)));
         std::mem::forget(kept);
         result
     }
@@ -214,13 +218,22 @@ impl JqFilter {
         environment: &[(OsString, OsString)],
         emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
     ) -> Result<(), RunError> {
+        self.run_vals(input, environment, &mut |val| {
+            let value = val_to_json(&val, 0).map_err(RunError::Jq)?;
+            emit(value).map_err(RunError::Output)
+        })
+    }
+
+    fn run_vals(
+        &self,
+        input: Val,
+        environment: &[(OsString, OsString)],
+        emit: &mut dyn FnMut(Val) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([env_object(environment)]));
         for output in self.filter.id.run((ctx, input)) {
             match output {
-                Ok(val) => {
-                    let value = val_to_json(&val, 0).map_err(RunError::Jq)?;
-                    emit(value).map_err(RunError::Output)?;
-                }
+                Ok(val) => emit(val)?,
                 Err(exn) => {
                     let error = match exn.get_err() {
                         Ok(err) => describe_runtime_error(err),
@@ -238,11 +251,29 @@ impl JqFilter {
     }
 }
 
-/// The payload as a jaq value. The fast path (serde, straight into jaq values) refuses numbers
-/// beyond `f64` (`1e400`) and nesting deeper than 128 levels, which jq accepts: those payloads
-/// are read again with jaq's own parser, which keeps such numbers as written and has no depth
-/// limit (the filter runs on a large stack).
+/// The payload as a jaq value, its strings copied out of `json_text`.
 fn parse_input(json_text: &str) -> Result<Val, RunError> {
+    match Reader::read(json_text, |text| Val::utf8_str(text.as_bytes().to_vec())) {
+        Some(value) => Ok(value),
+        None => parse_input_slowly(json_text),
+    }
+}
+
+/// The payload as a jaq value whose strings point into `json_text` rather than copy it (text
+/// that lives as long as the process: the `__jq` child's payload, never freed).
+fn parse_static_input(json_text: &'static str) -> Result<Val, RunError> {
+    match Reader::read(json_text, |text| Val::utf8_str(text.as_bytes())) {
+        Some(value) => Ok(value),
+        None => parse_input_slowly(json_text),
+    }
+}
+
+/// The payload as a jaq value, for what [`Reader`] leaves: serde, straight into jaq values,
+/// then, for numbers beyond `f64` (`1e400`) and nesting deeper than 128 levels, which jq
+/// accepts and serde refuses, jaq's own parser, which keeps such numbers as written and has no
+/// depth limit (the filter runs on a large stack). Malformed text is reported with serde's
+/// words.
+fn parse_input_slowly(json_text: &str) -> Result<Val, RunError> {
     let keys = KeyCache::default();
     let mut reader = serde_json::Deserializer::from_str(json_text);
     let parsed = ValueSeed(&keys)
@@ -255,6 +286,230 @@ fn parse_input(json_text: &str) -> Result<Val, RunError> {
             ))))
         })
     })
+}
+
+/// A JSON reader into jaq values, for the common case: strict JSON that serde reads without
+/// complaint, nested less deeply than serde allows. It gives up (`None`) on anything else, and
+/// the caller reads the text again with [`parse_input_slowly`]: whatever it returns is what
+/// serde would have returned. What it does unlike serde: a string without escapes becomes a
+/// value through `string` without an intermediate copy (a slice of a text that outlives the
+/// values is not copied at all), and each array and object is built at its final size (the
+/// items of those being read wait on two stacks shared by the whole text).
+struct Reader<'t, S> {
+    text: &'t str,
+    at: usize,
+    depth: usize,
+    string: S,
+    keys: Vec<(&'t str, Val)>,
+    items: Vec<Val>,
+    entries: Vec<(Val, Val)>,
+}
+
+/// A string read by [`Reader`]: a slice of the text, or unescaped.
+enum Text<'t> {
+    Slice(&'t str),
+    Unescaped(String),
+}
+
+impl<'t, S: Fn(&'t str) -> Val> Reader<'t, S> {
+    /// Deepest nesting read here; serde allows 128 levels.
+    const MAX_DEPTH: usize = 100;
+
+    fn read(text: &'t str, string: S) -> Option<Val> {
+        let mut reader = Self {
+            text,
+            at: 0,
+            depth: 0,
+            string,
+            keys: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
+        };
+        let value = reader.value()?;
+        reader.skip_whitespace();
+        (reader.at == text.len()).then_some(value)
+    }
+
+    fn skip_whitespace(&mut self) {
+        let bytes = self.text.as_bytes();
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after whitespace, consumed.
+    fn next_token(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        let byte = *self.text.as_bytes().get(self.at)?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn value(&mut self) -> Option<Val> {
+        match self.next_token()? {
+            b'"' => Some(match self.string()? {
+                Text::Slice(text) => (self.string)(text),
+                Text::Unescaped(text) => Val::utf8_str(text.into_bytes()),
+            }),
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b't' => self.literal(b"rue", Val::Bool(true)),
+            b'f' => self.literal(b"alse", Val::Bool(false)),
+            b'n' => self.literal(b"ull", Val::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, rest: &[u8], value: Val) -> Option<Val> {
+        let found = self.text.as_bytes().get(self.at..self.at + rest.len())?;
+        self.at += rest.len();
+        (found == rest).then_some(value)
+    }
+
+    /// A number: plain integers of up to 18 digits here, any other through serde, so that
+    /// every number gets serde's value (`-0` a float, floats rounded as serde rounds them).
+    fn number(&mut self) -> Option<Val> {
+        let start = self.at - 1;
+        let bytes = self.text.as_bytes();
+        let mut end = self.at;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(end) {
+            end += 1;
+        }
+        self.at = end;
+        let token = &self.text[start..end];
+        let digits = token.strip_prefix('-').unwrap_or(token);
+        let plain = (1..=18).contains(&digits.len())
+            && digits.bytes().all(|byte| byte.is_ascii_digit())
+            && (digits.len() == 1 || !digits.starts_with('0'))
+            && token != "-0";
+        if plain {
+            return token
+                .parse::<i64>()
+                .ok()
+                .map(|number| Val::Num(Num::from_integral(number)));
+        }
+        let keys = KeyCache::default();
+        let mut reader = serde_json::Deserializer::from_str(token);
+        let value = ValueSeed(&keys).deserialize(&mut reader).ok()?;
+        reader.end().ok()?;
+        Some(value)
+    }
+
+    /// The rest of a string whose opening quote was consumed.
+    fn string(&mut self) -> Option<Text<'t>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let mut end = start;
+        loop {
+            match *bytes.get(end)? {
+                b'"' => {
+                    self.at = end + 1;
+                    return Some(Text::Slice(&self.text[start..end]));
+                }
+                b'\\' => break,
+                // Control characters must be escaped.
+                0..0x20 => return None,
+                _ => end += 1,
+            }
+        }
+        // Escapes: serde reads the whole string, and refuses what it refuses.
+        loop {
+            match *bytes.get(end)? {
+                b'\\' => end += 2,
+                b'"' => break,
+                _ => end += 1,
+            }
+        }
+        let unescaped = serde_json::from_str::<String>(self.text.get(start - 1..=end)?).ok()?;
+        self.at = end + 1;
+        Some(Text::Unescaped(unescaped))
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= Self::MAX_DEPTH).then_some(())
+    }
+
+    fn array(&mut self) -> Option<Val> {
+        self.enter()?;
+        let base = self.items.len();
+        self.skip_whitespace();
+        if self.text.as_bytes().get(self.at) == Some(&b']') {
+            self.at += 1;
+        } else {
+            loop {
+                let item = self.value()?;
+                self.items.push(item);
+                match self.next_token()? {
+                    b',' => {}
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        let items: Vec<Val> = self.items.drain(base..).collect();
+        Some(Val::Arr(jaq_json::Rc::new(items)))
+    }
+
+    fn object(&mut self) -> Option<Val> {
+        self.enter()?;
+        let base = self.entries.len();
+        self.skip_whitespace();
+        if self.text.as_bytes().get(self.at) == Some(&b'}') {
+            self.at += 1;
+        } else {
+            loop {
+                if self.next_token()? != b'"' {
+                    return None;
+                }
+                let key = self.key()?;
+                if self.next_token()? != b':' {
+                    return None;
+                }
+                let value = self.value()?;
+                self.entries.push((key, value));
+                match self.next_token()? {
+                    b',' => {}
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        let entries = self.entries.drain(base..);
+        let mut map = jaq_json::Map::with_capacity_and_hasher(entries.len(), Default::default());
+        for (key, value) in entries {
+            // A repeated key keeps its first place and its last value, as in jq.
+            map.insert(key, value);
+        }
+        Some(Val::obj(map))
+    }
+
+    /// An object key: each distinct key (up to [`KeyCache::MAX_KEYS`] of them, as long as
+    /// [`KeyCache::MAX_KEY_BYTES`]) made once and shared by every object that has it.
+    fn key(&mut self) -> Option<Val> {
+        let text = self.string()?;
+        let key = match &text {
+            Text::Slice(text) => text,
+            Text::Unescaped(text) => text.as_str(),
+        };
+        if let Some((_, known)) = self.keys.iter().find(|(known, _)| *known == key) {
+            return Some(known.clone());
+        }
+        let (value, slice) = match text {
+            Text::Slice(text) => ((self.string)(text), Some(text)),
+            Text::Unescaped(text) => (Val::utf8_str(text.into_bytes()), None),
+        };
+        if let Some(slice) = slice
+            && self.keys.len() < KeyCache::MAX_KEYS
+            && slice.len() <= KeyCache::MAX_KEY_BYTES
+        {
+            self.keys.push((slice, value.clone()));
+        }
+        Some(value)
+    }
 }
 
 /// Object keys seen so far, each shared by every object that has it rather than allocated
@@ -408,6 +663,93 @@ fn val_to_json(val: &Val, depth: usize) -> Result<Value, JqError> {
             Value::Object(map)
         }
     })
+}
+
+/// One output of a filter, written straight from jaq's value (see [`JqOutput::write`]).
+pub struct JqOutput<'v>(&'v Val);
+
+impl JqOutput<'_> {
+    /// Writes the output like `output::write_jq_result` writes its `serde_json` value, byte
+    /// for byte, without building that value: a string raw, like `jq -r`; anything else as
+    /// JSON, indented under `json`; then a new line. An output nested too deeply is refused
+    /// before anything of it is written.
+    pub fn write(&self, mode: OutputMode, out: &mut dyn std::io::Write) -> Result<(), RunError> {
+        check_depth(self.0, 0).map_err(RunError::Jq)?;
+        let written = match self.0 {
+            Val::TStr(bytes) | Val::BStr(bytes) => {
+                out.write_all(String::from_utf8_lossy(bytes).as_bytes())
+            }
+            other if mode == OutputMode::Jsonl => {
+                serde_json::to_writer(&mut *out, &AsJson(other)).map_err(std::io::Error::from)
+            }
+            other => serde_json::to_writer_pretty(&mut *out, &AsJson(other))
+                .map_err(std::io::Error::from),
+        };
+        written
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(RunError::Output)
+    }
+}
+
+/// Fails as [`val_to_json`] does on a value nested too deeply.
+fn check_depth(val: &Val, depth: usize) -> Result<(), JqError> {
+    match val {
+        Val::Arr(items) => {
+            let depth = nested(depth)?;
+            items.iter().try_for_each(|item| check_depth(item, depth))
+        }
+        Val::Obj(entries) => {
+            let depth = nested(depth)?;
+            entries
+                .values()
+                .try_for_each(|item| check_depth(item, depth))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A jaq value serialized as its [`val_to_json`] value is (checked for depth beforehand).
+struct AsJson<'v>(&'v Val);
+
+impl serde::Serialize for AsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        match self.0 {
+            Val::Null => serializer.serialize_unit(),
+            Val::Bool(value) => serializer.serialize_bool(*value),
+            Val::Num(number) => num_to_json(number).serialize(serializer),
+            Val::TStr(bytes) | Val::BStr(bytes) => {
+                serializer.serialize_str(&String::from_utf8_lossy(bytes))
+            }
+            Val::Arr(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(&AsJson(item))?;
+                }
+                seq.end()
+            }
+            // Keys that are not text, or not valid UTF-8, may stand for the same JSON key:
+            // those objects go through `serde_json`'s map, which keeps one of them.
+            Val::Obj(entries) if !entries.keys().all(is_json_key) => val_to_json(self.0, 0)
+                .map_err(S::Error::custom)?
+                .serialize(serializer),
+            Val::Obj(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, item) in entries.iter() {
+                    let (Val::TStr(key) | Val::BStr(key)) = key else {
+                        return Err(S::Error::custom("object key is not a string"));
+                    };
+                    map.serialize_entry(&*String::from_utf8_lossy(key), &AsJson(item))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// A key that is written as it is: text in valid UTF-8.
+fn is_json_key(key: &Val) -> bool {
+    matches!(key, Val::TStr(bytes) | Val::BStr(bytes) if std::str::from_utf8(bytes).is_ok())
 }
 
 /// Depth of the children of a container at `depth`, or an error if too deep.
@@ -636,6 +978,114 @@ mod tests {
                 .run_on_text("[1] 2")
                 .is_err()
         );
+    }
+
+    /// What the reader makes of `text`, against what serde (and jaq's parser after it) make.
+    fn read_both_ways(text: &str) -> (Option<String>, Option<String>) {
+        let fast = Reader::read(text, |text| Val::utf8_str(text.as_bytes().to_vec()));
+        let slow = parse_input_slowly(text).ok();
+        (
+            fast.map(|value| format!("{value:?}")),
+            slow.map(|value| format!("{value:?}")),
+        )
+    }
+
+    #[test]
+    fn the_reader_reads_what_serde_reads_and_leaves_the_rest() {
+        let same = [
+            r#"{"a":1,"b":"x","a":[true,false,null],"c":{}}"#,
+            " \t\r\n[ 1 , -2 , 0 , -0 , 1.5 , -0.0 , 1e5 , 2E-3 , 12345678901234567 ] ",
+            "[123456789012345678, 1234567890123456789, 18446744073709551615, -9223372036854775808]",
+            "[18446744073709551616, 0.1, 1.7976931348623157e308, 5e-324, 3.0]",
+            r#"["", "plain", "\"quoted\"", "tab\t", "\u00e9\ud83d\ude00", "é😀", "a\\"]"#,
+            r#"{"\u0061":1,"a":2,"é":{"é":[]}}"#,
+            "\"top\"",
+            "true",
+            "null",
+            "7",
+        ];
+        for text in same {
+            let (fast, slow) = read_both_ways(text);
+            assert!(fast.is_some(), "the reader gave up on {text}");
+            assert_eq!(fast, slow, "for {text}");
+        }
+        // Left to serde and jaq's parser: numbers beyond f64, escapes serde refuses, deep
+        // nesting, and what is not JSON at all.
+        let left = [
+            "1e400",
+            r#""\ud800""#,
+            "[01]",
+            "[1,]",
+            "{\"a\":1,}",
+            "\"a\u{1}b\"",
+            "[1] 2",
+            "",
+            "nul",
+            "{\"a\" 1}",
+            "[1 2]",
+            "-",
+            "1.",
+            "\"open",
+        ];
+        for text in left {
+            assert_eq!(read_both_ways(text).0, None, "the reader took {text}");
+        }
+        for depth in [99, 100, 101, 127, 128, 129, 300] {
+            let text = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            let (fast, slow) = read_both_ways(&text);
+            assert_eq!(fast.is_some(), depth <= 100, "at depth {depth}");
+            assert!(slow.is_some(), "at depth {depth}");
+            if fast.is_some() {
+                assert_eq!(fast, slow, "at depth {depth}");
+            }
+        }
+    }
+
+    #[test]
+    fn outputs_are_written_as_their_json_values_are() {
+        let filter = JqFilter::compile(
+            r#"., .a, .b, .c, .d, [], {}, nan, infinite, -0, 1e1000, {(1|tostring): 1, "1": 2}, ("/w==" | @base64d), {("/w==" | @base64d): 1, "\ufffd": 2}, ([.a] | implode? // "x")"#,
+        )
+        .expect("compiles");
+        let text = r#"{"a":[1,2.5,-3,"x\n\u0001é"],"b":{"k":{"l":[{}]}},"c":"plain","d":null}"#;
+        let input = parse_input(text).expect("reads");
+        let mut outputs = Vec::new();
+        filter
+            .run_vals(input, &[], &mut |val| {
+                outputs.push(val);
+                Ok(())
+            })
+            .expect("runs");
+        assert!(outputs.len() > 10);
+        for mode in [OutputMode::Json, OutputMode::Jsonl] {
+            for output in &outputs {
+                let mut direct = Vec::new();
+                JqOutput(output).write(mode, &mut direct).expect("writes");
+                let mut through_value = Vec::new();
+                let value = val_to_json(output, 0).expect("converts");
+                crate::output::write_jq_result(&value, mode, &mut through_value).expect("writes");
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&through_value)
+                );
+            }
+        }
+        let refused = std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(|| {
+                let deep = (0..=MAX_OUTPUT_DEPTH).fold(Val::Null, |inner, _| {
+                    Val::Arr(jaq_json::Rc::new(vec![inner]))
+                });
+                let mut written = Vec::new();
+                let result = JqOutput(&deep).write(OutputMode::Json, &mut written);
+                // Freed one level at a time, it would take a deep stack too: left to the exit.
+                std::mem::forget(deep);
+                (matches!(result, Err(RunError::Jq(_))), written.is_empty())
+            })
+            .expect("a thread")
+            .join()
+            .expect("deep values are handled");
+        assert_eq!(refused, (true, true));
     }
 
     #[test]

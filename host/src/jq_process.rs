@@ -12,12 +12,15 @@ use std::io::{self, Read, Write};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 
 use baseten_plugin_api::OutputMode;
-use serde_json::Value;
 
 use crate::context::Context;
-use crate::jq::{JqError, JqFilter, RunError};
-use crate::output::write_jq_result;
+use crate::jq::{JqError, JqFilter, JqOutput, RunError};
 use crate::terminal::ProcessIo;
+
+/// Every allocation of the process goes through [`arena::Allocator`]: the system's, except
+/// while the `__jq` child reads its payload.
+#[global_allocator]
+static ALLOCATOR: arena::Allocator = arena::Allocator;
 
 /// The hidden command's name.
 pub const COMMAND: &str = "__jq";
@@ -81,13 +84,20 @@ pub fn run(
         Ok(exe) => exe,
         Err(error) => return Outcome::Failed(format!("could not start the filter: {error}")),
     };
+    let payload_file = payload_file(payload);
     let child = Command::new(exe)
         .env_clear()
         .envs(context.vars().iter().map(|(name, value)| (name, value)))
         .arg(COMMAND)
         .arg(filter.expression())
         .arg(mode_name(mode))
-        .stdin(Stdio::piped())
+        .stdin(match &payload_file {
+            Some(file) => match file.try_clone() {
+                Ok(file) => Stdio::from(file),
+                Err(_) => Stdio::piped(),
+            },
+            None => Stdio::piped(),
+        })
         .stdout(if capture.is_some() {
             Stdio::piped()
         } else {
@@ -111,6 +121,7 @@ pub fn run(
         })),
         _ => None,
     };
+    drop(payload_file);
     if let Some(mut input) = child.stdin.take() {
         // A child that stopped early (stdout closed at once) reads nothing: its status says why.
         let _ = input.write_all(payload.as_bytes());
@@ -220,22 +231,24 @@ pub fn child_main(args: &[std::ffi::OsString], process: ProcessIo) -> ExitCode {
     } else {
         OutputMode::Json
     };
-    let mut payload = String::new();
-    if let Err(error) = stdin.lock().read_to_string(&mut payload) {
-        return fail(
-            &stderr,
-            code::NOT_STARTED,
-            &format!("could not read the payload: {error}"),
-        );
-    }
-    let shared = std::sync::Arc::new((payload, environment, stdout));
+    let payload = match read_payload(&stdin) {
+        Ok(payload) => payload,
+        Err(error) => {
+            return fail(
+                &stderr,
+                code::NOT_STARTED,
+                &format!("could not read the payload: {error}"),
+            );
+        }
+    };
+    let shared = std::sync::Arc::new((environment, stdout));
     let spawn = |stack: usize| {
         let (expression, shared) = (expression.to_owned(), std::sync::Arc::clone(&shared));
         std::thread::Builder::new()
             .name("jq".to_owned())
             .stack_size(stack)
             .spawn(move || {
-                let (payload, environment, stdout) = &*shared;
+                let (environment, stdout) = &*shared;
                 filter_to_stdout(
                     &expression,
                     payload,
@@ -271,7 +284,7 @@ pub fn child_main(args: &[std::ffi::OsString], process: ProcessIo) -> ExitCode {
 /// one shown at once; into a pipe or file, in large writes). Returns how many results there were.
 fn filter_to_stdout(
     expression: &str,
-    payload: &str,
+    payload: &'static str,
     environment: &[(std::ffi::OsString, std::ffi::OsString)],
     mode: OutputMode,
     (stdout, on_terminal): (&io::Stdout, bool),
@@ -279,17 +292,88 @@ fn filter_to_stdout(
     let filter = JqFilter::compile(expression).map_err(RunError::Jq)?;
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut results: u64 = 0;
-    let mut emit = |value: Value| {
+    let mut emit = |output: JqOutput<'_>| {
         results += 1;
-        write_jq_result(&value, mode, &mut stdout)?;
+        output.write(mode, &mut stdout)?;
         if on_terminal {
-            stdout.flush()?;
+            stdout.flush().map_err(RunError::Output)?;
         }
         Ok(())
     };
     filter.run_streaming_before_exit(payload, environment, &mut emit)?;
     stdout.flush().map_err(RunError::Output)?;
     Ok(results)
+}
+
+/// The payload in an anonymous in-memory file, to be the child's stdin: the child maps it
+/// instead of reading it through a pipe (no copy on either side of a pipe, no wait for each
+/// other). `None` where there is no such file: the payload then goes through a pipe.
+#[cfg(target_os = "linux")]
+fn payload_file(payload: &str) -> Option<std::fs::File> {
+    use std::io::Seek;
+    use std::os::fd::FromRawFd;
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new descriptor
+    // that nothing else owns, or -1.
+    let fd = unsafe { libc::memfd_create(c"baseten-jq".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is a new descriptor owned by nothing else; the file closes it.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(payload.as_bytes()).ok()?;
+    file.rewind().ok()?;
+    Some(file)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn payload_file(_payload: &str) -> Option<std::fs::File> {
+    None
+}
+
+/// The payload on stdin, for the rest of the process's life: mapped when stdin is a file (what
+/// the host hands over), else read whole. Either way never freed: the filter's strings point
+/// into it.
+fn read_payload(stdin: &io::Stdin) -> io::Result<&'static str> {
+    #[cfg(unix)]
+    if let Some(mapped) = map_stdin() {
+        return std::str::from_utf8(mapped).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        });
+    }
+    let mut payload = String::new();
+    stdin.lock().read_to_string(&mut payload)?;
+    Ok(payload.leak())
+}
+
+/// Stdin mapped into memory, if it is a regular file that is not empty.
+#[cfg(unix)]
+fn map_stdin() -> Option<&'static [u8]> {
+    // SAFETY: fstat writes into the zeroed struct it is given.
+    let mut status: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: descriptor 0 is this process's stdin; fstat only reads it.
+    if unsafe { libc::fstat(0, &mut status) } != 0 || status.st_mode & libc::S_IFMT != libc::S_IFREG
+    {
+        return None;
+    }
+    let length = usize::try_from(status.st_size)
+        .ok()
+        .filter(|&length| length > 0)?;
+    #[cfg(target_os = "linux")]
+    let flags = libc::MAP_PRIVATE | libc::MAP_POPULATE;
+    #[cfg(not(target_os = "linux"))]
+    let flags = libc::MAP_PRIVATE;
+    // SAFETY: a new read-only private mapping of `length` bytes of stdin, at an address the
+    // system chooses; checked for failure below.
+    let address = unsafe { libc::mmap(std::ptr::null_mut(), length, libc::PROT_READ, flags, 0, 0) };
+    if address == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: the mapping is `length` readable bytes and is never unmapped. The host wrote the
+    // file before starting this process and keeps no other handle on it.
+    Some(unsafe { std::slice::from_raw_parts(address.cast::<u8>(), length) })
 }
 
 fn fail(stderr: &io::Stderr, exit: u8, reason: &str) -> ExitCode {
@@ -312,5 +396,155 @@ mod tests {
         assert_eq!(printed, b"[\"debug\",1]\n");
         assert_eq!(reason.as_deref(), Some("boom"));
         assert_eq!(split_report(b"fatal runtime error\n").1, None);
+    }
+}
+/// Allocation for the payload's values in the `__jq` child: from one large mapping, by moving
+/// a pointer, never freed. The child reads a payload into a million small values (a box per
+/// string, a table per object) that live until it exits: `malloc` would spend most of its time
+/// on bookkeeping that is never used, and grows a thread's heap a few pages at a time (a
+/// system call each). Only the reading allocates here ([`reading`]); the filter's own
+/// allocations, freed as it goes, use the system allocator, and so does everything else. A
+/// block from the mapping is never reused: freeing one does nothing.
+pub mod arena {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// The system allocator, with the mapping beside it while [`reading`] runs.
+    pub struct Allocator;
+
+    static START: AtomicUsize = AtomicUsize::new(0);
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    static END: AtomicUsize = AtomicUsize::new(0);
+    static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+    /// Address space reserved per byte of payload: the values of a listing take about six
+    /// times its text; beyond the mapping, allocations go to the system allocator.
+    const RESERVE_PER_BYTE: usize = 16;
+    /// Address space reserved besides.
+    const RESERVE_BASE: usize = 64 << 20;
+
+    /// Runs `read` (reading a payload of `length` bytes into values that are never freed)
+    /// with its allocations served from a mapping of their own, when one can be made.
+    pub fn reading<T>(length: usize, read: impl FnOnce() -> T) -> T {
+        let reserved = reserve(
+            length
+                .saturating_mul(RESERVE_PER_BYTE)
+                .saturating_add(RESERVE_BASE),
+        );
+        let result = read();
+        if reserved {
+            ACTIVE.store(false, Ordering::Release);
+        }
+        result
+    }
+
+    /// Maps `bytes` of address space, committed only as it is touched.
+    #[cfg(unix)]
+    fn reserve(bytes: usize) -> bool {
+        if START.load(Ordering::Acquire) != 0 {
+            // Once per process: blocks of the first mapping must still be told apart.
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        #[cfg(not(target_os = "linux"))]
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANON;
+        // SAFETY: a new anonymous mapping at an address the system chooses; checked below.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
+        if address == libc::MAP_FAILED {
+            return false;
+        }
+        let start = address as usize;
+        NEXT.store(start, Ordering::Relaxed);
+        END.store(start + bytes, Ordering::Relaxed);
+        START.store(start, Ordering::Release);
+        ACTIVE.store(true, Ordering::Release);
+        true
+    }
+
+    #[cfg(not(unix))]
+    fn reserve(_bytes: usize) -> bool {
+        false
+    }
+
+    /// A block of the mapping, if it has room.
+    fn bump(layout: Layout) -> Option<*mut u8> {
+        let end = END.load(Ordering::Relaxed);
+        let mut next = NEXT.load(Ordering::Relaxed);
+        loop {
+            let start = next.checked_add(layout.align() - 1)? & !(layout.align() - 1);
+            let stop = start.checked_add(layout.size())?;
+            if stop > end {
+                return None;
+            }
+            match NEXT.compare_exchange_weak(next, stop, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(start as *mut u8),
+                Err(moved) => next = moved,
+            }
+        }
+    }
+
+    fn owns(pointer: *mut u8) -> bool {
+        let address = pointer as usize;
+        let start = START.load(Ordering::Acquire);
+        start != 0 && address >= start && address < END.load(Ordering::Relaxed)
+    }
+
+    // SAFETY: every block is either the system allocator's, handled by it, or a block of the
+    // mapping: aligned as asked (`bump`), never handed out twice, zeroed (fresh anonymous
+    // memory never reused) and never unmapped, so valid until the process ends.
+    unsafe impl GlobalAlloc for Allocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if ACTIVE.load(Ordering::Acquire)
+                && let Some(block) = bump(layout)
+            {
+                return block;
+            }
+            // SAFETY: the caller's layout, passed on.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            if ACTIVE.load(Ordering::Acquire)
+                && let Some(block) = bump(layout)
+            {
+                return block;
+            }
+            // SAFETY: the caller's layout, passed on.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+            if !owns(pointer) {
+                // SAFETY: a block of the system allocator, with the layout it was given.
+                unsafe { System.dealloc(pointer, layout) }
+            }
+        }
+
+        unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+            if !owns(pointer) {
+                // SAFETY: a block of the system allocator, with its layout and a valid size.
+                return unsafe { System.realloc(pointer, layout, size) };
+            }
+            // SAFETY: the caller guarantees that `size` with this alignment is a valid layout.
+            let grown = unsafe { Layout::from_size_align_unchecked(size, layout.align()) };
+            // SAFETY: as `alloc`.
+            let moved = unsafe { self.alloc(grown) };
+            if !moved.is_null() {
+                // SAFETY: both blocks hold at least the smaller size and do not overlap (a
+                // block of the mapping is never handed out twice).
+                unsafe { std::ptr::copy_nonoverlapping(pointer, moved, layout.size().min(size)) };
+            }
+            moved
+        }
     }
 }
