@@ -34,10 +34,10 @@ mod http_errors;
 mod http_hardening;
 #[path = "e2e/install_script.rs"]
 mod install_script;
-#[path = "e2e/json_check.rs"]
-mod json_check;
 #[path = "e2e/jq_reader.rs"]
 mod jq_reader;
+#[path = "e2e/json_check.rs"]
+mod json_check;
 #[path = "e2e/key_safety.rs"]
 mod key_safety;
 #[path = "e2e/lazy_tree.rs"]
