@@ -959,15 +959,26 @@ impl SecretService {
             secret.as_bytes().to_vec(),
             "text/plain; charset=utf8",
         );
-        connection
-            .call_method(
+        // The daemon unlocks its login collection after it answers on the bus: on a busy
+        // machine the first calls can find it still locked.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match connection.call_method(
                 Some(bus),
                 "/org/freedesktop/secrets/aliases/default",
                 Some("org.freedesktop.Secret.Collection"),
                 "CreateItem",
-                &(properties, secret, true),
-            )
-            .expect("creates the item");
+                &(&properties, &secret, true),
+            ) {
+                Ok(_) => return,
+                Err(zbus::Error::MethodError(name, _, _))
+                    if Instant::now() < deadline && name.as_str().ends_with(".IsLocked") =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(error) => panic!("creates the item: {error:?}"),
+            }
+        }
     }
 }
 
