@@ -398,11 +398,12 @@ mod tests {
         assert_eq!(split_report(b"fatal runtime error\n").1, None);
     }
 }
+
 /// Allocation for the payload's values in the `__jq` child: from one large mapping, by moving
 /// a pointer, never freed. The child reads a payload into a million small values (a box per
 /// string, a table per object) that live until it exits: `malloc` would spend most of its time
 /// on bookkeeping that is never used, and grows a thread's heap a few pages at a time (a
-/// system call each). Only the reading allocates here ([`reading`]); the filter's own
+/// system call each). Only the reading allocates here ([`arena::reading`]); the filter's own
 /// allocations, freed as it goes, use the system allocator, and so does everything else. A
 /// block from the mapping is never reused: freeing one does nothing.
 pub mod arena {
