@@ -568,8 +568,9 @@ mod tests {
         assert!(ManifestCache::open(&context).problem.is_none());
     }
 
-    #[test]
-    fn an_entry_no_plugin_could_have_written_discards_the_cache() {
+    /// A cache saved with one plugin's entry, then edited by hand: its command path
+    /// `["x","list"]` replaced by `path`. The folder lives as long as the first value.
+    fn saved_with_command_path_edited(path: &str) -> (tempfile::TempDir, Context) {
         let home = tempfile::tempdir().expect("temp dir");
         let home_path = home.path().to_string_lossy().into_owned();
         let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
@@ -582,7 +583,13 @@ mod tests {
         cache.save().expect("saves");
         let file = home.path().join("baseten").join("plugins.json");
         let text = fs::read_to_string(&file).expect("reads");
-        fs::write(&file, text.replace(r#"["x","list"]"#, "[]")).expect("writes");
+        fs::write(&file, text.replace(r#"["x","list"]"#, path)).expect("writes");
+        (home, context)
+    }
+
+    #[test]
+    fn an_entry_no_plugin_could_have_written_discards_the_cache() {
+        let (_home, context) = saved_with_command_path_edited("[]");
         let mut cache = ManifestCache::open(&context);
         assert!(
             cache
@@ -612,19 +619,7 @@ mod tests {
 
     #[test]
     fn an_entry_under_a_built_in_word_discards_the_cache_when_read() {
-        let home = tempfile::tempdir().expect("temp dir");
-        let home_path = home.path().to_string_lossy().into_owned();
-        let context = Context::for_tests(&[("XDG_CACHE_HOME", &home_path)]);
-        let mut cache = ManifestCache::open(&context);
-        cache.put(
-            Path::new("/p"),
-            FileStamp::default(),
-            Examined::Manifest(manifest()),
-        );
-        cache.save().expect("saves");
-        let file = home.path().join("baseten").join("plugins.json");
-        let text = fs::read_to_string(&file).expect("reads");
-        fs::write(&file, text.replace(r#"["x","list"]"#, r#"["auth","x"]"#)).expect("writes");
+        let (_home, context) = saved_with_command_path_edited(r#"["auth","x"]"#);
         let cache = ManifestCache::open(&context);
         assert!(
             cache
